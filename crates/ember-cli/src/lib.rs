@@ -1,0 +1,1 @@
+//! Shared pieces of ember's command-line tools.

@@ -1,0 +1,232 @@
+//! Code analysis, done once per code and cached by the caller: padded code, the jumpdest
+//! bitmap, and basic blocks with their static gas and stack bounds (shared with the JIT).
+
+use crate::opcodes::{self, op_table};
+use crate::revision::Revision;
+
+/// Zero bytes after the code: PUSH32 at the last byte reads 32 of them, and the pc then
+/// lands on one more, which executes as STOP.
+const PADDING: usize = 33;
+
+/// The analysed form of one contract's code.
+#[derive(Clone, Debug)]
+pub struct CodeAnalysis {
+    padded: Box<[u8]>,
+    len: usize,
+    jumpdests: Box<[u64]>,
+}
+
+impl CodeAnalysis {
+    /// Analyses `code`: one linear pass that skips PUSH immediates.
+    pub fn new(code: &[u8]) -> Self {
+        let len = code.len();
+        let mut padded = vec![0u8; len + PADDING].into_boxed_slice();
+        padded[..len].copy_from_slice(code);
+        let mut jumpdests = vec![0u64; len.div_ceil(64)].into_boxed_slice();
+        let mut pc = 0;
+        while pc < len {
+            let op = code[pc];
+            if op == opcodes::JUMPDEST {
+                jumpdests[pc / 64] |= 1 << (pc % 64);
+            }
+            pc += 1 + opcodes::immediate_size(op);
+        }
+        CodeAnalysis {
+            padded,
+            len,
+            jumpdests,
+        }
+    }
+
+    /// The original code, without padding.
+    #[inline]
+    pub fn code(&self) -> &[u8] {
+        &self.padded[..self.len]
+    }
+
+    /// The code followed by at least 33 zero bytes.
+    #[inline]
+    pub fn padded_code(&self) -> &[u8] {
+        &self.padded
+    }
+
+    /// Whether `pc` holds a JUMPDEST instruction (not PUSH data).
+    #[inline]
+    pub fn is_jumpdest(&self, pc: usize) -> bool {
+        pc < self.len && self.jumpdests[pc / 64] & (1 << (pc % 64)) != 0
+    }
+
+    /// Splits the code into basic blocks for `rev`: a block starts at pc 0, at every JUMPDEST
+    /// and after every instruction that ends control flow (JUMP, JUMPI, STOP, RETURN, REVERT,
+    /// INVALID, SELFDESTRUCT, or an opcode undefined at `rev`).
+    pub fn basic_blocks(&self, rev: Revision) -> Vec<BasicBlock> {
+        let table = op_table(rev);
+        let code = self.code();
+        let mut blocks = Vec::new();
+        let mut cur = BlockBuilder::new(0);
+        let mut pc = 0;
+        while pc < code.len() {
+            let op = code[pc];
+            if op == opcodes::JUMPDEST && pc != cur.start {
+                blocks.push(cur.finish(pc, false));
+                cur = BlockBuilder::new(pc);
+            }
+            let info = table[op as usize];
+            let next = pc + 1 + opcodes::immediate_size(op);
+            if info.gas < 0 {
+                cur.undefined = true;
+                blocks.push(cur.finish(next.min(code.len()), true));
+                cur = BlockBuilder::new(next);
+                pc = next;
+                continue;
+            }
+            cur.add(op, info.gas as i64);
+            let ends = matches!(
+                op,
+                opcodes::JUMP
+                    | opcodes::JUMPI
+                    | opcodes::STOP
+                    | opcodes::RETURN
+                    | opcodes::REVERT
+                    | opcodes::INVALID
+                    | opcodes::SELFDESTRUCT
+            );
+            pc = next;
+            if ends {
+                blocks.push(cur.finish(pc.min(code.len()), op != opcodes::JUMPI));
+                cur = BlockBuilder::new(pc);
+            }
+        }
+        if cur.instructions > 0 || blocks.is_empty() {
+            blocks.push(cur.finish(code.len(), false));
+        }
+        blocks
+    }
+}
+
+/// A straight-line run of instructions entered only at its start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BasicBlock {
+    /// pc of the first instruction.
+    pub start: usize,
+    /// pc just past the last instruction (past its PUSH data).
+    pub end: usize,
+    /// Sum of the instructions' static gas.
+    pub static_gas: i64,
+    /// Stack items the block needs on entry.
+    pub stack_required: u16,
+    /// The most the stack grows above its entry height inside the block.
+    pub stack_max_growth: u16,
+    /// The stack height change from entry to exit.
+    pub stack_change: i16,
+    /// Whether control cannot fall through to the next block (JUMP, STOP, RETURN, …).
+    pub terminates: bool,
+    /// Whether the block ends in an opcode undefined at the revision.
+    pub undefined: bool,
+    /// Number of instructions.
+    pub instructions: u32,
+}
+
+struct BlockBuilder {
+    start: usize,
+    gas: i64,
+    height: i32,
+    required: i32,
+    max_growth: i32,
+    instructions: u32,
+    undefined: bool,
+}
+
+impl BlockBuilder {
+    fn new(start: usize) -> Self {
+        BlockBuilder {
+            start,
+            gas: 0,
+            height: 0,
+            required: 0,
+            max_growth: 0,
+            instructions: 0,
+            undefined: false,
+        }
+    }
+
+    fn add(&mut self, op: u8, gas: i64) {
+        let (pop, push) = opcodes::stack_io(op);
+        self.required = self.required.max(pop as i32 - self.height);
+        self.height += push as i32 - pop as i32;
+        self.max_growth = self.max_growth.max(self.height);
+        self.gas += gas;
+        self.instructions += 1;
+    }
+
+    fn finish(self, end: usize, terminates: bool) -> BasicBlock {
+        BasicBlock {
+            start: self.start,
+            end,
+            static_gas: self.gas,
+            stack_required: self.required as u16,
+            stack_max_growth: self.max_growth as u16,
+            stack_change: self.height as i16,
+            terminates,
+            undefined: self.undefined,
+            instructions: self.instructions,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jumpdests_skip_push_data() {
+        // PUSH2 0x5b5b JUMPDEST PUSH1 0x5b
+        let a = CodeAnalysis::new(&[0x61, 0x5b, 0x5b, 0x5b, 0x60, 0x5b]);
+        assert!(!a.is_jumpdest(1));
+        assert!(!a.is_jumpdest(2));
+        assert!(a.is_jumpdest(3));
+        assert!(!a.is_jumpdest(5));
+        assert!(!a.is_jumpdest(100));
+        assert_eq!(a.padded_code().len(), 6 + 33);
+    }
+
+    #[test]
+    fn truncated_push_at_end_is_padded() {
+        let a = CodeAnalysis::new(&[0x7f, 0x01]);
+        assert_eq!(a.code(), &[0x7f, 0x01]);
+        assert!(a.padded_code()[2..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn blocks_have_static_gas_and_stack_bounds() {
+        // 0: PUSH1 1; 2: PUSH1 2; 4: ADD; 5: PUSH1 9; 7: JUMP; 8: INVALID;
+        // 9: JUMPDEST; 10: POP; 11: POP; 12: STOP
+        let code = [
+            0x60, 1, 0x60, 2, 0x01, 0x60, 9, 0x56, 0xfe, 0x5b, 0x50, 0x50, 0x00,
+        ];
+        let blocks = CodeAnalysis::new(&code).basic_blocks(Revision::Cancun);
+        assert_eq!(blocks.len(), 3);
+        assert_eq!((blocks[0].start, blocks[0].end), (0, 8));
+        assert_eq!(blocks[0].static_gas, 3 + 3 + 3 + 3 + 8);
+        assert_eq!(blocks[0].stack_required, 0);
+        assert_eq!(blocks[0].stack_max_growth, 2);
+        assert_eq!(blocks[0].stack_change, 1, "the sum stays on the stack");
+        assert!(blocks[0].terminates);
+        assert_eq!((blocks[1].start, blocks[1].end), (8, 9));
+        assert_eq!((blocks[2].start, blocks[2].end), (9, 13));
+        assert_eq!(blocks[2].static_gas, 1 + 2 + 2);
+        assert_eq!(blocks[2].stack_required, 2);
+        assert_eq!(blocks[2].stack_change, -2);
+    }
+
+    #[test]
+    fn undefined_opcode_ends_block_per_revision() {
+        // PUSH0 is undefined before Shanghai.
+        let code = [0x5f, 0x00];
+        let old = CodeAnalysis::new(&code).basic_blocks(Revision::Paris);
+        assert!(old[0].undefined);
+        let new = CodeAnalysis::new(&code).basic_blocks(Revision::Shanghai);
+        assert!(!new[0].undefined);
+        assert_eq!(new[0].static_gas, 2);
+    }
+}

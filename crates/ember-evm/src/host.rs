@@ -1,0 +1,376 @@
+//! The interface between the EVM and the world it runs in, mirroring the EVMC 12 host
+//! interface so that the EVMC shim and ember's in-memory state implement one trait.
+
+use crate::types::{Address, B256, U256};
+
+/// How an execution ended. The discriminants are EVMC's `evmc_status_code` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum StatusCode {
+    Success = 0,
+    Failure = 1,
+    Revert = 2,
+    OutOfGas = 3,
+    InvalidInstruction = 4,
+    UndefinedInstruction = 5,
+    StackOverflow = 6,
+    StackUnderflow = 7,
+    BadJumpDestination = 8,
+    InvalidMemoryAccess = 9,
+    CallDepthExceeded = 10,
+    StaticModeViolation = 11,
+    PrecompileFailure = 12,
+    ContractValidationFailure = 13,
+    ArgumentOutOfRange = 14,
+    InsufficientBalance = 17,
+    InternalError = -1,
+    Rejected = -2,
+    OutOfMemory = -3,
+}
+
+impl StatusCode {
+    /// The short lowercase name used in `evm-run --json` and traces.
+    pub fn name(self) -> &'static str {
+        match self {
+            StatusCode::Success => "success",
+            StatusCode::Failure => "failure",
+            StatusCode::Revert => "revert",
+            StatusCode::OutOfGas => "out of gas",
+            StatusCode::InvalidInstruction => "invalid instruction",
+            StatusCode::UndefinedInstruction => "undefined instruction",
+            StatusCode::StackOverflow => "stack overflow",
+            StatusCode::StackUnderflow => "stack underflow",
+            StatusCode::BadJumpDestination => "bad jump destination",
+            StatusCode::InvalidMemoryAccess => "invalid memory access",
+            StatusCode::CallDepthExceeded => "call depth exceeded",
+            StatusCode::StaticModeViolation => "static mode violation",
+            StatusCode::PrecompileFailure => "precompile failure",
+            StatusCode::ContractValidationFailure => "contract validation failure",
+            StatusCode::ArgumentOutOfRange => "argument out of range",
+            StatusCode::InsufficientBalance => "insufficient balance",
+            StatusCode::InternalError => "internal error",
+            StatusCode::Rejected => "rejected",
+            StatusCode::OutOfMemory => "out of memory",
+        }
+    }
+
+    /// The status with this EVMC number.
+    pub fn from_evmc(n: i32) -> Option<StatusCode> {
+        use StatusCode::*;
+        Some(match n {
+            0 => Success,
+            1 => Failure,
+            2 => Revert,
+            3 => OutOfGas,
+            4 => InvalidInstruction,
+            5 => UndefinedInstruction,
+            6 => StackOverflow,
+            7 => StackUnderflow,
+            8 => BadJumpDestination,
+            9 => InvalidMemoryAccess,
+            10 => CallDepthExceeded,
+            11 => StaticModeViolation,
+            12 => PrecompileFailure,
+            13 => ContractValidationFailure,
+            14 => ArgumentOutOfRange,
+            17 => InsufficientBalance,
+            -1 => InternalError,
+            -2 => Rejected,
+            -3 => OutOfMemory,
+            _ => return None,
+        })
+    }
+}
+
+/// The kind of a call. The discriminants are EVMC's `evmc_call_kind` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum CallKind {
+    Call = 0,
+    DelegateCall = 1,
+    CallCode = 2,
+    Create = 3,
+    Create2 = 4,
+}
+
+impl CallKind {
+    /// Whether this call creates a contract.
+    pub fn is_create(self) -> bool {
+        matches!(self, CallKind::Create | CallKind::Create2)
+    }
+}
+
+/// `Message::flags` bit: the call and its sub-calls may not modify state (`EVMC_STATIC`).
+pub const FLAG_STATIC: u32 = 1;
+/// `Message::flags` bit: the code runs as an EIP-7702 delegation target (`EVMC_DELEGATED`).
+pub const FLAG_DELEGATED: u32 = 2;
+
+/// One call frame's parameters (EVMC's `evmc_message`).
+#[derive(Clone, Debug)]
+pub struct Message<'a> {
+    pub kind: CallKind,
+    /// `FLAG_STATIC` | `FLAG_DELEGATED`.
+    pub flags: u32,
+    /// 0 for the transaction's own call.
+    pub depth: i32,
+    pub gas: i64,
+    /// The account whose storage and balance the code works on.
+    pub recipient: Address,
+    pub sender: Address,
+    /// Call data, or the init code of a create.
+    pub input: &'a [u8],
+    /// The value transferred (the apparent value for DELEGATECALL).
+    pub value: U256,
+    /// CREATE2's salt.
+    pub create2_salt: B256,
+    /// The account whose code runs (the delegate for EIP-7702 delegated accounts).
+    pub code_address: Address,
+}
+
+impl Message<'_> {
+    /// Whether the frame runs in static mode.
+    #[inline]
+    pub fn is_static(&self) -> bool {
+        self.flags & FLAG_STATIC != 0
+    }
+}
+
+/// The result of executing a frame or a host call (EVMC's `evmc_result`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecResult {
+    pub status: StatusCode,
+    /// Gas left; zero unless `Success` or `Revert`.
+    pub gas_left: i64,
+    /// Uncapped refund of this frame and its sub-calls; zero unless `Success`.
+    pub gas_refund: i64,
+    pub output: Vec<u8>,
+    /// The new contract's address for a successful create.
+    pub create_address: Option<Address>,
+}
+
+impl ExecResult {
+    /// A result with no gas left, no refund and no output.
+    pub fn failure(status: StatusCode) -> Self {
+        ExecResult {
+            status,
+            gas_left: 0,
+            gas_refund: 0,
+            output: Vec::new(),
+            create_address: None,
+        }
+    }
+}
+
+/// How `set_storage` changed a slot (EVMC's `evmc_storage_status`), in terms of the value at
+/// the start of the transaction (original), before this write (current) and the new value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum StorageStatus {
+    /// Any case not listed below (current == new, or a dirty slot changed again).
+    Assigned = 0,
+    /// 0 → 0 → Z.
+    Added = 1,
+    /// X → X → 0.
+    Deleted = 2,
+    /// X → X → Z.
+    Modified = 3,
+    /// X → 0 → Z.
+    DeletedAdded = 4,
+    /// X → Y → 0.
+    ModifiedDeleted = 5,
+    /// X → 0 → X.
+    DeletedRestored = 6,
+    /// 0 → Y → 0.
+    AddedDeleted = 7,
+    /// X → Y → X.
+    ModifiedRestored = 8,
+}
+
+impl StorageStatus {
+    /// Classifies a write from the original, current and new values of a slot.
+    pub fn classify(original: &B256, current: &B256, new: &B256) -> StorageStatus {
+        use StorageStatus::*;
+        if current == new {
+            return Assigned;
+        }
+        if original == current {
+            // Clean slot.
+            if original.is_zero() {
+                Added
+            } else if new.is_zero() {
+                Deleted
+            } else {
+                Modified
+            }
+        } else if original.is_zero() {
+            // Dirty, created in this transaction.
+            if new.is_zero() {
+                AddedDeleted
+            } else {
+                Assigned
+            }
+        } else if current.is_zero() {
+            if new == original {
+                DeletedRestored
+            } else {
+                DeletedAdded
+            }
+        } else if new.is_zero() {
+            ModifiedDeleted
+        } else if new == original {
+            ModifiedRestored
+        } else {
+            Assigned
+        }
+    }
+
+    /// The status with this EVMC number.
+    pub fn from_evmc(n: i32) -> Option<StorageStatus> {
+        use StorageStatus::*;
+        Some(match n {
+            0 => Assigned,
+            1 => Added,
+            2 => Deleted,
+            3 => Modified,
+            4 => DeletedAdded,
+            5 => ModifiedDeleted,
+            6 => DeletedRestored,
+            7 => AddedDeleted,
+            8 => ModifiedRestored,
+            _ => return None,
+        })
+    }
+}
+
+/// EIP-2929 access status (EVMC's `evmc_access_status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum AccessStatus {
+    Cold = 0,
+    Warm = 1,
+}
+
+/// The transaction and block context (EVMC's `evmc_tx_context`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TxContext {
+    /// The effective gas price (EIP-1559).
+    pub gas_price: U256,
+    pub origin: Address,
+    pub coinbase: Address,
+    pub block_number: i64,
+    pub timestamp: i64,
+    pub gas_limit: i64,
+    /// PREVRANDAO from Paris on, DIFFICULTY before.
+    pub prev_randao: B256,
+    pub chain_id: U256,
+    pub base_fee: U256,
+    pub blob_base_fee: U256,
+    pub blob_hashes: Vec<B256>,
+}
+
+/// One executed instruction, as an EIP-3155 tracer sees it (state before the instruction).
+#[derive(Debug)]
+pub struct TraceStep<'a> {
+    pub pc: usize,
+    pub op: u8,
+    /// Gas left before the instruction.
+    pub gas: i64,
+    /// The instruction's static gas cost.
+    pub gas_cost: i64,
+    /// Memory size in bytes.
+    pub mem_size: usize,
+    /// The stack, bottom first.
+    pub stack: &'a [U256],
+    pub return_data: &'a [u8],
+    pub depth: i32,
+    pub refund: i64,
+}
+
+/// Receives execution events for tracing; implemented by the CLIs' EIP-3155 writer.
+pub trait Tracer {
+    /// Called before each instruction runs.
+    fn step(&mut self, step: &TraceStep<'_>);
+    /// Called when a frame ends, with the gas it was given and its result.
+    fn frame_end(&mut self, depth: i32, gas_limit: i64, result: &ExecResult);
+}
+
+/// The world the EVM runs in (EVMC's `evmc_host_interface`, one method per function).
+pub trait Host {
+    /// Whether the account exists (from Spurious Dragon: exists and is not empty).
+    fn account_exists(&mut self, addr: &Address) -> bool;
+    fn get_storage(&mut self, addr: &Address, key: &B256) -> B256;
+    /// Writes a slot and classifies the change for SSTORE's gas and refund.
+    fn set_storage(&mut self, addr: &Address, key: &B256, value: &B256) -> StorageStatus;
+    fn get_balance(&mut self, addr: &Address) -> U256;
+    fn get_code_size(&mut self, addr: &Address) -> usize;
+    /// Zero for a non-existent account, keccak("") for an existing one without code.
+    fn get_code_hash(&mut self, addr: &Address) -> B256;
+    /// Copies code from `offset` into `buf`; returns how many bytes were copied.
+    fn copy_code(&mut self, addr: &Address, offset: usize, buf: &mut [u8]) -> usize;
+    /// Registers a selfdestruct; true if `addr` was not registered before (pre-London refund).
+    fn selfdestruct(&mut self, addr: &Address, beneficiary: &Address) -> bool;
+    /// Runs a nested call or create: nonce, addresses, value transfer, precompiles, journaling.
+    fn call(&mut self, msg: &Message<'_>) -> ExecResult;
+    fn get_tx_context(&mut self) -> TxContext;
+    /// The hash of block `number`, or zero when unknown.
+    fn get_block_hash(&mut self, number: i64) -> B256;
+    fn emit_log(&mut self, addr: &Address, data: &[u8], topics: &[B256]);
+    /// Marks the account warm (EIP-2929) and says what it was before.
+    fn access_account(&mut self, addr: &Address) -> AccessStatus;
+    /// Marks the slot warm (EIP-2929) and says what it was before.
+    fn access_storage(&mut self, addr: &Address, key: &B256) -> AccessStatus;
+    fn get_transient_storage(&mut self, addr: &Address, key: &B256) -> B256;
+    fn set_transient_storage(&mut self, addr: &Address, key: &B256, value: &B256);
+    /// The tracer that should see this execution's instructions, if tracing is on.
+    fn tracer(&mut self) -> Option<&mut dyn Tracer> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(n: u8) -> B256 {
+        let mut x = [0u8; 32];
+        x[31] = n;
+        B256(x)
+    }
+
+    #[test]
+    fn storage_status_classification_covers_every_pattern() {
+        use StorageStatus::*;
+        let cases = [
+            ((0, 0, 0), Assigned),
+            ((1, 1, 1), Assigned),
+            ((0, 0, 5), Added),
+            ((3, 3, 0), Deleted),
+            ((3, 3, 4), Modified),
+            ((3, 0, 4), DeletedAdded),
+            ((3, 4, 0), ModifiedDeleted),
+            ((3, 0, 3), DeletedRestored),
+            ((0, 4, 0), AddedDeleted),
+            ((3, 4, 3), ModifiedRestored),
+            ((3, 4, 5), Assigned),
+            ((0, 4, 5), Assigned),
+        ];
+        for ((o, c, v), want) in cases {
+            assert_eq!(
+                StorageStatus::classify(&b(o), &b(c), &b(v)),
+                want,
+                "{o}->{c}->{v}"
+            );
+            assert_eq!(StorageStatus::from_evmc(want as i32), Some(want));
+        }
+    }
+
+    #[test]
+    fn status_numbers_round_trip() {
+        for n in -3..=17 {
+            if let Some(s) = StatusCode::from_evmc(n) {
+                assert_eq!(s as i32, n);
+            }
+        }
+        assert_eq!(StatusCode::from_evmc(15), None);
+    }
+}

@@ -1,0 +1,421 @@
+//! The interpreter: a frame's state and the dispatch loop.
+//!
+//! Before each instruction the loop makes one table load (`OpInfo`) and checks definedness,
+//! stack bounds and static gas with two comparisons and a subtraction; dynamic gas is charged
+//! by the instruction bodies in [`crate::instructions`], which compiled code calls too.
+//! A frame can be resumed at any JUMPDEST or block start with its stack, memory and gas handed
+//! over ([`execute_from`]), which is how compiled code leaves for the interpreter.
+
+use crate::analysis::CodeAnalysis;
+use crate::host::{ExecResult, Host, Message, StatusCode, TraceStep, TxContext};
+use crate::instructions::{self as ins, CopySource};
+use crate::memory::Memory;
+use crate::opcodes::*;
+use crate::revision::Revision;
+use crate::stack::Stack;
+use crate::types::{B256, U256};
+use crate::Vm;
+
+/// The state of one executing call frame.
+pub struct Frame<'a> {
+    /// The message that started the frame.
+    pub msg: &'a Message<'a>,
+    pub rev: Revision,
+    /// The code being run (unpadded).
+    pub code: &'a [u8],
+    pub gas_left: i64,
+    /// Refund counter of this frame and its successful sub-calls (may be negative).
+    pub gas_refund: i64,
+    pub stack: Stack,
+    pub memory: Memory,
+    /// Output of the last sub-call (RETURNDATA*).
+    pub return_data: Vec<u8>,
+    /// What RETURN or REVERT returned.
+    pub output: Vec<u8>,
+    tx_context: Option<Box<TxContext>>,
+}
+
+impl<'a> Frame<'a> {
+    /// A fresh frame with the message's gas, an empty stack and memory.
+    pub fn new(msg: &'a Message<'a>, rev: Revision, code: &'a [u8]) -> Self {
+        Frame {
+            msg,
+            rev,
+            code,
+            gas_left: msg.gas,
+            gas_refund: 0,
+            stack: Stack::new(),
+            memory: Memory::new(),
+            return_data: Vec::new(),
+            output: Vec::new(),
+            tx_context: None,
+        }
+    }
+
+    /// The transaction context, fetched from the host on first use.
+    pub fn tx_context(&mut self, host: &mut dyn Host) -> &TxContext {
+        self.tx_context
+            .get_or_insert_with(|| Box::new(host.get_tx_context()))
+    }
+
+    /// Turns the way the frame stopped into its result, and tells the tracer.
+    pub fn finish(self, status: StatusCode, host: &mut dyn Host) -> ExecResult {
+        let result = match status {
+            StatusCode::Success => ExecResult {
+                status,
+                gas_left: self.gas_left,
+                gas_refund: self.gas_refund,
+                output: self.output,
+                create_address: None,
+            },
+            StatusCode::Revert => ExecResult {
+                status,
+                gas_left: self.gas_left,
+                gas_refund: 0,
+                output: self.output,
+                create_address: None,
+            },
+            _ => ExecResult::failure(status),
+        };
+        if let Some(t) = host.tracer() {
+            t.frame_end(self.msg.depth, self.msg.gas, &result);
+        }
+        result
+    }
+}
+
+/// The interpreter as a [`Vm`]; analyses the code on every call (callers that run code often
+/// cache a [`CodeAnalysis`] and use [`execute_analyzed`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Interpreter;
+
+impl Vm for Interpreter {
+    fn execute(
+        &self,
+        host: &mut dyn Host,
+        rev: Revision,
+        msg: &Message<'_>,
+        code: &[u8],
+        _code_hash: Option<&B256>,
+    ) -> ExecResult {
+        execute(host, rev, msg, code)
+    }
+}
+
+/// Runs `code` as the frame `msg` at revision `rev`.
+pub fn execute(host: &mut dyn Host, rev: Revision, msg: &Message<'_>, code: &[u8]) -> ExecResult {
+    execute_analyzed(host, rev, msg, &CodeAnalysis::new(code))
+}
+
+/// Runs already analysed code as the frame `msg`.
+pub fn execute_analyzed(
+    host: &mut dyn Host,
+    rev: Revision,
+    msg: &Message<'_>,
+    analysis: &CodeAnalysis,
+) -> ExecResult {
+    let mut frame = Frame::new(msg, rev, analysis.code());
+    let status = run(&mut frame, analysis, host, 0);
+    frame.finish(status, host)
+}
+
+/// Continues `frame` at `pc`, with whatever stack, memory, gas and refund it holds, and
+/// finishes it. `pc` must be 0, a JUMPDEST or the start of a basic block of this code; any pc
+/// past the end of the code halts as STOP would.
+pub fn execute_from(
+    mut frame: Frame<'_>,
+    analysis: &CodeAnalysis,
+    host: &mut dyn Host,
+    pc: usize,
+) -> ExecResult {
+    let pc = pc.min(analysis.code().len());
+    let status = run(&mut frame, analysis, host, pc);
+    frame.finish(status, host)
+}
+
+fn run(f: &mut Frame<'_>, a: &CodeAnalysis, host: &mut dyn Host, pc: usize) -> StatusCode {
+    if host.tracer().is_some() {
+        run_loop::<true>(f, a, host, pc)
+    } else {
+        run_loop::<false>(f, a, host, pc)
+    }
+}
+
+/// Why an instruction could not start: undefined, or the stack out of bounds.
+#[cold]
+fn requirement_error(info: OpInfo, len: usize) -> StatusCode {
+    if info.gas < 0 {
+        StatusCode::UndefinedInstruction
+    } else if len < info.min_stack as usize {
+        StatusCode::StackUnderflow
+    } else {
+        StatusCode::StackOverflow
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn trace_step(f: &Frame<'_>, host: &mut dyn Host, pc: usize, op: u8, info: OpInfo) {
+    if let Some(t) = host.tracer() {
+        t.step(&TraceStep {
+            pc,
+            op,
+            gas: f.gas_left,
+            gas_cost: info.gas.max(0) as i64,
+            mem_size: f.memory.len(),
+            stack: f.stack.as_slice(),
+            return_data: &f.return_data,
+            depth: f.msg.depth,
+            refund: f.gas_refund,
+        });
+    }
+}
+
+/// The destination of a jump, if it is a JUMPDEST.
+#[inline(always)]
+fn jump_target(a: &CodeAnalysis, dest: &U256) -> Result<usize, StatusCode> {
+    let l = dest.as_limbs();
+    if l[1] | l[2] | l[3] == 0 && a.is_jumpdest(l[0] as usize) {
+        Ok(l[0] as usize)
+    } else {
+        Err(StatusCode::BadJumpDestination)
+    }
+}
+
+/// The big-endian value of PUSH immediate bytes.
+#[inline(always)]
+fn push_value(bytes: &[u8]) -> U256 {
+    if bytes.len() <= 8 {
+        let mut v = 0u64;
+        for &b in bytes {
+            v = (v << 8) | b as u64;
+        }
+        U256::from(v)
+    } else {
+        let mut buf = [0u8; 32];
+        buf[32 - bytes.len()..].copy_from_slice(bytes);
+        U256::from_be_bytes(buf)
+    }
+}
+
+#[inline(always)]
+fn run_loop<const TRACE: bool>(
+    f: &mut Frame<'_>,
+    a: &CodeAnalysis,
+    host: &mut dyn Host,
+    mut pc: usize,
+) -> StatusCode {
+    let code = a.padded_code();
+    let table = op_table(f.rev);
+
+    macro_rules! tri {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(status) => return status,
+            }
+        };
+    }
+    macro_rules! binary {
+        (|$a:ident, $b:ident| $body:expr) => {{
+            let $a = f.stack.pop();
+            let top = f.stack.top_mut();
+            let $b = *top;
+            *top = $body;
+        }};
+    }
+    macro_rules! ternary {
+        (|$a:ident, $b:ident, $c:ident| $body:expr) => {{
+            let $a = f.stack.pop();
+            let $b = f.stack.pop();
+            let top = f.stack.top_mut();
+            let $c = *top;
+            *top = $body;
+        }};
+    }
+    macro_rules! push {
+        ($v:expr) => {{
+            let v = $v;
+            f.stack.push(v)
+        }};
+    }
+    macro_rules! ctx {
+        ($field:ident) => {{
+            let v = f.tx_context(host).$field;
+            push!(v)
+        }};
+    }
+
+    loop {
+        // SAFETY: `pc < code.len()` always holds. It starts at 0 or at a pc clamped to the
+        // code length; sequential steps move past at most one instruction and its immediate,
+        // and a PUSH at the last code byte ends at most 32 bytes into the 33-byte zero
+        // padding, whose bytes are STOP and halt; jumps go only to JUMPDESTs inside the code.
+        let op = unsafe { *code.get_unchecked(pc) };
+        let info = table[op as usize];
+        if TRACE {
+            trace_step(f, host, pc, op, info);
+        }
+        let len = f.stack.len();
+        if len < info.min_stack as usize || len > info.max_stack as usize {
+            return requirement_error(info, len);
+        }
+        f.gas_left -= info.gas as i64;
+        if f.gas_left < 0 {
+            return StatusCode::OutOfGas;
+        }
+
+        match op {
+            STOP => return StatusCode::Success,
+            ADD => binary!(|a, b| a.wrapping_add(b)),
+            MUL => binary!(|a, b| a.wrapping_mul(b)),
+            SUB => binary!(|a, b| a.wrapping_sub(b)),
+            DIV => binary!(|a, b| ins::div(a, b)),
+            SDIV => binary!(|a, b| ins::sdiv(a, b)),
+            MOD => binary!(|a, b| ins::rem(a, b)),
+            SMOD => binary!(|a, b| ins::smod(a, b)),
+            ADDMOD => ternary!(|a, b, n| ins::addmod(a, b, n)),
+            MULMOD => ternary!(|a, b, n| ins::mulmod(a, b, n)),
+            EXP => tri!(ins::exp(f)),
+            SIGNEXTEND => binary!(|b, x| ins::signextend(b, x)),
+            LT => binary!(|a, b| U256::from((a < b) as u8)),
+            GT => binary!(|a, b| U256::from((a > b) as u8)),
+            SLT => binary!(|a, b| U256::from(ins::slt(a, b) as u8)),
+            SGT => binary!(|a, b| U256::from(ins::slt(b, a) as u8)),
+            EQ => binary!(|a, b| U256::from((a == b) as u8)),
+            ISZERO => {
+                let top = f.stack.top_mut();
+                *top = U256::from(top.is_zero() as u8);
+            }
+            AND => binary!(|a, b| a & b),
+            OR => binary!(|a, b| a | b),
+            XOR => binary!(|a, b| a ^ b),
+            NOT => {
+                let top = f.stack.top_mut();
+                *top = !*top;
+            }
+            BYTE => binary!(|i, x| ins::byte(i, x)),
+            SHL => binary!(|s, x| ins::shl(s, x)),
+            SHR => binary!(|s, x| ins::shr(s, x)),
+            SAR => binary!(|s, x| ins::sar(s, x)),
+            CLZ => {
+                let top = f.stack.top_mut();
+                *top = ins::clz(*top);
+            }
+            KECCAK256 => tri!(ins::keccak(f)),
+
+            ADDRESS => push!(f.msg.recipient.to_word()),
+            BALANCE => tri!(ins::balance(f, host)),
+            ORIGIN => {
+                let v = f.tx_context(host).origin.to_word();
+                push!(v)
+            }
+            CALLER => push!(f.msg.sender.to_word()),
+            CALLVALUE => push!(f.msg.value),
+            CALLDATALOAD => ins::calldataload(f),
+            CALLDATASIZE => push!(U256::from(f.msg.input.len())),
+            CALLDATACOPY => tri!(ins::copy_to_memory(f, CopySource::CallData)),
+            CODESIZE => push!(U256::from(f.code.len())),
+            CODECOPY => tri!(ins::copy_to_memory(f, CopySource::Code)),
+            GASPRICE => ctx!(gas_price),
+            EXTCODESIZE => tri!(ins::extcodesize(f, host)),
+            EXTCODECOPY => tri!(ins::extcodecopy(f, host)),
+            RETURNDATASIZE => push!(U256::from(f.return_data.len())),
+            RETURNDATACOPY => tri!(ins::returndatacopy(f)),
+            EXTCODEHASH => tri!(ins::extcodehash(f, host)),
+            BLOCKHASH => ins::blockhash(f, host),
+            COINBASE => {
+                let v = f.tx_context(host).coinbase.to_word();
+                push!(v)
+            }
+            TIMESTAMP => {
+                let v = f.tx_context(host).timestamp as u64;
+                push!(U256::from(v))
+            }
+            NUMBER => {
+                let v = f.tx_context(host).block_number as u64;
+                push!(U256::from(v))
+            }
+            PREVRANDAO => {
+                let v = f.tx_context(host).prev_randao.to_word();
+                push!(v)
+            }
+            GASLIMIT => {
+                let v = f.tx_context(host).gas_limit as u64;
+                push!(U256::from(v))
+            }
+            CHAINID => ctx!(chain_id),
+            SELFBALANCE => {
+                let v = host.get_balance(&f.msg.recipient);
+                push!(v)
+            }
+            BASEFEE => ctx!(base_fee),
+            BLOBHASH => ins::blobhash(f, host),
+            BLOBBASEFEE => ctx!(blob_base_fee),
+
+            POP => {
+                f.stack.pop();
+            }
+            MLOAD => tri!(ins::mload(f)),
+            MSTORE => tri!(ins::mstore(f)),
+            MSTORE8 => tri!(ins::mstore8(f)),
+            SLOAD => tri!(ins::sload(f, host)),
+            SSTORE => tri!(ins::sstore(f, host)),
+            JUMP => {
+                let dest = f.stack.pop();
+                pc = tri!(jump_target(a, &dest));
+                continue;
+            }
+            JUMPI => {
+                let dest = f.stack.pop();
+                let cond = f.stack.pop();
+                if !cond.is_zero() {
+                    pc = tri!(jump_target(a, &dest));
+                    continue;
+                }
+            }
+            PC => push!(U256::from(pc)),
+            MSIZE => push!(U256::from(f.memory.len())),
+            GAS => push!(U256::from(f.gas_left as u64)),
+            JUMPDEST => {}
+            TLOAD => ins::tload(f, host),
+            TSTORE => tri!(ins::tstore(f, host)),
+            MCOPY => tri!(ins::mcopy(f)),
+            PUSH0 => push!(U256::ZERO),
+            PUSH1 => {
+                push!(U256::from(code[pc + 1]));
+                pc += 2;
+                continue;
+            }
+            PUSH2..=PUSH32 => {
+                let n = immediate_size(op);
+                push!(push_value(&code[pc + 1..pc + 1 + n]));
+                pc += 1 + n;
+                continue;
+            }
+            DUP1..=DUP16 => f.stack.dup((op - DUP1 + 1) as usize),
+            SWAP1..=SWAP16 => f.stack.swap((op - SWAP1 + 1) as usize),
+            LOG0..=LOG4 => tri!(ins::log(f, host, (op - LOG0) as usize)),
+
+            CREATE | CREATE2 => tri!(ins::create(f, host, op)),
+            CALL | CALLCODE | DELEGATECALL | STATICCALL => tri!(ins::call(f, host, op)),
+            RETURN => {
+                tri!(ins::set_output(f));
+                return StatusCode::Success;
+            }
+            REVERT => {
+                tri!(ins::set_output(f));
+                return StatusCode::Revert;
+            }
+            INVALID => return StatusCode::InvalidInstruction,
+            SELFDESTRUCT => {
+                tri!(ins::selfdestruct(f, host));
+                return StatusCode::Success;
+            }
+            // Every opcode the table defines is handled above; the table sends undefined ones
+            // to `requirement_error` before the match.
+            _ => return StatusCode::UndefinedInstruction,
+        }
+        pc += 1;
+    }
+}

@@ -1,0 +1,186 @@
+//! EVM memory: a byte array grown in 32-byte words, and the expansion gas rule.
+
+use crate::host::StatusCode;
+use crate::types::U256;
+
+/// The largest offset or size memory instructions accept; beyond it expansion would cost more
+/// gas than any block holds, so it is out of gas (as in evmone).
+pub const MAX_BUFFER_SIZE: u64 = u32::MAX as u64;
+
+/// Frame memory.
+#[derive(Default, Debug)]
+pub struct Memory {
+    data: Vec<u8>,
+}
+
+/// Gas for `words` words of memory: 3·w + w²/512.
+#[inline]
+pub fn memory_cost(words: u64) -> i64 {
+    (3 * words + words * words / 512) as i64
+}
+
+/// Number of 32-byte words needed for `size` bytes.
+#[inline]
+pub fn num_words(size: u64) -> u64 {
+    size.div_ceil(32)
+}
+
+/// A word as u64, or u64::MAX when it does not fit.
+#[inline]
+pub fn saturating_u64(v: &U256) -> u64 {
+    let l = v.as_limbs();
+    if l[1] | l[2] | l[3] != 0 {
+        u64::MAX
+    } else {
+        l[0]
+    }
+}
+
+impl Memory {
+    /// Empty memory.
+    pub fn new() -> Self {
+        Memory { data: Vec::new() }
+    }
+
+    /// Size in bytes (always a multiple of 32).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether no memory has been touched.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// All of memory.
+    #[inline]
+    pub fn as_slice(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// All of memory, mutable.
+    #[inline]
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.data
+    }
+
+    /// Makes `[offset, offset + size)` addressable, charging expansion gas from `gas_left`.
+    /// Returns the region as `(offset, size)` in usize; a zero size touches nothing and
+    /// yields `(0, 0)` whatever the offset.
+    #[inline]
+    pub fn expand(
+        &mut self,
+        gas_left: &mut i64,
+        offset: &U256,
+        size: &U256,
+    ) -> Result<(usize, usize), StatusCode> {
+        if size.is_zero() {
+            return Ok((0, 0));
+        }
+        let off = saturating_u64(offset);
+        let sz = saturating_u64(size);
+        if off > MAX_BUFFER_SIZE || sz > MAX_BUFFER_SIZE {
+            return Err(StatusCode::OutOfGas);
+        }
+        let end = off + sz;
+        if end > self.data.len() as u64 {
+            self.grow(gas_left, end)?;
+        }
+        Ok((off as usize, sz as usize))
+    }
+
+    /// Expansion to cover `end` bytes: charges the cost difference and zero-fills.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, gas_left: &mut i64, end: u64) -> Result<(), StatusCode> {
+        let new_words = num_words(end);
+        let cur_words = self.data.len() as u64 / 32;
+        *gas_left -= memory_cost(new_words) - memory_cost(cur_words);
+        if *gas_left < 0 {
+            return Err(StatusCode::OutOfGas);
+        }
+        self.data.resize(new_words as usize * 32, 0);
+        Ok(())
+    }
+
+    /// Reads the 32-byte word at `offset` (the region must have been expanded).
+    #[inline]
+    pub fn load_word(&self, offset: usize) -> U256 {
+        let bytes: [u8; 32] = self.data[offset..offset + 32].try_into().expect("32 bytes");
+        U256::from_be_bytes(bytes)
+    }
+
+    /// Writes a 32-byte word at `offset` (the region must have been expanded).
+    #[inline]
+    pub fn store_word(&mut self, offset: usize, v: &U256) {
+        self.data[offset..offset + 32].copy_from_slice(&v.to_be_bytes::<32>());
+    }
+
+    /// Replaces the contents (used to hand a compiled frame's memory to the interpreter).
+    pub fn set_from(&mut self, bytes: Vec<u8>) {
+        debug_assert!(bytes.len().is_multiple_of(32));
+        self.data = bytes;
+    }
+}
+
+/// Copies `src[src_offset..]` into `dst`, zero-filling whatever lies past the end of `src`
+/// (CALLDATACOPY, CODECOPY semantics).
+#[inline]
+pub fn copy_padded(dst: &mut [u8], src: &[u8], src_offset: &U256) {
+    let start = saturating_u64(src_offset).min(src.len() as u64) as usize;
+    let n = dst.len().min(src.len() - start);
+    dst[..n].copy_from_slice(&src[start..start + n]);
+    dst[n..].fill(0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expansion_charges_quadratic_cost_on_a_delta_basis() {
+        let mut m = Memory::new();
+        let mut gas = 1_000_000;
+        m.expand(&mut gas, &U256::from(0), &U256::from(32)).unwrap();
+        assert_eq!(gas, 1_000_000 - 3);
+        assert_eq!(m.len(), 32);
+        // To 1024 words: 3*1024 + 1024^2/512 = 3072 + 2048 = 5120; minus the 3 already paid.
+        m.expand(&mut gas, &U256::from(1024 * 32 - 1), &U256::from(1))
+            .unwrap();
+        assert_eq!(gas, 1_000_000 - 5120);
+        // Inside: free.
+        m.expand(&mut gas, &U256::from(5), &U256::from(100))
+            .unwrap();
+        assert_eq!(gas, 1_000_000 - 5120);
+    }
+
+    #[test]
+    fn zero_size_ignores_huge_offset_and_huge_is_out_of_gas() {
+        let mut m = Memory::new();
+        let mut gas = 100;
+        assert_eq!(m.expand(&mut gas, &U256::MAX, &U256::ZERO), Ok((0, 0)));
+        assert_eq!(
+            m.expand(&mut gas, &U256::MAX, &U256::from(1)),
+            Err(StatusCode::OutOfGas)
+        );
+        assert_eq!(
+            m.expand(&mut gas, &U256::from(0), &U256::from(1u64 << 40)),
+            Err(StatusCode::OutOfGas)
+        );
+        assert_eq!(
+            m.expand(&mut gas, &U256::from(0), &U256::from(10_000)),
+            Err(StatusCode::OutOfGas)
+        );
+    }
+
+    #[test]
+    fn copy_padded_zero_fills() {
+        let mut dst = [0xaa; 6];
+        copy_padded(&mut dst, &[1, 2, 3], &U256::from(1));
+        assert_eq!(dst, [2, 3, 0, 0, 0, 0]);
+        copy_padded(&mut dst, &[1, 2, 3], &U256::MAX);
+        assert_eq!(dst, [0; 6]);
+    }
+}

@@ -1,0 +1,207 @@
+//! The EVM operand stack: 1024 words in one heap allocation, reused across frames.
+
+use crate::opcodes::STACK_LIMIT;
+use crate::types::U256;
+use std::cell::RefCell;
+
+/// How many released stacks a thread keeps for reuse (32 KiB each).
+const POOL_LIMIT: usize = 64;
+
+thread_local! {
+    static POOL: RefCell<Vec<Box<[U256]>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A 1024-slot stack. Index 0 is the bottom.
+///
+/// The unchecked accessors rely on one invariant, established by the caller before each
+/// instruction from the opcode table (`OpInfo::min_stack`/`max_stack`) or, in compiled code,
+/// from a basic block's stack bounds: every pop/peek reaches only initialised slots and every
+/// push stays within `STACK_LIMIT`. Debug builds assert it.
+pub struct Stack {
+    data: Box<[U256]>,
+    len: usize,
+}
+
+impl Default for Stack {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Stack {
+    /// An empty stack, taken from this thread's pool when one is available.
+    pub fn new() -> Self {
+        let data = POOL
+            .with(|p| p.borrow_mut().pop())
+            .unwrap_or_else(|| vec![U256::ZERO; STACK_LIMIT].into_boxed_slice());
+        Stack { data, len: 0 }
+    }
+
+    /// Number of items.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the stack is empty.
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The items, bottom first.
+    #[inline]
+    pub fn as_slice(&self) -> &[U256] {
+        &self.data[..self.len]
+    }
+
+    /// Pushes a word; the caller guarantees `len() < STACK_LIMIT`.
+    #[inline(always)]
+    pub fn push(&mut self, v: U256) {
+        debug_assert!(self.len < STACK_LIMIT);
+        // SAFETY: `data` has STACK_LIMIT slots and the caller checked len < STACK_LIMIT
+        // (instruction table `max_stack`), so `len` is in bounds.
+        unsafe { *self.data.get_unchecked_mut(self.len) = v };
+        self.len += 1;
+    }
+
+    /// Pushes a word if there is room; used where no bound was checked beforehand.
+    pub fn try_push(&mut self, v: U256) -> bool {
+        if self.len < STACK_LIMIT {
+            self.push(v);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Pops the top word; the caller guarantees the stack is not empty.
+    #[inline(always)]
+    pub fn pop(&mut self) -> U256 {
+        debug_assert!(self.len > 0);
+        self.len -= 1;
+        // SAFETY: the caller checked len >= 1 before the decrement, so the new `len` indexes
+        // an initialised slot below STACK_LIMIT.
+        unsafe { *self.data.get_unchecked(self.len) }
+    }
+
+    /// The word `n` places below the top (0 = top); the caller guarantees `n < len()`.
+    #[inline(always)]
+    pub fn peek(&self, n: usize) -> &U256 {
+        debug_assert!(n < self.len);
+        // SAFETY: n < len <= STACK_LIMIT, so len - 1 - n is an initialised slot.
+        unsafe { self.data.get_unchecked(self.len - 1 - n) }
+    }
+
+    /// The top word, mutable; the caller guarantees the stack is not empty.
+    #[inline(always)]
+    pub fn top_mut(&mut self) -> &mut U256 {
+        debug_assert!(self.len > 0);
+        // SAFETY: len >= 1, so len - 1 is an initialised slot.
+        unsafe { self.data.get_unchecked_mut(self.len - 1) }
+    }
+
+    /// DUPn: pushes a copy of the n-th item (1-based); the caller guarantees `n <= len()` and
+    /// `len() < STACK_LIMIT`.
+    #[inline(always)]
+    pub fn dup(&mut self, n: usize) {
+        let v = *self.peek(n - 1);
+        self.push(v);
+    }
+
+    /// SWAPn: exchanges the top with the item n places below it; the caller guarantees
+    /// `n < len()`.
+    #[inline(always)]
+    pub fn swap(&mut self, n: usize) {
+        debug_assert!(n < self.len);
+        let top = self.len - 1;
+        // SAFETY: top and top - n are both initialised slots (n < len); swap on a slice
+        // checks nothing further, so bounds were established by the caller.
+        unsafe {
+            let p = self.data.as_mut_ptr();
+            std::ptr::swap(p.add(top), p.add(top - n));
+        }
+    }
+
+    /// Replaces the contents with `items` (bottom first); false if there are more than
+    /// `STACK_LIMIT`. Used to hand a compiled frame's stack to the interpreter.
+    pub fn set_from(&mut self, items: &[U256]) -> bool {
+        if items.len() > STACK_LIMIT {
+            return false;
+        }
+        self.data[..items.len()].copy_from_slice(items);
+        self.len = items.len();
+        true
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let data = std::mem::take(&mut self.data);
+        if data.len() == STACK_LIMIT {
+            // `try_with` because the pool may already be gone during thread teardown.
+            let _ = POOL.try_with(|p| {
+                let mut p = p.borrow_mut();
+                if p.len() < POOL_LIMIT {
+                    p.push(data);
+                }
+            });
+        }
+    }
+}
+
+impl std::fmt::Debug for Stack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_pop_peek_dup_swap() {
+        let mut s = Stack::new();
+        for i in 1..=5u64 {
+            s.push(U256::from(i));
+        }
+        assert_eq!(s.len(), 5);
+        assert_eq!(*s.peek(0), U256::from(5));
+        assert_eq!(*s.peek(4), U256::from(1));
+        s.dup(5);
+        assert_eq!(*s.peek(0), U256::from(1));
+        s.swap(5);
+        assert_eq!(*s.peek(0), U256::from(1));
+        assert_eq!(*s.peek(5), U256::from(1));
+        assert_eq!(s.pop(), U256::from(1));
+        *s.top_mut() = U256::from(9);
+        assert_eq!(
+            s.as_slice(),
+            &[1u64, 2, 3, 4, 9].map(U256::from)[..],
+            "bottom first"
+        );
+    }
+
+    #[test]
+    fn try_push_stops_at_limit_and_set_from_checks_size() {
+        let mut s = Stack::new();
+        for _ in 0..STACK_LIMIT {
+            assert!(s.try_push(U256::ZERO));
+        }
+        assert!(!s.try_push(U256::ZERO));
+        assert!(!s.set_from(&vec![U256::ZERO; STACK_LIMIT + 1]));
+        assert!(s.set_from(&[U256::from(7)]));
+        assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn stacks_are_reused_from_the_pool_clean() {
+        {
+            let mut s = Stack::new();
+            s.push(U256::from(42));
+        }
+        let s = Stack::new();
+        assert!(s.is_empty());
+    }
+}

@@ -1,0 +1,1 @@
+//! ember as an EVMC ABI 12 VM.
