@@ -327,6 +327,61 @@ pub trait Host {
     }
 }
 
+/// A host with no accounts, for unit tests of code that never reaches the host.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    pub struct NullHost;
+
+    impl Host for NullHost {
+        fn account_exists(&mut self, _: &Address) -> bool {
+            false
+        }
+        fn get_storage(&mut self, _: &Address, _: &B256) -> B256 {
+            B256::ZERO
+        }
+        fn set_storage(&mut self, _: &Address, _: &B256, _: &B256) -> StorageStatus {
+            StorageStatus::Assigned
+        }
+        fn get_balance(&mut self, _: &Address) -> U256 {
+            U256::ZERO
+        }
+        fn get_code_size(&mut self, _: &Address) -> usize {
+            0
+        }
+        fn get_code_hash(&mut self, _: &Address) -> B256 {
+            B256::ZERO
+        }
+        fn copy_code(&mut self, _: &Address, _: usize, _: &mut [u8]) -> usize {
+            0
+        }
+        fn selfdestruct(&mut self, _: &Address, _: &Address) -> bool {
+            false
+        }
+        fn call(&mut self, _: &Message<'_>) -> ExecResult {
+            ExecResult::failure(StatusCode::Failure)
+        }
+        fn get_tx_context(&mut self) -> TxContext {
+            TxContext::default()
+        }
+        fn get_block_hash(&mut self, _: i64) -> B256 {
+            B256::ZERO
+        }
+        fn emit_log(&mut self, _: &Address, _: &[u8], _: &[B256]) {}
+        fn access_account(&mut self, _: &Address) -> AccessStatus {
+            AccessStatus::Cold
+        }
+        fn access_storage(&mut self, _: &Address, _: &B256) -> AccessStatus {
+            AccessStatus::Cold
+        }
+        fn get_transient_storage(&mut self, _: &Address, _: &B256) -> B256 {
+            B256::ZERO
+        }
+        fn set_transient_storage(&mut self, _: &Address, _: &B256, _: &B256) {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,6 +52,13 @@ impl<'a> Frame<'a> {
         }
     }
 
+    /// Byte offset of `gas_left` (an `i64`) in a frame, for compiled code.
+    pub const GAS_LEFT_OFFSET: usize = std::mem::offset_of!(Frame<'static>, gas_left);
+    /// Byte offset of `gas_refund` (an `i64`) in a frame.
+    pub const GAS_REFUND_OFFSET: usize = std::mem::offset_of!(Frame<'static>, gas_refund);
+    /// Byte offset of the [`Stack`] in a frame (see `Stack::DATA_OFFSET`, `Stack::LEN_OFFSET`).
+    pub const STACK_OFFSET: usize = std::mem::offset_of!(Frame<'static>, stack);
+
     /// The transaction context, fetched from the host on first use.
     pub fn tx_context(&mut self, host: &mut dyn Host) -> &TxContext {
         self.tx_context
@@ -205,14 +212,47 @@ fn run_loop<const TRACE: bool>(
     host: &mut dyn Host,
     mut pc: usize,
 ) -> StatusCode {
-    let code = a.padded_code();
     let table = op_table(f.rev);
+    loop {
+        match step_inner::<TRACE>(f, a, host, table, pc) {
+            Step::Next(next) => pc = next,
+            Step::Halt(status) => return status,
+        }
+    }
+}
+
+/// What one instruction did: where execution goes next, or how the frame ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Continue at this pc.
+    Next(usize),
+    /// The frame ended with this status (output, gas and refund are in the frame).
+    Halt(StatusCode),
+}
+
+/// Executes exactly the one instruction at `pc`, with the interpreter's checks and gas: the
+/// entry compiled code uses for every instruction it does not generate inline, so both tiers
+/// share one implementation. `pc` must be an instruction boundary inside or just past the code.
+pub fn step(f: &mut Frame<'_>, a: &CodeAnalysis, host: &mut dyn Host, pc: usize) -> Step {
+    let pc = pc.min(a.code().len());
+    step_inner::<false>(f, a, host, op_table(f.rev), pc)
+}
+
+#[inline(always)]
+fn step_inner<const TRACE: bool>(
+    f: &mut Frame<'_>,
+    a: &CodeAnalysis,
+    host: &mut dyn Host,
+    table: &OpTable,
+    pc: usize,
+) -> Step {
+    let code = a.padded_code();
 
     macro_rules! tri {
         ($e:expr) => {
             match $e {
                 Ok(v) => v,
-                Err(status) => return status,
+                Err(status) => return Step::Halt(status),
             }
         };
     }
@@ -246,176 +286,251 @@ fn run_loop<const TRACE: bool>(
         }};
     }
 
-    loop {
-        // SAFETY: `pc < code.len()` always holds. It starts at 0 or at a pc clamped to the
-        // code length; sequential steps move past at most one instruction and its immediate,
-        // and a PUSH at the last code byte ends at most 32 bytes into the 33-byte zero
-        // padding, whose bytes are STOP and halt; jumps go only to JUMPDESTs inside the code.
-        let op = unsafe { *code.get_unchecked(pc) };
-        let info = table[op as usize];
-        if TRACE {
-            trace_step(f, host, pc, op, info);
-        }
-        let len = f.stack.len();
-        if len < info.min_stack as usize || len > info.max_stack as usize {
-            return requirement_error(info, len);
-        }
-        f.gas_left -= info.gas as i64;
-        if f.gas_left < 0 {
-            return StatusCode::OutOfGas;
-        }
+    // SAFETY: `pc < code.len()` always holds. It starts at 0 or at a pc clamped to the
+    // code length; sequential steps move past at most one instruction and its immediate,
+    // and a PUSH at the last code byte ends at most 32 bytes into the 33-byte zero
+    // padding, whose bytes are STOP and halt; jumps go only to JUMPDESTs inside the code.
+    let op = unsafe { *code.get_unchecked(pc) };
+    let info = table[op as usize];
+    if TRACE {
+        trace_step(f, host, pc, op, info);
+    }
+    let len = f.stack.len();
+    if len < info.min_stack as usize || len > info.max_stack as usize {
+        return Step::Halt(requirement_error(info, len));
+    }
+    f.gas_left -= info.gas as i64;
+    if f.gas_left < 0 {
+        return Step::Halt(StatusCode::OutOfGas);
+    }
 
-        match op {
-            STOP => return StatusCode::Success,
-            ADD => binary!(|a, b| a.wrapping_add(b)),
-            MUL => binary!(|a, b| a.wrapping_mul(b)),
-            SUB => binary!(|a, b| a.wrapping_sub(b)),
-            DIV => binary!(|a, b| ins::div(a, b)),
-            SDIV => binary!(|a, b| ins::sdiv(a, b)),
-            MOD => binary!(|a, b| ins::rem(a, b)),
-            SMOD => binary!(|a, b| ins::smod(a, b)),
-            ADDMOD => ternary!(|a, b, n| ins::addmod(a, b, n)),
-            MULMOD => ternary!(|a, b, n| ins::mulmod(a, b, n)),
-            EXP => tri!(ins::exp(f)),
-            SIGNEXTEND => binary!(|b, x| ins::signextend(b, x)),
-            LT => binary!(|a, b| U256::from((a < b) as u8)),
-            GT => binary!(|a, b| U256::from((a > b) as u8)),
-            SLT => binary!(|a, b| U256::from(ins::slt(a, b) as u8)),
-            SGT => binary!(|a, b| U256::from(ins::slt(b, a) as u8)),
-            EQ => binary!(|a, b| U256::from((a == b) as u8)),
-            ISZERO => {
-                let top = f.stack.top_mut();
-                *top = U256::from(top.is_zero() as u8);
-            }
-            AND => binary!(|a, b| a & b),
-            OR => binary!(|a, b| a | b),
-            XOR => binary!(|a, b| a ^ b),
-            NOT => {
-                let top = f.stack.top_mut();
-                *top = !*top;
-            }
-            BYTE => binary!(|i, x| ins::byte(i, x)),
-            SHL => binary!(|s, x| ins::shl(s, x)),
-            SHR => binary!(|s, x| ins::shr(s, x)),
-            SAR => binary!(|s, x| ins::sar(s, x)),
-            CLZ => {
-                let top = f.stack.top_mut();
-                *top = ins::clz(*top);
-            }
-            KECCAK256 => tri!(ins::keccak(f)),
-
-            ADDRESS => push!(f.msg.recipient.to_word()),
-            BALANCE => tri!(ins::balance(f, host)),
-            ORIGIN => {
-                let v = f.tx_context(host).origin.to_word();
-                push!(v)
-            }
-            CALLER => push!(f.msg.sender.to_word()),
-            CALLVALUE => push!(f.msg.value),
-            CALLDATALOAD => ins::calldataload(f),
-            CALLDATASIZE => push!(U256::from(f.msg.input.len())),
-            CALLDATACOPY => tri!(ins::copy_to_memory(f, CopySource::CallData)),
-            CODESIZE => push!(U256::from(f.code.len())),
-            CODECOPY => tri!(ins::copy_to_memory(f, CopySource::Code)),
-            GASPRICE => ctx!(gas_price),
-            EXTCODESIZE => tri!(ins::extcodesize(f, host)),
-            EXTCODECOPY => tri!(ins::extcodecopy(f, host)),
-            RETURNDATASIZE => push!(U256::from(f.return_data.len())),
-            RETURNDATACOPY => tri!(ins::returndatacopy(f)),
-            EXTCODEHASH => tri!(ins::extcodehash(f, host)),
-            BLOCKHASH => ins::blockhash(f, host),
-            COINBASE => {
-                let v = f.tx_context(host).coinbase.to_word();
-                push!(v)
-            }
-            TIMESTAMP => {
-                let v = f.tx_context(host).timestamp as u64;
-                push!(U256::from(v))
-            }
-            NUMBER => {
-                let v = f.tx_context(host).block_number as u64;
-                push!(U256::from(v))
-            }
-            PREVRANDAO => {
-                let v = f.tx_context(host).prev_randao.to_word();
-                push!(v)
-            }
-            GASLIMIT => {
-                let v = f.tx_context(host).gas_limit as u64;
-                push!(U256::from(v))
-            }
-            CHAINID => ctx!(chain_id),
-            SELFBALANCE => {
-                let v = host.get_balance(&f.msg.recipient);
-                push!(v)
-            }
-            BASEFEE => ctx!(base_fee),
-            BLOBHASH => ins::blobhash(f, host),
-            BLOBBASEFEE => ctx!(blob_base_fee),
-
-            POP => {
-                f.stack.pop();
-            }
-            MLOAD => tri!(ins::mload(f)),
-            MSTORE => tri!(ins::mstore(f)),
-            MSTORE8 => tri!(ins::mstore8(f)),
-            SLOAD => tri!(ins::sload(f, host)),
-            SSTORE => tri!(ins::sstore(f, host)),
-            JUMP => {
-                let dest = f.stack.pop();
-                pc = tri!(jump_target(a, &dest));
-                continue;
-            }
-            JUMPI => {
-                let dest = f.stack.pop();
-                let cond = f.stack.pop();
-                if !cond.is_zero() {
-                    pc = tri!(jump_target(a, &dest));
-                    continue;
-                }
-            }
-            PC => push!(U256::from(pc)),
-            MSIZE => push!(U256::from(f.memory.len())),
-            GAS => push!(U256::from(f.gas_left as u64)),
-            JUMPDEST => {}
-            TLOAD => ins::tload(f, host),
-            TSTORE => tri!(ins::tstore(f, host)),
-            MCOPY => tri!(ins::mcopy(f)),
-            PUSH0 => push!(U256::ZERO),
-            PUSH1 => {
-                push!(U256::from(code[pc + 1]));
-                pc += 2;
-                continue;
-            }
-            PUSH2..=PUSH32 => {
-                let n = immediate_size(op);
-                push!(push_value(&code[pc + 1..pc + 1 + n]));
-                pc += 1 + n;
-                continue;
-            }
-            DUP1..=DUP16 => f.stack.dup((op - DUP1 + 1) as usize),
-            SWAP1..=SWAP16 => f.stack.swap((op - SWAP1 + 1) as usize),
-            LOG0..=LOG4 => tri!(ins::log(f, host, (op - LOG0) as usize)),
-
-            CREATE | CREATE2 => tri!(ins::create(f, host, op)),
-            CALL | CALLCODE | DELEGATECALL | STATICCALL => tri!(ins::call(f, host, op)),
-            RETURN => {
-                tri!(ins::set_output(f));
-                return StatusCode::Success;
-            }
-            REVERT => {
-                tri!(ins::set_output(f));
-                return StatusCode::Revert;
-            }
-            INVALID => return StatusCode::InvalidInstruction,
-            SELFDESTRUCT => {
-                tri!(ins::selfdestruct(f, host));
-                return StatusCode::Success;
-            }
-            // Every opcode the table defines is handled above; the table sends undefined ones
-            // to `requirement_error` before the match.
-            _ => return StatusCode::UndefinedInstruction,
+    match op {
+        STOP => return Step::Halt(StatusCode::Success),
+        ADD => binary!(|a, b| a.wrapping_add(b)),
+        MUL => binary!(|a, b| a.wrapping_mul(b)),
+        SUB => binary!(|a, b| a.wrapping_sub(b)),
+        DIV => binary!(|a, b| ins::div(a, b)),
+        SDIV => binary!(|a, b| ins::sdiv(a, b)),
+        MOD => binary!(|a, b| ins::rem(a, b)),
+        SMOD => binary!(|a, b| ins::smod(a, b)),
+        ADDMOD => ternary!(|a, b, n| ins::addmod(a, b, n)),
+        MULMOD => ternary!(|a, b, n| ins::mulmod(a, b, n)),
+        EXP => tri!(ins::exp(f)),
+        SIGNEXTEND => binary!(|b, x| ins::signextend(b, x)),
+        LT => binary!(|a, b| U256::from((a < b) as u8)),
+        GT => binary!(|a, b| U256::from((a > b) as u8)),
+        SLT => binary!(|a, b| U256::from(ins::slt(a, b) as u8)),
+        SGT => binary!(|a, b| U256::from(ins::slt(b, a) as u8)),
+        EQ => binary!(|a, b| U256::from((a == b) as u8)),
+        ISZERO => {
+            let top = f.stack.top_mut();
+            *top = U256::from(top.is_zero() as u8);
         }
-        pc += 1;
+        AND => binary!(|a, b| a & b),
+        OR => binary!(|a, b| a | b),
+        XOR => binary!(|a, b| a ^ b),
+        NOT => {
+            let top = f.stack.top_mut();
+            *top = !*top;
+        }
+        BYTE => binary!(|i, x| ins::byte(i, x)),
+        SHL => binary!(|s, x| ins::shl(s, x)),
+        SHR => binary!(|s, x| ins::shr(s, x)),
+        SAR => binary!(|s, x| ins::sar(s, x)),
+        CLZ => {
+            let top = f.stack.top_mut();
+            *top = ins::clz(*top);
+        }
+        KECCAK256 => tri!(ins::keccak(f)),
+
+        ADDRESS => push!(f.msg.recipient.to_word()),
+        BALANCE => tri!(ins::balance(f, host)),
+        ORIGIN => {
+            let v = f.tx_context(host).origin.to_word();
+            push!(v)
+        }
+        CALLER => push!(f.msg.sender.to_word()),
+        CALLVALUE => push!(f.msg.value),
+        CALLDATALOAD => ins::calldataload(f),
+        CALLDATASIZE => push!(U256::from(f.msg.input.len())),
+        CALLDATACOPY => tri!(ins::copy_to_memory(f, CopySource::CallData)),
+        CODESIZE => push!(U256::from(f.code.len())),
+        CODECOPY => tri!(ins::copy_to_memory(f, CopySource::Code)),
+        GASPRICE => ctx!(gas_price),
+        EXTCODESIZE => tri!(ins::extcodesize(f, host)),
+        EXTCODECOPY => tri!(ins::extcodecopy(f, host)),
+        RETURNDATASIZE => push!(U256::from(f.return_data.len())),
+        RETURNDATACOPY => tri!(ins::returndatacopy(f)),
+        EXTCODEHASH => tri!(ins::extcodehash(f, host)),
+        BLOCKHASH => ins::blockhash(f, host),
+        COINBASE => {
+            let v = f.tx_context(host).coinbase.to_word();
+            push!(v)
+        }
+        TIMESTAMP => {
+            let v = f.tx_context(host).timestamp as u64;
+            push!(U256::from(v))
+        }
+        NUMBER => {
+            let v = f.tx_context(host).block_number as u64;
+            push!(U256::from(v))
+        }
+        PREVRANDAO => {
+            let v = f.tx_context(host).prev_randao.to_word();
+            push!(v)
+        }
+        GASLIMIT => {
+            let v = f.tx_context(host).gas_limit as u64;
+            push!(U256::from(v))
+        }
+        CHAINID => ctx!(chain_id),
+        SELFBALANCE => {
+            let v = host.get_balance(&f.msg.recipient);
+            push!(v)
+        }
+        BASEFEE => ctx!(base_fee),
+        BLOBHASH => ins::blobhash(f, host),
+        BLOBBASEFEE => ctx!(blob_base_fee),
+
+        POP => {
+            f.stack.pop();
+        }
+        MLOAD => tri!(ins::mload(f)),
+        MSTORE => tri!(ins::mstore(f)),
+        MSTORE8 => tri!(ins::mstore8(f)),
+        SLOAD => tri!(ins::sload(f, host)),
+        SSTORE => tri!(ins::sstore(f, host)),
+        JUMP => {
+            let dest = f.stack.pop();
+            return Step::Next(tri!(jump_target(a, &dest)));
+        }
+        JUMPI => {
+            let dest = f.stack.pop();
+            let cond = f.stack.pop();
+            if !cond.is_zero() {
+                return Step::Next(tri!(jump_target(a, &dest)));
+            }
+        }
+        PC => push!(U256::from(pc)),
+        MSIZE => push!(U256::from(f.memory.len())),
+        GAS => push!(U256::from(f.gas_left as u64)),
+        JUMPDEST => {}
+        TLOAD => ins::tload(f, host),
+        TSTORE => tri!(ins::tstore(f, host)),
+        MCOPY => tri!(ins::mcopy(f)),
+        PUSH0 => push!(U256::ZERO),
+        PUSH1 => {
+            push!(U256::from(code[pc + 1]));
+            return Step::Next(pc + 2);
+        }
+        PUSH2..=PUSH32 => {
+            let n = immediate_size(op);
+            push!(push_value(&code[pc + 1..pc + 1 + n]));
+            return Step::Next(pc + 1 + n);
+        }
+        DUP1..=DUP16 => f.stack.dup((op - DUP1 + 1) as usize),
+        SWAP1..=SWAP16 => f.stack.swap((op - SWAP1 + 1) as usize),
+        LOG0..=LOG4 => tri!(ins::log(f, host, (op - LOG0) as usize)),
+
+        CREATE | CREATE2 => tri!(ins::create(f, host, op)),
+        CALL | CALLCODE | DELEGATECALL | STATICCALL => tri!(ins::call(f, host, op)),
+        RETURN => {
+            tri!(ins::set_output(f));
+            return Step::Halt(StatusCode::Success);
+        }
+        REVERT => {
+            tri!(ins::set_output(f));
+            return Step::Halt(StatusCode::Revert);
+        }
+        INVALID => return Step::Halt(StatusCode::InvalidInstruction),
+        SELFDESTRUCT => {
+            tri!(ins::selfdestruct(f, host));
+            return Step::Halt(StatusCode::Success);
+        }
+        // Every opcode the table defines is handled above; the table sends undefined ones
+        // to `requirement_error` before the match.
+        _ => return Step::Halt(StatusCode::UndefinedInstruction),
+    }
+    Step::Next(pc + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::CallKind;
+    use crate::types::Address;
+
+    #[test]
+    fn published_offsets_reach_the_fields() {
+        let msg = Message {
+            kind: CallKind::Call,
+            flags: 0,
+            depth: 0,
+            gas: 1234,
+            recipient: Address::ZERO,
+            sender: Address::ZERO,
+            input: &[],
+            value: U256::ZERO,
+            create2_salt: B256::ZERO,
+            code_address: Address::ZERO,
+        };
+        let mut f = Frame::new(&msg, Revision::Cancun, &[]);
+        f.gas_refund = -7;
+        f.stack.push(U256::from(0xabcdu64));
+        f.stack.push(U256::from(0x1234u64));
+        let base = &mut f as *mut Frame<'_> as *mut u8;
+        // SAFETY: the offsets come from `offset_of!` on these very types, the frame is live and
+        // exclusively borrowed here, and each read uses the field's own type; the stack data
+        // pointer is a `ManuallyDrop<Box<[U256; N]>>`, laid out as a thin pointer.
+        unsafe {
+            assert_eq!(*(base.add(Frame::GAS_LEFT_OFFSET) as *const i64), 1234);
+            assert_eq!(*(base.add(Frame::GAS_REFUND_OFFSET) as *const i64), -7);
+            let stack = base.add(Frame::STACK_OFFSET);
+            assert_eq!(*(stack.add(Stack::LEN_OFFSET) as *const usize), 2);
+            let data = *(stack.add(Stack::DATA_OFFSET) as *const *const U256);
+            assert_eq!(*data, U256::from(0xabcdu64));
+            assert_eq!(*data.add(1), U256::from(0x1234u64));
+            // Writes through the offsets are what the frame then sees.
+            *(base.add(Frame::GAS_LEFT_OFFSET) as *mut i64) = 99;
+            *(stack.add(Stack::LEN_OFFSET) as *mut usize) = 1;
+        }
+        assert_eq!(f.gas_left, 99);
+        assert_eq!(f.stack.as_slice(), &[U256::from(0xabcdu64)]);
+    }
+
+    #[test]
+    fn single_steps_follow_the_whole_run() {
+        // PUSH1 3 PUSH1 8 JUMP INVALID... 8: JUMPDEST PUSH1 4 ADD STOP
+        let code = [
+            0x60, 3, 0x60, 8, 0x56, 0xfe, 0xfe, 0xfe, 0x5b, 0x60, 4, 0x01, 0x00,
+        ];
+        let a = CodeAnalysis::new(&code);
+        let msg = Message {
+            kind: CallKind::Call,
+            flags: 0,
+            depth: 0,
+            gas: 100,
+            recipient: Address::ZERO,
+            sender: Address::ZERO,
+            input: &[],
+            value: U256::ZERO,
+            create2_salt: B256::ZERO,
+            code_address: Address::ZERO,
+        };
+        let mut f = Frame::new(&msg, Revision::Cancun, a.code());
+        let mut host = crate::host::tests_support::NullHost;
+        let mut pcs = vec![];
+        let mut pc = 0;
+        let status = loop {
+            pcs.push(pc);
+            match step(&mut f, &a, &mut host, pc) {
+                Step::Next(n) => pc = n,
+                Step::Halt(s) => break s,
+            }
+        };
+        assert_eq!(status, StatusCode::Success);
+        assert_eq!(pcs, vec![0, 2, 4, 8, 9, 11, 12]);
+        assert_eq!(f.gas_left, 100 - 3 - 3 - 8 - 1 - 3 - 3);
+        assert_eq!(f.stack.as_slice(), &[U256::from(7)]);
     }
 }

@@ -3,12 +3,13 @@
 use crate::opcodes::STACK_LIMIT;
 use crate::types::U256;
 use std::cell::RefCell;
+use std::mem::ManuallyDrop;
 
 /// How many released stacks a thread keeps for reuse (32 KiB each).
 const POOL_LIMIT: usize = 64;
 
 thread_local! {
-    static POOL: RefCell<Vec<Box<[U256]>>> = const { RefCell::new(Vec::new()) };
+    static POOL: RefCell<Vec<Box<[U256; STACK_LIMIT]>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A 1024-slot stack. Index 0 is the bottom.
@@ -18,7 +19,9 @@ thread_local! {
 /// from a basic block's stack bounds: every pop/peek reaches only initialised slots and every
 /// push stays within `STACK_LIMIT`. Debug builds assert it.
 pub struct Stack {
-    data: Box<[U256]>,
+    /// `ManuallyDrop` so `Drop` can hand the allocation to the pool; it has the layout of the
+    /// box, a thin pointer.
+    data: ManuallyDrop<Box<[U256; STACK_LIMIT]>>,
     len: usize,
 }
 
@@ -31,11 +34,23 @@ impl Default for Stack {
 impl Stack {
     /// An empty stack, taken from this thread's pool when one is available.
     pub fn new() -> Self {
-        let data = POOL
-            .with(|p| p.borrow_mut().pop())
-            .unwrap_or_else(|| vec![U256::ZERO; STACK_LIMIT].into_boxed_slice());
-        Stack { data, len: 0 }
+        let data = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_else(|| {
+            vec![U256::ZERO; STACK_LIMIT]
+                .into_boxed_slice()
+                .try_into()
+                .expect("exactly STACK_LIMIT slots")
+        });
+        Stack {
+            data: ManuallyDrop::new(data),
+            len: 0,
+        }
     }
+
+    /// Byte offset, inside a `Stack`, of the (thin) pointer to slot 0; compiled code reads
+    /// the stack through it.
+    pub const DATA_OFFSET: usize = std::mem::offset_of!(Stack, data);
+    /// Byte offset, inside a `Stack`, of the item count (a `usize`).
+    pub const LEN_OFFSET: usize = std::mem::offset_of!(Stack, len);
 
     /// Number of items.
     #[inline(always)]
@@ -137,16 +152,16 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        let data = std::mem::take(&mut self.data);
-        if data.len() == STACK_LIMIT {
-            // `try_with` because the pool may already be gone during thread teardown.
-            let _ = POOL.try_with(|p| {
-                let mut p = p.borrow_mut();
-                if p.len() < POOL_LIMIT {
-                    p.push(data);
-                }
-            });
-        }
+        // SAFETY: `data` is taken exactly once, here, and `self` is not used afterwards.
+        let data = unsafe { ManuallyDrop::take(&mut self.data) };
+        // `try_with` because the pool may already be gone during thread teardown; then, or
+        // when the pool is full, the box is simply freed.
+        let _ = POOL.try_with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() < POOL_LIMIT {
+                p.push(data);
+            }
+        });
     }
 }
 
