@@ -1,1 +1,4 @@
-//! Shared pieces of ember's command-line tools.
+//! Shared pieces of ember's command-line tools `evm-run` and `evm-statetest`.
+
+pub mod args;
+pub mod trace;

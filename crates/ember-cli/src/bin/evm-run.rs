@@ -1,1 +1,282 @@
-fn main() {}
+//! `evm-run`: runs EVM code as the callee of a call against an in-memory state.
+//!
+//! Exit status: 0 when the code ran (whatever its EVM outcome: revert or out of gas are
+//! results), 2 on bad input (with a one-line error on stderr).
+
+use ember_cli::args::{flag, value, Args, Opt, UsageError};
+use ember_cli::trace::Eip3155Tracer;
+use ember_evm::{
+    parse_hex, to_hex, Address, CallKind, ExecResult, Interpreter, Message, Revision, Tracer, Vm,
+    B256, U256,
+};
+use ember_state::{run_message, Account, BlockEnv, Log, WorldState};
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+const USAGE: &str = "usage: evm-run [--code HEX | --codefile PATH] [--input HEX] [--gas N] \
+[--rev NAME] [--prestate FILE] [--tier interp|jit|auto] [--vm PATH[,opt=val...]] [--repeat N] \
+[--json] [--trace]";
+
+const OPTS: &[Opt] = &[
+    value("--code"),
+    value("--codefile"),
+    value("--input"),
+    value("--gas"),
+    value("--rev"),
+    value("--prestate"),
+    value("--tier"),
+    value("--repeat"),
+    value("--vm"),
+    flag("--json"),
+    flag("--trace"),
+    flag("--help"),
+];
+
+/// Default gas for the call, as geth's `evm run` uses.
+const DEFAULT_GAS: i64 = 10_000_000_000;
+
+/// The address of the code under test: "receiver" in ASCII, left-padded (geth's convention).
+fn receiver() -> Address {
+    ascii_address(b"receiver")
+}
+
+/// The caller: "sender" in ASCII, left-padded.
+fn sender() -> Address {
+    ascii_address(b"sender")
+}
+
+fn ascii_address(name: &[u8]) -> Address {
+    let mut a = [0u8; 20];
+    a[20 - name.len()..].copy_from_slice(name);
+    Address(a)
+}
+
+/// Everything `evm-run` was asked to do, validated.
+struct Config {
+    code: Vec<u8>,
+    input: Vec<u8>,
+    gas: i64,
+    rev: Revision,
+    prestate: Vec<(Address, Account)>,
+    repeat: usize,
+    json: bool,
+    trace: bool,
+    /// Runs the code in this EVMC VM library instead of ember's own engine.
+    vm: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    match parse_config(argv).and_then(|cfg| cfg.map(|c| load_vm(&c).map(|vm| (c, vm))).transpose())
+    {
+        Ok(None) => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Ok(Some((cfg, vm))) => {
+            run(&cfg, vm.as_ref());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("evm-run: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn parse_config(argv: Vec<String>) -> Result<Option<Config>, UsageError> {
+    let args = Args::parse(argv, OPTS)?;
+    if args.flag("--help") {
+        return Ok(None);
+    }
+    if let Some(p) = args.positional.first() {
+        return Err(UsageError(format!("unexpected argument {p:?}; {USAGE}")));
+    }
+    let hex = |what: &str, s: &str| parse_hex(s).map_err(|e| UsageError(format!("{what}: {e}")));
+    let code = match (args.value("--code")?, args.value("--codefile")?) {
+        (Some(_), Some(_)) => {
+            return Err(UsageError(
+                "give either --code or --codefile, not both".into(),
+            ))
+        }
+        (Some(c), None) => hex("--code", c)?,
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| UsageError(format!("--codefile {path}: {e}")))?;
+            hex(&format!("--codefile {path}"), &text)?
+        }
+        (None, None) => return Err(UsageError(format!("no code given; {USAGE}"))),
+    };
+    let input = match args.value("--input")? {
+        Some(s) => hex("--input", s)?,
+        None => Vec::new(),
+    };
+    let gas = args.parsed::<i64>("--gas")?.unwrap_or(DEFAULT_GAS);
+    if gas < 0 {
+        return Err(UsageError("--gas must not be negative".into()));
+    }
+    let rev = match args.value("--rev")? {
+        None => Revision::LATEST,
+        Some(name) => Revision::from_name(name).ok_or_else(|| {
+            UsageError(format!(
+                "--rev: unknown revision {name:?} (frontier … osaka)"
+            ))
+        })?,
+    };
+    match args.value("--tier")? {
+        None | Some("interp") => {}
+        Some(t @ ("jit" | "auto")) => {
+            return Err(UsageError(format!(
+                "--tier {t}: the compiler tier is not available yet; use --tier interp"
+            )))
+        }
+        Some(t) => {
+            return Err(UsageError(format!(
+                "--tier: unknown tier {t:?} (interp, jit, auto)"
+            )))
+        }
+    }
+    let prestate = match args.value("--prestate")? {
+        None => Vec::new(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| UsageError(format!("--prestate {path}: {e}")))?;
+            ember_state::statetest::parse_alloc(&text)
+                .map_err(|e| UsageError(format!("--prestate {path}: {e}")))?
+        }
+    };
+    let repeat = args.parsed::<usize>("--repeat")?.unwrap_or(1);
+    if repeat == 0 {
+        return Err(UsageError("--repeat must be at least 1".into()));
+    }
+    let vm = args.value("--vm")?.map(str::to_string);
+    if vm.is_some() && args.flag("--trace") {
+        return Err(UsageError(
+            "--trace needs ember's own engine: EVMC VMs cannot report instructions".into(),
+        ));
+    }
+    if vm.is_some() && args.value("--tier")?.is_some() {
+        return Err(UsageError("--tier and --vm exclude each other".into()));
+    }
+    Ok(Some(Config {
+        code,
+        input,
+        gas,
+        rev,
+        prestate,
+        repeat,
+        json: args.flag("--json"),
+        trace: args.flag("--trace"),
+        vm,
+    }))
+}
+
+/// The state every run starts from: the prestate, then the code at the receiver.
+fn initial_state(cfg: &Config) -> WorldState {
+    let mut state = WorldState::new();
+    for (addr, acc) in &cfg.prestate {
+        state.insert(*addr, acc.clone());
+    }
+    let mut callee = state.get(&receiver()).cloned().unwrap_or_default();
+    callee.code = Arc::from(cfg.code.as_slice());
+    state.insert(receiver(), callee);
+    state
+}
+
+fn block_env() -> BlockEnv {
+    BlockEnv {
+        number: 1,
+        timestamp: 1,
+        gas_limit: 30_000_000,
+        chain_id: U256::from(1),
+        ..BlockEnv::default()
+    }
+}
+
+/// The engine that runs the code: ember's interpreter, or an EVMC library given by `--vm`.
+fn load_vm(cfg: &Config) -> Result<Box<dyn Vm>, UsageError> {
+    match &cfg.vm {
+        None => Ok(Box::new(Interpreter)),
+        Some(spec) => ember::EvmcVm::from_config(spec)
+            .map(|vm| Box::new(vm) as Box<dyn Vm>)
+            .map_err(|e| UsageError(format!("--vm: {e}"))),
+    }
+}
+
+fn run(cfg: &Config, vm: &dyn Vm) {
+    let base = initial_state(cfg);
+    let block = block_env();
+    let msg = Message {
+        kind: CallKind::Call,
+        flags: 0,
+        depth: 0,
+        gas: cfg.gas,
+        recipient: receiver(),
+        sender: sender(),
+        input: &cfg.input,
+        value: U256::ZERO,
+        create2_salt: B256::ZERO,
+        code_address: receiver(),
+    };
+
+    let mut times = Vec::with_capacity(cfg.repeat);
+    let mut last: Option<(ExecResult, Vec<Log>)> = None;
+    for i in 0..cfg.repeat {
+        let mut state = base.clone();
+        let trace_this = cfg.trace && i == 0;
+        let mut tracer = Eip3155Tracer::new(std::io::stderr().lock());
+        let t: Option<&mut dyn Tracer> = if trace_this { Some(&mut tracer) } else { None };
+        let start = Instant::now();
+        let outcome = run_message(&mut state, &block, cfg.rev, vm, &msg, t);
+        times.push(start.elapsed().as_nanos());
+        if trace_this {
+            let r = &outcome.0;
+            tracer.summary(&r.output, gas_used(cfg.gas, r), r.status);
+        }
+        last = Some(outcome);
+    }
+    let (result, logs) = last.expect("repeat is at least 1");
+    report(cfg, &result, &logs, &mut times);
+}
+
+fn gas_used(gas: i64, r: &ExecResult) -> u64 {
+    (gas - r.gas_left).max(0) as u64
+}
+
+fn median(times: &mut [u128]) -> u128 {
+    times.sort_unstable();
+    times[times.len() / 2]
+}
+
+fn report(cfg: &Config, r: &ExecResult, logs: &[Log], times: &mut [u128]) {
+    let used = gas_used(cfg.gas, r);
+    let mut out = std::io::stdout().lock();
+    if cfg.json {
+        let mut obj = serde_json::json!({
+            "status": r.status.name(),
+            "output": format!("0x{}", to_hex(&r.output)),
+            "gasUsed": used,
+            "gasLeft": r.gas_left,
+            "refund": r.gas_refund,
+            "logs": logs.iter().map(|l| serde_json::json!({
+                "address": l.address.to_string(),
+                "topics": l.topics.iter().map(|t| t.to_string()).collect::<Vec<_>>(),
+                "data": format!("0x{}", to_hex(&l.data)),
+            })).collect::<Vec<_>>(),
+        });
+        if cfg.repeat > 1 {
+            obj["runs"] = cfg.repeat.into();
+            obj["medianNs"] = (median(times) as u64).into();
+        }
+        let _ = writeln!(out, "{obj}");
+    } else {
+        let _ = writeln!(out, "status: {}", r.status.name());
+        let _ = writeln!(out, "output: 0x{}", to_hex(&r.output));
+        let _ = writeln!(out, "gas used: {used}");
+        if cfg.repeat > 1 {
+            let _ = writeln!(out, "runs: {}, median: {} ns", cfg.repeat, median(times));
+        }
+    }
+}

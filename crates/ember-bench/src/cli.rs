@@ -1,0 +1,191 @@
+//! Command-line options of the `ember-bench` binary.
+
+use crate::measure::Clock;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The usage text printed by `--help` and after a usage error.
+pub const USAGE: &str = "\
+usage: ember-bench [--micro | --dir PATH] [--filter TEXT] [--min-time MS] [--iterations N]
+                   [--clock cpu|wall] [--json]
+
+Runs every input of every ipsilon/evm-benchmarks state test in ember's interpreter and in
+revm's interpreter (London), checks that both agree, and prints their median times.
+
+  --dir PATH      directory holding the suite's *.json state tests
+                  (default: ../shared/evm-benchmarks/benchmarks/main next to the repository)
+  --micro         use the micro suite (benchmarks/micro) instead of main
+  --filter TEXT   only cases whose name (benchmark/label) contains TEXT
+  --min-time MS   time budget per engine per case in milliseconds (default 500)
+  --iterations N  at most N timed samples per engine per case (default 10000)
+  --clock CLOCK   `cpu` (default): the benchmark thread's CPU time, which leaves out time
+                  spent descheduled on a busy machine; `wall`: elapsed real time
+  --json          print the results as one JSON object instead of a table
+  -h, --help      print this help
+
+Exit status: 0 when both engines agree on every case, 1 on a mismatch or a case the harness
+cannot run, 2 on a usage error or a missing or malformed benchmark directory.";
+
+/// Which suite to run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Suite {
+    /// `benchmarks/main` or `benchmarks/micro` of the shared checkout.
+    Default { micro: bool },
+    /// A directory named on the command line.
+    Dir(PathBuf),
+}
+
+/// Parsed options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    pub suite: Suite,
+    pub filter: Option<String>,
+    pub min_time: Duration,
+    pub max_samples: usize,
+    pub clock: Clock,
+    pub json: bool,
+}
+
+/// What the command line asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    Run(Options),
+    Help,
+}
+
+/// Parses the arguments after the program name.
+pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String> {
+    let mut dir = None;
+    let mut micro = false;
+    let mut filter = None;
+    let mut min_time = Duration::from_millis(500);
+    let mut max_samples = 10_000;
+    let mut clock = Clock::ThreadCpu;
+    let mut json = false;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--dir" => dir = Some(PathBuf::from(value("--dir")?)),
+            "--micro" => micro = true,
+            "--filter" => filter = Some(value("--filter")?),
+            "--min-time" => {
+                let v = value("--min-time")?;
+                let ms: u64 = v.parse().map_err(|_| {
+                    format!("--min-time: {v:?} is not a whole number of milliseconds")
+                })?;
+                min_time = Duration::from_millis(ms);
+            }
+            "--iterations" => {
+                let v = value("--iterations")?;
+                max_samples =
+                    v.parse().ok().filter(|&n| n > 0).ok_or_else(|| {
+                        format!("--iterations: {v:?} is not a positive whole number")
+                    })?;
+            }
+            "--clock" => {
+                clock = match value("--clock")?.as_str() {
+                    "cpu" => Clock::ThreadCpu,
+                    "wall" => Clock::Wall,
+                    other => return Err(format!("--clock: {other:?} is neither cpu nor wall")),
+                }
+            }
+            "--json" => json = true,
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    let suite = match (dir, micro) {
+        (Some(_), true) => {
+            return Err(
+                "--dir and --micro cannot be combined: --dir names the suite directory itself"
+                    .into(),
+            )
+        }
+        (Some(d), false) => Suite::Dir(d),
+        (None, micro) => Suite::Default { micro },
+    };
+    Ok(Command::Run(Options {
+        suite,
+        filter,
+        min_time,
+        max_samples,
+        clock,
+        json,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Command, String> {
+        parse_args(args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn defaults() {
+        assert_eq!(
+            parse(&[]),
+            Ok(Command::Run(Options {
+                suite: Suite::Default { micro: false },
+                filter: None,
+                min_time: Duration::from_millis(500),
+                max_samples: 10_000,
+                clock: Clock::ThreadCpu,
+                json: false,
+            }))
+        );
+    }
+
+    #[test]
+    fn every_option() {
+        assert_eq!(
+            parse(&[
+                "--dir",
+                "/x",
+                "--filter",
+                "sha1",
+                "--min-time",
+                "20",
+                "--iterations",
+                "3",
+                "--clock",
+                "wall",
+                "--json"
+            ]),
+            Ok(Command::Run(Options {
+                suite: Suite::Dir(PathBuf::from("/x")),
+                filter: Some("sha1".into()),
+                min_time: Duration::from_millis(20),
+                max_samples: 3,
+                clock: Clock::Wall,
+                json: true,
+            }))
+        );
+        assert!(matches!(
+            parse(&["--micro"]),
+            Ok(Command::Run(Options {
+                suite: Suite::Default { micro: true },
+                ..
+            }))
+        ));
+        assert_eq!(parse(&["--filter", "x", "-h"]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn usage_errors() {
+        for (args, want) in [
+            (&["--dir"][..], "--dir needs a value"),
+            (&["--iterations", "0"], "not a positive"),
+            (&["--iterations", "-1"], "not a positive"),
+            (&["--min-time", "1.5"], "whole number of milliseconds"),
+            (&["--bogus"], "unknown argument"),
+            (&["--clock", "tsc"], "neither cpu nor wall"),
+            (&["--micro", "--dir", "/x"], "cannot be combined"),
+        ] {
+            let err = parse(args).unwrap_err();
+            assert!(err.contains(want), "{args:?}: {err}");
+        }
+    }
+}

@@ -1,0 +1,494 @@
+//! Loading the ipsilon/evm-benchmarks state-test files into benchmarks and cases.
+//!
+//! Each file holds one or more state tests. A test's `transaction.to` account is the contract,
+//! each `transaction.data[i]` is one input, named by `_info.labels["i"]`. Only the parts the
+//! benchmark needs are read: the pre-state accounts, the block environment, the sender, the
+//! recipient, the gas price, the first gas limit and the first value.
+
+use ember_evm::{keccak256, parse_hex, Address, B256, EMPTY_CODE_HASH, U256};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+/// The chain id state tests run with.
+const CHAIN_ID: u64 = 1;
+
+/// Why a benchmark file could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SuiteError {
+    /// The file (or directory) at fault.
+    pub origin: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl fmt::Display for SuiteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.origin, self.message)
+    }
+}
+
+impl std::error::Error for SuiteError {}
+
+/// One pre-state account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub balance: U256,
+    pub nonce: u64,
+    pub code: Vec<u8>,
+    /// keccak256 of `code`.
+    pub code_hash: B256,
+    /// Storage slots with a non-zero value.
+    pub storage: HashMap<U256, U256>,
+}
+
+impl Account {
+    /// Whether the account is empty in the EIP-161 sense (no code, zero nonce and balance).
+    pub fn is_empty(&self) -> bool {
+        self.code.is_empty() && self.nonce == 0 && self.balance.is_zero()
+    }
+}
+
+/// The block a benchmark runs in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BlockEnv {
+    pub coinbase: Address,
+    pub number: u64,
+    pub timestamp: u64,
+    pub gas_limit: u64,
+    /// DIFFICULTY (what opcode 0x44 returns before the Merge).
+    pub difficulty: U256,
+    pub base_fee: U256,
+    pub chain_id: U256,
+}
+
+/// Everything outside the contract call itself: accounts, block, transaction sender and price.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct World {
+    pub accounts: HashMap<Address, Account>,
+    pub block: BlockEnv,
+    /// The transaction sender (ORIGIN and the caller of the contract).
+    pub sender: Address,
+    /// The contract being called.
+    pub to: Address,
+    /// The effective gas price (GASPRICE).
+    pub gas_price: U256,
+}
+
+impl World {
+    /// The code of the called contract (empty if the account does not exist).
+    pub fn contract_code(&self) -> &[u8] {
+        self.accounts.get(&self.to).map_or(&[], |a| &a.code)
+    }
+
+    /// The code hash EXTCODEHASH reports: zero for an empty or absent account.
+    pub fn code_hash(&self, addr: &Address) -> B256 {
+        match self.accounts.get(addr) {
+            Some(a) if !a.is_empty() => a.code_hash,
+            _ => B256::ZERO,
+        }
+    }
+}
+
+/// One named input of a benchmark.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Input {
+    pub label: String,
+    pub data: Vec<u8>,
+}
+
+/// One state test: a contract, its world and its inputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Benchmark {
+    /// The test's name (the JSON key, e.g. `snailtracer`).
+    pub name: String,
+    pub world: World,
+    /// Gas given to the call (`transaction.gasLimit[0]`).
+    pub gas: i64,
+    /// Value of the call (`transaction.value[0]`).
+    pub value: U256,
+    pub inputs: Vec<Input>,
+}
+
+/// One input of one benchmark, the unit that is run and timed.
+#[derive(Clone, Copy, Debug)]
+pub struct Case<'a> {
+    pub bench: &'a Benchmark,
+    pub input: &'a Input,
+}
+
+impl Case<'_> {
+    /// `benchmark/label`, e.g. `weierstrudel/15`.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.bench.name, self.input.label)
+    }
+}
+
+/// Every case of `benches` whose name contains `filter` (all when `filter` is `None`).
+pub fn cases<'a>(benches: &'a [Benchmark], filter: Option<&str>) -> Vec<Case<'a>> {
+    benches
+        .iter()
+        .flat_map(|bench| bench.inputs.iter().map(move |input| Case { bench, input }))
+        .filter(|c| filter.is_none_or(|f| c.name().contains(f)))
+        .collect()
+}
+
+/// Loads every `*.json` file of `dir`, in file-name order.
+pub fn load_dir(dir: &Path) -> Result<Vec<Benchmark>, SuiteError> {
+    let origin = dir.display().to_string();
+    let entries = std::fs::read_dir(dir).map_err(|e| SuiteError {
+        origin: origin.clone(),
+        message: format!("cannot read directory: {e}"),
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|e| SuiteError {
+                origin: origin.clone(),
+                message: format!("cannot list directory: {e}"),
+            })?
+            .path();
+        if path.extension().is_some_and(|e| e == "json") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(SuiteError {
+            origin,
+            message: "no .json benchmark files".into(),
+        });
+    }
+    let mut benches = Vec::new();
+    for file in files {
+        benches.extend(load_file(&file)?);
+    }
+    Ok(benches)
+}
+
+/// Loads the state tests of one file.
+pub fn load_file(path: &Path) -> Result<Vec<Benchmark>, SuiteError> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| SuiteError {
+        origin: origin.clone(),
+        message: format!("cannot read: {e}"),
+    })?;
+    parse(&text).map_err(|message| SuiteError { origin, message })
+}
+
+/// Parses the text of a state-test file.
+pub fn parse(text: &str) -> Result<Vec<Benchmark>, String> {
+    let root: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
+    let tests = root.as_object().ok_or("the top level is not an object")?;
+    if tests.is_empty() {
+        return Err("no tests in file".into());
+    }
+    tests
+        .iter()
+        .map(|(name, test)| parse_test(name, test).map_err(|e| format!("test {name:?}: {e}")))
+        .collect()
+}
+
+fn parse_test(name: &str, test: &Value) -> Result<Benchmark, String> {
+    let test = object(test, "test")?;
+    let tx = object(field(test, "transaction")?, "transaction")?;
+
+    let to_text = string(field(tx, "to")?, "transaction.to")?;
+    if to_text.trim().is_empty() {
+        return Err("contract-creation transactions are not supported".into());
+    }
+    let to = address(to_text, "transaction.to")?;
+    let sender = address(
+        string(field(tx, "sender")?, "transaction.sender")?,
+        "transaction.sender",
+    )?;
+
+    let mut accounts = HashMap::new();
+    for (addr, acc) in object(field(test, "pre")?, "pre")? {
+        let what = format!("pre[{addr}]");
+        accounts.insert(address(addr, &what)?, account(acc, &what)?);
+    }
+    if accounts.get(&to).is_none_or(|a| a.code.is_empty()) {
+        return Err(format!("the called account {to} has no code in pre"));
+    }
+
+    let block = block_env(object(field(test, "env")?, "env")?)?;
+    let gas_price = gas_price(tx, &block)?;
+
+    let gas = quantity(first(tx, "gasLimit")?, "transaction.gasLimit[0]")?;
+    let gas = i64::try_from(gas).map_err(|_| "transaction.gasLimit[0] does not fit in i64")?;
+    let value = quantity(first(tx, "value")?, "transaction.value[0]")?;
+
+    let data = array(field(tx, "data")?, "transaction.data")?;
+    if data.is_empty() {
+        return Err("transaction.data is empty".into());
+    }
+    let labels = test
+        .get("_info")
+        .and_then(|i| i.get("labels"))
+        .and_then(Value::as_object);
+    let inputs = data
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let what = format!("transaction.data[{i}]");
+            let data = parse_hex(string(d, &what)?).map_err(|e| format!("{what}: {e}"))?;
+            let label = match labels.and_then(|l| l.get(&i.to_string())) {
+                Some(l) => string(l, &format!("_info.labels[{i}]"))?.to_string(),
+                None => i.to_string(),
+            };
+            Ok(Input { label, data })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+
+    Ok(Benchmark {
+        name: name.to_string(),
+        world: World {
+            accounts,
+            block,
+            sender,
+            to,
+            gas_price,
+        },
+        gas,
+        value,
+        inputs,
+    })
+}
+
+fn block_env(env: &Map<String, Value>) -> Result<BlockEnv, String> {
+    let u64_field = |key: &str| -> Result<u64, String> {
+        let v = quantity(field(env, key)?, key)?;
+        u64::try_from(v).map_err(|_| format!("env.{key} does not fit in 64 bits"))
+    };
+    let optional = |key: &str| -> Result<U256, String> {
+        env.get(key)
+            .map_or(Ok(U256::ZERO), |v| quantity(v, &format!("env.{key}")))
+    };
+    Ok(BlockEnv {
+        coinbase: address(
+            string(field(env, "currentCoinbase")?, "env.currentCoinbase")?,
+            "env.currentCoinbase",
+        )?,
+        number: u64_field("currentNumber")?,
+        timestamp: u64_field("currentTimestamp")?,
+        gas_limit: u64_field("currentGasLimit")?,
+        difficulty: optional("currentDifficulty")?,
+        base_fee: optional("currentBaseFee")?,
+        chain_id: U256::from(CHAIN_ID),
+    })
+}
+
+/// `gasPrice`, or the EIP-1559 effective price `min(maxFee, baseFee + maxPriorityFee)`.
+fn gas_price(tx: &Map<String, Value>, block: &BlockEnv) -> Result<U256, String> {
+    if let Some(p) = tx.get("gasPrice") {
+        return quantity(p, "transaction.gasPrice");
+    }
+    let max_fee = quantity(field(tx, "maxFeePerGas")?, "transaction.maxFeePerGas")?;
+    let tip = quantity(
+        field(tx, "maxPriorityFeePerGas")?,
+        "transaction.maxPriorityFeePerGas",
+    )?;
+    Ok(max_fee.min(block.base_fee.saturating_add(tip)))
+}
+
+fn account(v: &Value, what: &str) -> Result<Account, String> {
+    let acc = object(v, what)?;
+    let code = parse_hex(string(field(acc, "code")?, &format!("{what}.code"))?)
+        .map_err(|e| format!("{what}.code: {e}"))?;
+    let nonce = quantity(field(acc, "nonce")?, &format!("{what}.nonce"))?;
+    let nonce =
+        u64::try_from(nonce).map_err(|_| format!("{what}.nonce does not fit in 64 bits"))?;
+    let mut storage = HashMap::new();
+    if let Some(s) = acc.get("storage") {
+        for (k, v) in object(s, &format!("{what}.storage"))? {
+            let key = quantity_str(k, &format!("{what}.storage key"))?;
+            let value = quantity(v, &format!("{what}.storage[{k}]"))?;
+            if !value.is_zero() {
+                storage.insert(key, value);
+            }
+        }
+    }
+    Ok(Account {
+        balance: quantity(field(acc, "balance")?, &format!("{what}.balance"))?,
+        nonce,
+        code_hash: if code.is_empty() {
+            EMPTY_CODE_HASH
+        } else {
+            keccak256(&code)
+        },
+        code,
+        storage,
+    })
+}
+
+fn field<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<&'a Value, String> {
+    obj.get(key).ok_or_else(|| format!("missing field {key:?}"))
+}
+
+fn object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>, String> {
+    v.as_object()
+        .ok_or_else(|| format!("{what} is not an object"))
+}
+
+fn array<'a>(v: &'a Value, what: &str) -> Result<&'a Vec<Value>, String> {
+    v.as_array()
+        .ok_or_else(|| format!("{what} is not an array"))
+}
+
+fn string<'a>(v: &'a Value, what: &str) -> Result<&'a str, String> {
+    v.as_str().ok_or_else(|| format!("{what} is not a string"))
+}
+
+fn first<'a>(tx: &'a Map<String, Value>, key: &str) -> Result<&'a Value, String> {
+    array(field(tx, key)?, &format!("transaction.{key}"))?
+        .first()
+        .ok_or_else(|| format!("transaction.{key} is empty"))
+}
+
+fn address(s: &str, what: &str) -> Result<Address, String> {
+    Address::from_hex(s).map_err(|e| format!("{what}: {e}"))
+}
+
+fn quantity(v: &Value, what: &str) -> Result<U256, String> {
+    quantity_str(string(v, what)?, what)
+}
+
+/// A `0x`-prefixed hex number of at most 256 bits (any number of digits, as fixtures write).
+fn quantity_str(s: &str, what: &str) -> Result<U256, String> {
+    let digits = s
+        .trim()
+        .strip_prefix("0x")
+        .ok_or_else(|| format!("{what}: {s:?} is not a 0x-prefixed hex number"))?;
+    if digits.is_empty() {
+        return Err(format!("{what}: {s:?} has no digits"));
+    }
+    U256::from_str_radix(digits, 16).map_err(|e| format!("{what}: {s:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SENDER: &str = "0xa94f5374fce5edbc8e2a8697c15331677e6ebf0b";
+    const TO: &str = "0xbe7c43a580000000000000000000000000000001";
+
+    fn minimal(tx_extra: &str) -> String {
+        format!(
+            r#"{{"t": {{
+                "_info": {{"labels": {{"0": "first", "1": "second"}}}},
+                "env": {{"currentCoinbase": "{SENDER}", "currentNumber": "0x01",
+                        "currentTimestamp": "0x10", "currentGasLimit": "0x3b9aca00",
+                        "currentDifficulty": "0x020000", "currentBaseFee": "0x0a"}},
+                "pre": {{
+                    "{SENDER}": {{"balance": "0x3b9aca00", "code": "0x", "nonce": "0x00", "storage": {{}}}},
+                    "{TO}": {{"balance": "0x00", "code": "0x6001", "nonce": "0x01",
+                             "storage": {{"0x01": "0x02", "0x03": "0x00"}}}}
+                }},
+                "transaction": {{"data": ["0x", "0xabcd", "0x01"], "gasLimit": ["0x0f4240"],
+                                 "sender": "{SENDER}", "to": "{TO}", "value": ["0x00"] {tx_extra}}}
+            }}}}"#
+        )
+    }
+
+    #[test]
+    fn parses_accounts_env_inputs_and_labels() {
+        let benches = parse(&minimal(r#", "gasPrice": "0x07""#)).unwrap();
+        assert_eq!(benches.len(), 1);
+        let b = &benches[0];
+        assert_eq!(b.name, "t");
+        assert_eq!(b.gas, 1_000_000);
+        assert_eq!(b.world.gas_price, U256::from(7));
+        assert_eq!(b.world.block.difficulty, U256::from(0x020000));
+        assert_eq!(b.world.block.gas_limit, 1_000_000_000);
+        assert_eq!(b.world.contract_code(), &[0x60, 0x01]);
+        let to = Address::from_hex(TO).unwrap();
+        let contract = &b.world.accounts[&to];
+        // Zero-valued slots are dropped; the other is kept.
+        assert_eq!(contract.storage.len(), 1);
+        assert_eq!(contract.storage[&U256::from(1)], U256::from(2));
+        assert_eq!(contract.code_hash, keccak256(&[0x60, 0x01]));
+        // The third input has no label and is named by its index.
+        let labels: Vec<_> = b.inputs.iter().map(|i| i.label.as_str()).collect();
+        assert_eq!(labels, ["first", "second", "2"]);
+        assert_eq!(b.inputs[1].data, [0xab, 0xcd]);
+        let names: Vec<_> = cases(&benches, Some("sec"))
+            .iter()
+            .map(Case::name)
+            .collect();
+        assert_eq!(names, ["t/second"]);
+        assert_eq!(cases(&benches, None).len(), 3);
+    }
+
+    #[test]
+    fn eip1559_price_is_capped_by_max_fee() {
+        // baseFee 10 + tip 5 = 15 < maxFee 20.
+        let b = parse(&minimal(
+            r#", "maxFeePerGas": "0x14", "maxPriorityFeePerGas": "0x05""#,
+        ))
+        .unwrap();
+        assert_eq!(b[0].world.gas_price, U256::from(15));
+        // baseFee 10 + tip 5 = 15 > maxFee 12.
+        let b = parse(&minimal(
+            r#", "maxFeePerGas": "0x0c", "maxPriorityFeePerGas": "0x05""#,
+        ))
+        .unwrap();
+        assert_eq!(b[0].world.gas_price, U256::from(12));
+    }
+
+    #[test]
+    fn code_hash_of_empty_or_absent_account_is_zero() {
+        let b = &parse(&minimal(r#", "gasPrice": "0x07""#)).unwrap()[0];
+        let sender = Address::from_hex(SENDER).unwrap();
+        assert_eq!(b.world.code_hash(&sender), EMPTY_CODE_HASH);
+        assert_eq!(b.world.code_hash(&Address([7; 20])), B256::ZERO);
+    }
+
+    #[test]
+    fn malformed_input_gives_errors_not_panics() {
+        let good = minimal(r#", "gasPrice": "0x07""#);
+        let cases = [
+            ("not json", "invalid JSON"),
+            ("[]", "top level is not an object"),
+            ("{}", "no tests"),
+            (r#"{"t": 5}"#, "test is not an object"),
+            (&good.replace(r#""0x6001""#, r#""0x600""#), "odd number"),
+            (&good.replace("0x0f4240", "0xffffffffffffffff"), "i64"),
+            (&good.replace("0x0f4240", "12"), "0x-prefixed"),
+            (
+                &good.replace(r#""gasPrice": "0x07""#, r#""gasPrice": 7"#),
+                "not a string",
+            ),
+            (
+                &good.replace(r#""data": ["0x", "0xabcd", "0x01"]"#, r#""data": []"#),
+                "empty",
+            ),
+            (
+                &good.replace(r#""code": "0x6001""#, r#""code": "0x""#),
+                "has no code",
+            ),
+            (
+                &good.replace(&format!(r#""to": "{TO}""#), r#""to": """#),
+                "creation",
+            ),
+            (
+                &good.replace(r#""sender""#, r#""from""#),
+                "missing field \"sender\"",
+            ),
+            (&good.replace(r#", "gasPrice": "0x07""#, ""), "maxFeePerGas"),
+        ];
+        for (text, want) in cases {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains(want), "{err:?} should mention {want:?}");
+        }
+    }
+
+    #[test]
+    fn quantities_accept_odd_digit_counts_and_reject_overflow() {
+        assert_eq!(quantity_str("0x1", "q"), Ok(U256::from(1)));
+        assert_eq!(quantity_str("0x0abc", "q"), Ok(U256::from(0xabc)));
+        assert!(quantity_str("0x", "q").is_err());
+        assert!(quantity_str(&format!("0x1{}", "0".repeat(64)), "q").is_err());
+    }
+}

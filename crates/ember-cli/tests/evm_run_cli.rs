@@ -1,0 +1,213 @@
+//! `evm-run` as a user sees it: JSON fields, exit codes, traces, prestate loading.
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn evm_run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_evm-run"))
+        .args(args)
+        .output()
+        .expect("evm-run starts")
+}
+
+fn json(args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let out = evm_run(&all);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "exactly one JSON object: {text}");
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+/// PUSH1 1 PUSH1 2 ADD PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN:
+/// 3 + 3 + 3 + 3 + (3 + 3 memory) + 3 + 3 + 0 = 24 gas.
+const ADD_AND_RETURN: &str = "600160020160005260206000f3";
+
+#[test]
+fn json_reports_status_output_and_execution_gas() {
+    let v = json(&["--code", ADD_AND_RETURN, "--gas", "1000"]);
+    assert_eq!(v["status"], "success");
+    assert_eq!(v["output"], format!("0x{}03", "00".repeat(31)));
+    assert_eq!(v["gasUsed"], 24);
+    assert_eq!(v["gasLeft"], 1000 - 24);
+    assert_eq!(v["refund"], 0);
+    assert!(v.get("runs").is_none(), "runs only with --repeat");
+}
+
+#[test]
+fn evm_failures_are_results_with_exit_status_0() {
+    let v = json(&["--code", ADD_AND_RETURN, "--gas", "5"]);
+    assert_eq!(v["status"], "out of gas");
+    assert_eq!(v["gasUsed"], 5);
+    assert_eq!(v["gasLeft"], 0);
+    // PUSH1 0 PUSH1 0 REVERT: 6 gas, gas left kept.
+    let v = json(&["--code", "60006000fd", "--gas", "100"]);
+    assert_eq!(v["status"], "revert");
+    assert_eq!(v["gasUsed"], 6);
+    assert_eq!(json(&["--code", "fe"])["status"], "invalid instruction");
+    assert_eq!(
+        json(&["--code", "5f", "--rev", "paris"])["status"],
+        "undefined instruction"
+    );
+}
+
+#[test]
+fn repeat_adds_runs_and_median() {
+    let v = json(&["--code", ADD_AND_RETURN, "--repeat", "3"]);
+    assert_eq!(v["runs"], 3);
+    assert!(v["medianNs"].as_u64().is_some());
+}
+
+#[test]
+fn bad_input_is_a_one_line_error_with_status_2() {
+    let dir = std::env::temp_dir().join(format!("evm-run-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad_json = dir.join("bad.json");
+    std::fs::write(&bad_json, "{ not json").unwrap();
+    let bad_json = bad_json.to_str().unwrap();
+    for args in [
+        vec!["--code", "123"],
+        vec!["--code", "60zz"],
+        vec!["--code", "00", "--rev", "amsterdam"],
+        vec!["--codefile", "/nonexistent/code.hex"],
+        vec!["--code", "00", "--prestate", bad_json],
+        vec!["--code", "00", "--gas", "lots"],
+        vec!["--code", "00", "--codefile", "x"],
+        vec!["--code", "00", "--frobnicate"],
+        vec!["--code", "00", "--tier", "turbo"],
+        vec!["--code", "00", "--repeat", "0"],
+        vec![],
+    ] {
+        let out = evm_run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("evm-run: "), "{err}");
+        assert!(out.stdout.is_empty());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn trace_writes_one_eip3155_line_per_instruction_and_a_summary() {
+    let out = evm_run(&["--code", ADD_AND_RETURN, "--trace", "--gas", "1000"]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 8 + 1, "8 instructions and the summary");
+    for (l, (pc, name)) in lines.iter().zip([
+        (0, "PUSH1"),
+        (2, "PUSH1"),
+        (4, "ADD"),
+        (5, "PUSH1"),
+        (7, "MSTORE"),
+        (8, "PUSH1"),
+        (10, "PUSH1"),
+        (12, "RETURN"),
+    ]) {
+        assert_eq!(l["pc"], pc);
+        assert_eq!(l["opName"], name);
+        for field in [
+            "op", "gas", "gasCost", "memSize", "stack", "depth", "refund",
+        ] {
+            assert!(l.get(field).is_some(), "{field} in {l}");
+        }
+    }
+    assert_eq!(lines[0]["gas"], "0x3e8");
+    assert_eq!(lines[2]["stack"], serde_json::json!(["0x1", "0x2"]));
+    assert_eq!(lines[5]["memSize"], 32);
+    assert_eq!(lines[8]["gasUsed"], "0x18");
+    assert!(lines[8].get("error").is_none());
+
+    // A failing instruction carries the error, and so does the summary.
+    let out = evm_run(&["--code", "6001fe", "--trace"]);
+    let err = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[1]["opName"], "INVALID");
+    assert_eq!(lines[1]["error"], "invalid instruction");
+    assert_eq!(lines[2]["error"], "invalid instruction");
+}
+
+#[test]
+fn prestate_accounts_are_visible_to_the_code() {
+    let dir = std::env::temp_dir().join(format!("evm-run-pre-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pre = dir.join("pre.json");
+    // The receiver ("receiver" in ASCII) has slot 1 = 0x2a; account 0x…bb has balance 7.
+    std::fs::write(
+        &pre,
+        r#"{
+          "0x0000000000000000000000007265636569766572": {
+            "balance": "0x00", "nonce": "0x01", "code": "0x", "storage": {"0x01": "0x2a"}
+          },
+          "0x00000000000000000000000000000000000000bb": {
+            "balance": "0x07", "nonce": "0x00", "code": "0x", "storage": {}
+          }
+        }"#,
+    )
+    .unwrap();
+    let pre = pre.to_str().unwrap();
+    // PUSH1 1 SLOAD PUSH1 0xbb BALANCE ADD, return it: 0x2a + 7.
+    let v = json(&[
+        "--code",
+        "600154 60bb31 01 60005260206000f3"
+            .replace(' ', "")
+            .as_str(),
+        "--prestate",
+        pre,
+    ]);
+    assert_eq!(v["output"], format!("0x{}31", "00".repeat(31)));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn codefile_may_hold_whitespace_and_a_prefix() {
+    let dir = std::env::temp_dir().join(format!("evm-run-code-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("code.hex");
+    std::fs::write(&f, format!("0x{ADD_AND_RETURN}\n")).unwrap();
+    let v = json(&["--codefile", f.to_str().unwrap()]);
+    assert_eq!(v["gasUsed"], 24);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The `libember.so` cargo built for this test run (ember-cli depends on evmc-shim, whose
+/// cdylib lands in `deps/` next to the binaries).
+fn libember() -> std::path::PathBuf {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_evm-run"));
+    bin.parent().unwrap().join("deps").join("libember.so")
+}
+
+#[test]
+fn vm_flag_runs_the_same_code_through_an_evmc_library() {
+    let lib = libember();
+    assert!(lib.exists(), "{} was not built", lib.display());
+    let lib = lib.to_str().unwrap();
+    // Arithmetic, a storage write and read, a log, a revert.
+    for code in [
+        ADD_AND_RETURN,
+        "602a60015560015460005260206000a0 60206000f3",
+        "6001600255 600160005260206000fd",
+    ] {
+        let code = code.replace(' ', "");
+        let builtin = json(&["--code", &code, "--rev", "cancun"]);
+        let through_evmc = json(&["--code", &code, "--rev", "cancun", "--vm", lib]);
+        assert_eq!(builtin, through_evmc, "{code}");
+    }
+    let out = evm_run(&["--code", "00", "--vm", "/nonexistent/libvm.so"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = evm_run(&["--code", "00", "--vm", lib, "--trace"]);
+    assert_eq!(out.status.code(), Some(2));
+}
