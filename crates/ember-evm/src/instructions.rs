@@ -64,16 +64,29 @@ fn abs(x: U256) -> U256 {
     }
 }
 
-/// Unsigned division; zero divisor gives zero.
-#[inline]
-pub fn div(a: U256, b: U256) -> U256 {
-    a.checked_div(b).unwrap_or(U256::ZERO)
+/// Whether `x` is a power of two, and which.
+#[inline(always)]
+fn power_of_two(x: &U256) -> Option<usize> {
+    (x.count_ones() == 1).then(|| x.trailing_zeros())
 }
 
-/// Unsigned remainder; zero divisor gives zero.
+/// Unsigned division; zero divisor gives zero. Division by a power of two, which older
+/// compilers emit for right shifts, is a shift.
+#[inline]
+pub fn div(a: U256, b: U256) -> U256 {
+    match power_of_two(&b) {
+        Some(k) => a >> k,
+        None => a.checked_div(b).unwrap_or(U256::ZERO),
+    }
+}
+
+/// Unsigned remainder; zero divisor gives zero. A power-of-two modulus is a mask.
 #[inline]
 pub fn rem(a: U256, b: U256) -> U256 {
-    a.checked_rem(b).unwrap_or(U256::ZERO)
+    match power_of_two(&b) {
+        Some(_) => a & (b - U256::from(1)),
+        None => a.checked_rem(b).unwrap_or(U256::ZERO),
+    }
 }
 
 /// Two's-complement division, truncating toward zero; MIN / -1 = MIN, x / 0 = 0.
@@ -208,16 +221,6 @@ pub fn exp_cost(rev: Revision, exponent: &U256) -> i64 {
     bytes * per_byte
 }
 
-/// EXP: charges the exponent cost and replaces the operands with the power.
-#[inline]
-pub fn exp(f: &mut Frame<'_>) -> Result<(), StatusCode> {
-    let base = f.stack.pop();
-    let e = *f.stack.peek(0);
-    charge(f, exp_cost(f.rev, &e))?;
-    *f.stack.top_mut() = base.wrapping_pow(e);
-    Ok(())
-}
-
 // ---------------------------------------------------------------------------------------------
 // Memory, hashing, copies
 // ---------------------------------------------------------------------------------------------
@@ -234,35 +237,6 @@ fn charge_copy(f: &mut Frame<'_>, size: usize) -> Result<(), StatusCode> {
     charge(f, 3 * num_words(size as u64) as i64)
 }
 
-/// MLOAD.
-#[inline]
-pub fn mload(f: &mut Frame<'_>) -> Result<(), StatusCode> {
-    let off = *f.stack.peek(0);
-    let (o, _) = expand(f, &off, &U256::from(32))?;
-    *f.stack.top_mut() = f.memory.load_word(o);
-    Ok(())
-}
-
-/// MSTORE.
-#[inline]
-pub fn mstore(f: &mut Frame<'_>) -> Result<(), StatusCode> {
-    let off = f.stack.pop();
-    let v = f.stack.pop();
-    let (o, _) = expand(f, &off, &U256::from(32))?;
-    f.memory.store_word(o, &v);
-    Ok(())
-}
-
-/// MSTORE8.
-#[inline]
-pub fn mstore8(f: &mut Frame<'_>) -> Result<(), StatusCode> {
-    let off = f.stack.pop();
-    let v = f.stack.pop();
-    let (o, _) = expand(f, &off, &U256::from(1))?;
-    f.memory.as_mut_slice()[o] = v.byte(0);
-    Ok(())
-}
-
 /// KECCAK256.
 pub fn keccak(f: &mut Frame<'_>) -> Result<(), StatusCode> {
     let off = f.stack.pop();
@@ -272,15 +246,6 @@ pub fn keccak(f: &mut Frame<'_>) -> Result<(), StatusCode> {
     let h = keccak256(&f.memory.as_slice()[o..o + s]);
     *f.stack.top_mut() = h.to_word();
     Ok(())
-}
-
-/// CALLDATALOAD.
-#[inline]
-pub fn calldataload(f: &mut Frame<'_>) {
-    let mut buf = [0u8; 32];
-    let off = *f.stack.peek(0);
-    copy_padded(&mut buf, f.msg.input, &off);
-    *f.stack.top_mut() = U256::from_be_bytes(buf);
 }
 
 /// Which buffer a copy instruction reads.
@@ -786,6 +751,15 @@ mod tests {
         assert_eq!(smod(u(10), U256::ZERO), U256::ZERO);
         assert_eq!(div(u(7), U256::ZERO), U256::ZERO);
         assert_eq!(rem(u(7), u(4)), u(3));
+        // Powers of two take the shift/mask path; compare with the general algorithm.
+        let x = U256::MAX - u(12345);
+        for k in [0usize, 1, 63, 64, 65, 128, 200, 255] {
+            let p = U256::from(1) << k;
+            assert_eq!(div(x, p), x / p, "2^{k}");
+            assert_eq!(rem(x, p), x % p, "2^{k}");
+        }
+        assert_eq!(div(x, u(3)), x / u(3));
+        assert_eq!(rem(x, u(6)), x % u(6));
     }
 
     #[test]

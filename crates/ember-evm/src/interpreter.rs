@@ -9,7 +9,7 @@
 use crate::analysis::CodeAnalysis;
 use crate::host::{ExecResult, Host, Message, StatusCode, TraceStep, TxContext};
 use crate::instructions::{self as ins, CopySource};
-use crate::memory::Memory;
+use crate::memory::{copy_padded, Memory};
 use crate::opcodes::*;
 use crate::revision::Revision;
 use crate::stack::Stack;
@@ -189,19 +189,81 @@ fn jump_target(a: &CodeAnalysis, dest: &U256) -> Result<usize, StatusCode> {
     }
 }
 
-/// The big-endian value of PUSH immediate bytes.
-#[inline(always)]
-fn push_value(bytes: &[u8]) -> U256 {
-    if bytes.len() <= 8 {
-        let mut v = 0u64;
-        for &b in bytes {
-            v = (v << 8) | b as u64;
+/// The loop's hot state, kept in locals so it lives in registers: gas left, the stack item
+/// count and the stack's base pointer. It is written back to the frame (`store`) before
+/// anything that reads the frame's gas or stack (out-of-line instructions, tracing, halting)
+/// and read again (`reload`) after.
+///
+/// The stack accessors rely on the invariant `Stack` documents: before each instruction the
+/// opcode table check guarantees enough items for its pops and room for its pushes.
+struct Regs {
+    gas: i64,
+    len: usize,
+    base: *mut U256,
+}
+
+impl Regs {
+    #[inline(always)]
+    fn load(f: &mut Frame<'_>) -> Regs {
+        Regs {
+            gas: f.gas_left,
+            len: f.stack.len(),
+            base: f.stack.as_mut_ptr(),
         }
-        U256::from(v)
-    } else {
-        let mut buf = [0u8; 32];
-        buf[32 - bytes.len()..].copy_from_slice(bytes);
-        U256::from_be_bytes(buf)
+    }
+
+    #[inline(always)]
+    fn store(&self, f: &mut Frame<'_>) {
+        f.gas_left = self.gas;
+        f.stack.set_len(self.len);
+    }
+
+    #[inline(always)]
+    fn reload(&mut self, f: &Frame<'_>) {
+        self.gas = f.gas_left;
+        self.len = f.stack.len();
+    }
+
+    #[inline(always)]
+    fn pop(&mut self) -> U256 {
+        debug_assert!(self.len > 0);
+        self.len -= 1;
+        // SAFETY: the table check guaranteed an item here (see the type's invariant); `base`
+        // points at the frame's 1024-slot stack, which outlives the loop and does not move.
+        unsafe { *self.base.add(self.len) }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, v: U256) {
+        debug_assert!(self.len < STACK_LIMIT);
+        // SAFETY: the table check guaranteed room for the push (len < STACK_LIMIT).
+        unsafe { *self.base.add(self.len) = v };
+        self.len += 1;
+    }
+
+    #[inline(always)]
+    fn top(&mut self) -> &mut U256 {
+        debug_assert!(self.len > 0);
+        // SAFETY: the table check guaranteed at least one item.
+        unsafe { &mut *self.base.add(self.len - 1) }
+    }
+
+    #[inline(always)]
+    fn peek(&self, n: usize) -> U256 {
+        debug_assert!(n < self.len);
+        // SAFETY: the table check guaranteed more than n items.
+        unsafe { *self.base.add(self.len - 1 - n) }
+    }
+
+    #[inline(always)]
+    fn swap(&mut self, n: usize) {
+        debug_assert!(n < self.len);
+        // SAFETY: both slots hold items (n < len, from the table check) and are distinct
+        // (n >= 1), so the non-overlapping swap of one element is valid.
+        unsafe {
+            let top = self.base.add(self.len - 1);
+            std::ptr::swap_nonoverlapping(top, top.sub(n), 1);
+        }
     }
 }
 
@@ -213,10 +275,14 @@ fn run_loop<const TRACE: bool>(
     mut pc: usize,
 ) -> StatusCode {
     let table = op_table(f.rev);
+    let mut r = Regs::load(f);
     loop {
-        match step_inner::<TRACE>(f, a, host, table, pc) {
+        match step_inner::<TRACE>(f, &mut r, a, host, table, pc) {
             Step::Next(next) => pc = next,
-            Step::Halt(status) => return status,
+            Step::Halt(status) => {
+                r.store(f);
+                return status;
+            }
         }
     }
 }
@@ -235,12 +301,24 @@ pub enum Step {
 /// share one implementation. `pc` must be an instruction boundary inside or just past the code.
 pub fn step(f: &mut Frame<'_>, a: &CodeAnalysis, host: &mut dyn Host, pc: usize) -> Step {
     let pc = pc.min(a.code().len());
-    step_inner::<false>(f, a, host, op_table(f.rev), pc)
+    let mut r = Regs::load(f);
+    let s = step_inner::<false>(f, &mut r, a, host, op_table(f.rev), pc);
+    r.store(f);
+    s
+}
+
+/// The value of a PUSHn immediate; `N` is a constant, so the copy is a fixed-size move.
+#[inline(always)]
+fn push_n<const N: usize>(code: &[u8], pc: usize) -> U256 {
+    let mut buf = [0u8; 32];
+    buf[32 - N..].copy_from_slice(&code[pc + 1..pc + 1 + N]);
+    U256::from_be_bytes(buf)
 }
 
 #[inline(always)]
 fn step_inner<const TRACE: bool>(
     f: &mut Frame<'_>,
+    r: &mut Regs,
     a: &CodeAnalysis,
     host: &mut dyn Host,
     table: &OpTable,
@@ -256,51 +334,70 @@ fn step_inner<const TRACE: bool>(
             }
         };
     }
+    // An instruction body in `instructions` that works on the frame: sync the registers
+    // around it.
+    macro_rules! outline {
+        ($e:expr) => {{
+            r.store(f);
+            let res = $e;
+            r.reload(f);
+            tri!(res)
+        }};
+    }
+    // The same for bodies that cannot fail.
+    macro_rules! synced {
+        ($e:expr) => {{
+            r.store(f);
+            $e;
+            r.reload(f);
+        }};
+    }
     macro_rules! binary {
         (|$a:ident, $b:ident| $body:expr) => {{
-            let $a = f.stack.pop();
-            let top = f.stack.top_mut();
+            let $a = r.pop();
+            let top = r.top();
             let $b = *top;
             *top = $body;
         }};
     }
     macro_rules! ternary {
         (|$a:ident, $b:ident, $c:ident| $body:expr) => {{
-            let $a = f.stack.pop();
-            let $b = f.stack.pop();
-            let top = f.stack.top_mut();
+            let $a = r.pop();
+            let $b = r.pop();
+            let top = r.top();
             let $c = *top;
             *top = $body;
         }};
     }
-    macro_rules! push {
-        ($v:expr) => {{
-            let v = $v;
-            f.stack.push(v)
+    macro_rules! ctx {
+        ($e:expr) => {{
+            let ctx = f.tx_context(host);
+            let v = $e(ctx);
+            r.push(v)
         }};
     }
-    macro_rules! ctx {
-        ($field:ident) => {{
-            let v = f.tx_context(host).$field;
-            push!(v)
+    macro_rules! push_n {
+        ($n:literal) => {{
+            r.push(push_n::<$n>(code, pc));
+            return Step::Next(pc + 1 + $n);
         }};
     }
 
-    // SAFETY: `pc < code.len()` always holds. It starts at 0 or at a pc clamped to the
-    // code length; sequential steps move past at most one instruction and its immediate,
-    // and a PUSH at the last code byte ends at most 32 bytes into the 33-byte zero
-    // padding, whose bytes are STOP and halt; jumps go only to JUMPDESTs inside the code.
+    // SAFETY: `pc < code.len()` always holds. It starts at 0 or at a pc clamped to the code
+    // length; sequential steps move past at most one instruction and its immediate, and a
+    // PUSH at the last code byte ends at most 32 bytes into the 33-byte zero padding, whose
+    // bytes are STOP and halt; jumps go only to JUMPDESTs inside the code.
     let op = unsafe { *code.get_unchecked(pc) };
     let info = table[op as usize];
     if TRACE {
+        r.store(f);
         trace_step(f, host, pc, op, info);
     }
-    let len = f.stack.len();
-    if len < info.min_stack as usize || len > info.max_stack as usize {
-        return Step::Halt(requirement_error(info, len));
+    if r.len < info.min_stack as usize || r.len > info.max_stack as usize {
+        return Step::Halt(requirement_error(info, r.len));
     }
-    f.gas_left -= info.gas as i64;
-    if f.gas_left < 0 {
+    r.gas -= info.gas as i64;
+    if r.gas < 0 {
         return Step::Halt(StatusCode::OutOfGas);
     }
 
@@ -315,7 +412,15 @@ fn step_inner<const TRACE: bool>(
         SMOD => binary!(|a, b| ins::smod(a, b)),
         ADDMOD => ternary!(|a, b, n| ins::addmod(a, b, n)),
         MULMOD => ternary!(|a, b, n| ins::mulmod(a, b, n)),
-        EXP => tri!(ins::exp(f)),
+        EXP => {
+            let base = r.pop();
+            let e = r.peek(0);
+            r.gas -= ins::exp_cost(f.rev, &e);
+            if r.gas < 0 {
+                return Step::Halt(StatusCode::OutOfGas);
+            }
+            *r.top() = base.wrapping_pow(e);
+        }
         SIGNEXTEND => binary!(|b, x| ins::signextend(b, x)),
         LT => binary!(|a, b| U256::from((a < b) as u8)),
         GT => binary!(|a, b| U256::from((a > b) as u8)),
@@ -323,14 +428,14 @@ fn step_inner<const TRACE: bool>(
         SGT => binary!(|a, b| U256::from(ins::slt(b, a) as u8)),
         EQ => binary!(|a, b| U256::from((a == b) as u8)),
         ISZERO => {
-            let top = f.stack.top_mut();
+            let top = r.top();
             *top = U256::from(top.is_zero() as u8);
         }
         AND => binary!(|a, b| a & b),
         OR => binary!(|a, b| a | b),
         XOR => binary!(|a, b| a ^ b),
         NOT => {
-            let top = f.stack.top_mut();
+            let top = r.top();
             *top = !*top;
         }
         BYTE => binary!(|i, x| ins::byte(i, x)),
@@ -338,121 +443,150 @@ fn step_inner<const TRACE: bool>(
         SHR => binary!(|s, x| ins::shr(s, x)),
         SAR => binary!(|s, x| ins::sar(s, x)),
         CLZ => {
-            let top = f.stack.top_mut();
+            let top = r.top();
             *top = ins::clz(*top);
         }
-        KECCAK256 => tri!(ins::keccak(f)),
+        KECCAK256 => outline!(ins::keccak(f)),
 
-        ADDRESS => push!(f.msg.recipient.to_word()),
-        BALANCE => tri!(ins::balance(f, host)),
-        ORIGIN => {
-            let v = f.tx_context(host).origin.to_word();
-            push!(v)
+        ADDRESS => r.push(f.msg.recipient.to_word()),
+        BALANCE => outline!(ins::balance(f, host)),
+        ORIGIN => ctx!(|c: &TxContext| c.origin.to_word()),
+        CALLER => r.push(f.msg.sender.to_word()),
+        CALLVALUE => r.push(f.msg.value),
+        CALLDATALOAD => {
+            let mut buf = [0u8; 32];
+            copy_padded(&mut buf, f.msg.input, &r.peek(0));
+            *r.top() = U256::from_be_bytes(buf);
         }
-        CALLER => push!(f.msg.sender.to_word()),
-        CALLVALUE => push!(f.msg.value),
-        CALLDATALOAD => ins::calldataload(f),
-        CALLDATASIZE => push!(U256::from(f.msg.input.len())),
-        CALLDATACOPY => tri!(ins::copy_to_memory(f, CopySource::CallData)),
-        CODESIZE => push!(U256::from(f.code.len())),
-        CODECOPY => tri!(ins::copy_to_memory(f, CopySource::Code)),
-        GASPRICE => ctx!(gas_price),
-        EXTCODESIZE => tri!(ins::extcodesize(f, host)),
-        EXTCODECOPY => tri!(ins::extcodecopy(f, host)),
-        RETURNDATASIZE => push!(U256::from(f.return_data.len())),
-        RETURNDATACOPY => tri!(ins::returndatacopy(f)),
-        EXTCODEHASH => tri!(ins::extcodehash(f, host)),
-        BLOCKHASH => ins::blockhash(f, host),
-        COINBASE => {
-            let v = f.tx_context(host).coinbase.to_word();
-            push!(v)
-        }
-        TIMESTAMP => {
-            let v = f.tx_context(host).timestamp as u64;
-            push!(U256::from(v))
-        }
-        NUMBER => {
-            let v = f.tx_context(host).block_number as u64;
-            push!(U256::from(v))
-        }
-        PREVRANDAO => {
-            let v = f.tx_context(host).prev_randao.to_word();
-            push!(v)
-        }
-        GASLIMIT => {
-            let v = f.tx_context(host).gas_limit as u64;
-            push!(U256::from(v))
-        }
-        CHAINID => ctx!(chain_id),
-        SELFBALANCE => {
-            let v = host.get_balance(&f.msg.recipient);
-            push!(v)
-        }
-        BASEFEE => ctx!(base_fee),
-        BLOBHASH => ins::blobhash(f, host),
-        BLOBBASEFEE => ctx!(blob_base_fee),
+        CALLDATASIZE => r.push(U256::from(f.msg.input.len())),
+        CALLDATACOPY => outline!(ins::copy_to_memory(f, CopySource::CallData)),
+        CODESIZE => r.push(U256::from(f.code.len())),
+        CODECOPY => outline!(ins::copy_to_memory(f, CopySource::Code)),
+        GASPRICE => ctx!(|c: &TxContext| c.gas_price),
+        EXTCODESIZE => outline!(ins::extcodesize(f, host)),
+        EXTCODECOPY => outline!(ins::extcodecopy(f, host)),
+        RETURNDATASIZE => r.push(U256::from(f.return_data.len())),
+        RETURNDATACOPY => outline!(ins::returndatacopy(f)),
+        EXTCODEHASH => outline!(ins::extcodehash(f, host)),
+        BLOCKHASH => synced!(ins::blockhash(f, host)),
+        COINBASE => ctx!(|c: &TxContext| c.coinbase.to_word()),
+        TIMESTAMP => ctx!(|c: &TxContext| U256::from(c.timestamp as u64)),
+        NUMBER => ctx!(|c: &TxContext| U256::from(c.block_number as u64)),
+        PREVRANDAO => ctx!(|c: &TxContext| c.prev_randao.to_word()),
+        GASLIMIT => ctx!(|c: &TxContext| U256::from(c.gas_limit as u64)),
+        CHAINID => ctx!(|c: &TxContext| c.chain_id),
+        SELFBALANCE => r.push(host.get_balance(&f.msg.recipient)),
+        BASEFEE => ctx!(|c: &TxContext| c.base_fee),
+        BLOBHASH => synced!(ins::blobhash(f, host)),
+        BLOBBASEFEE => ctx!(|c: &TxContext| c.blob_base_fee),
 
         POP => {
-            f.stack.pop();
+            r.pop();
         }
-        MLOAD => tri!(ins::mload(f)),
-        MSTORE => tri!(ins::mstore(f)),
-        MSTORE8 => tri!(ins::mstore8(f)),
-        SLOAD => tri!(ins::sload(f, host)),
-        SSTORE => tri!(ins::sstore(f, host)),
+        MLOAD => {
+            let off = r.peek(0);
+            let (o, _) = tri!(f.memory.expand(&mut r.gas, &off, &WORD));
+            *r.top() = f.memory.load_word(o);
+        }
+        MSTORE => {
+            let off = r.pop();
+            let v = r.pop();
+            let (o, _) = tri!(f.memory.expand(&mut r.gas, &off, &WORD));
+            f.memory.store_word(o, &v);
+        }
+        MSTORE8 => {
+            let off = r.pop();
+            let v = r.pop();
+            let (o, _) = tri!(f.memory.expand(&mut r.gas, &off, &U256::from(1)));
+            f.memory.as_mut_slice()[o] = v.byte(0);
+        }
+        SLOAD => outline!(ins::sload(f, host)),
+        SSTORE => outline!(ins::sstore(f, host)),
         JUMP => {
-            let dest = f.stack.pop();
+            let dest = r.pop();
             return Step::Next(tri!(jump_target(a, &dest)));
         }
         JUMPI => {
-            let dest = f.stack.pop();
-            let cond = f.stack.pop();
+            let dest = r.pop();
+            let cond = r.pop();
             if !cond.is_zero() {
                 return Step::Next(tri!(jump_target(a, &dest)));
             }
         }
-        PC => push!(U256::from(pc)),
-        MSIZE => push!(U256::from(f.memory.len())),
-        GAS => push!(U256::from(f.gas_left as u64)),
+        PC => r.push(U256::from(pc)),
+        MSIZE => r.push(U256::from(f.memory.len())),
+        GAS => r.push(U256::from(r.gas as u64)),
         JUMPDEST => {}
-        TLOAD => ins::tload(f, host),
-        TSTORE => tri!(ins::tstore(f, host)),
-        MCOPY => tri!(ins::mcopy(f)),
-        PUSH0 => push!(U256::ZERO),
+        TLOAD => synced!(ins::tload(f, host)),
+        TSTORE => outline!(ins::tstore(f, host)),
+        MCOPY => outline!(ins::mcopy(f)),
+        PUSH0 => r.push(U256::ZERO),
         PUSH1 => {
-            push!(U256::from(code[pc + 1]));
+            r.push(U256::from(code[pc + 1]));
             return Step::Next(pc + 2);
         }
-        PUSH2..=PUSH32 => {
-            let n = immediate_size(op);
-            push!(push_value(&code[pc + 1..pc + 1 + n]));
-            return Step::Next(pc + 1 + n);
+        PUSH2 => push_n!(2),
+        PUSH3 => push_n!(3),
+        PUSH4 => push_n!(4),
+        PUSH5 => push_n!(5),
+        PUSH6 => push_n!(6),
+        PUSH7 => push_n!(7),
+        PUSH8 => push_n!(8),
+        PUSH9 => push_n!(9),
+        PUSH10 => push_n!(10),
+        PUSH11 => push_n!(11),
+        PUSH12 => push_n!(12),
+        PUSH13 => push_n!(13),
+        PUSH14 => push_n!(14),
+        PUSH15 => push_n!(15),
+        PUSH16 => push_n!(16),
+        PUSH17 => push_n!(17),
+        PUSH18 => push_n!(18),
+        PUSH19 => push_n!(19),
+        PUSH20 => push_n!(20),
+        PUSH21 => push_n!(21),
+        PUSH22 => push_n!(22),
+        PUSH23 => push_n!(23),
+        PUSH24 => push_n!(24),
+        PUSH25 => push_n!(25),
+        PUSH26 => push_n!(26),
+        PUSH27 => push_n!(27),
+        PUSH28 => push_n!(28),
+        PUSH29 => push_n!(29),
+        PUSH30 => push_n!(30),
+        PUSH31 => push_n!(31),
+        PUSH32 => push_n!(32),
+        DUP1..=DUP16 => {
+            let v = r.peek((op - DUP1) as usize);
+            r.push(v);
         }
-        DUP1..=DUP16 => f.stack.dup((op - DUP1 + 1) as usize),
-        SWAP1..=SWAP16 => f.stack.swap((op - SWAP1 + 1) as usize),
-        LOG0..=LOG4 => tri!(ins::log(f, host, (op - LOG0) as usize)),
+        SWAP1..=SWAP16 => r.swap((op - SWAP1 + 1) as usize),
+        LOG0..=LOG4 => outline!(ins::log(f, host, (op - LOG0) as usize)),
 
-        CREATE | CREATE2 => tri!(ins::create(f, host, op)),
-        CALL | CALLCODE | DELEGATECALL | STATICCALL => tri!(ins::call(f, host, op)),
+        CREATE | CREATE2 => outline!(ins::create(f, host, op)),
+        CALL | CALLCODE | DELEGATECALL | STATICCALL => outline!(ins::call(f, host, op)),
         RETURN => {
-            tri!(ins::set_output(f));
+            outline!(ins::set_output(f));
             return Step::Halt(StatusCode::Success);
         }
         REVERT => {
-            tri!(ins::set_output(f));
+            outline!(ins::set_output(f));
             return Step::Halt(StatusCode::Revert);
         }
         INVALID => return Step::Halt(StatusCode::InvalidInstruction),
         SELFDESTRUCT => {
-            tri!(ins::selfdestruct(f, host));
+            outline!(ins::selfdestruct(f, host));
             return Step::Halt(StatusCode::Success);
         }
-        // Every opcode the table defines is handled above; the table sends undefined ones
-        // to `requirement_error` before the match.
+        // Every opcode the table defines is handled above; the table sends undefined ones to
+        // `requirement_error` before the match.
         _ => return Step::Halt(StatusCode::UndefinedInstruction),
     }
     Step::Next(pc + 1)
 }
+
+/// The size of a word, for MLOAD/MSTORE memory expansion.
+const WORD: U256 = U256::from_limbs([32, 0, 0, 0]);
 
 #[cfg(test)]
 mod tests {

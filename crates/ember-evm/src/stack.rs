@@ -70,6 +70,23 @@ impl Stack {
         &self.data[..self.len]
     }
 
+    /// Pointer to slot 0, for loops that keep the stack top in a register; every slot is
+    /// initialised (allocations are zeroed), and the allocation never moves.
+    #[inline(always)]
+    pub fn as_mut_ptr(&mut self) -> *mut U256 {
+        self.data.as_mut_ptr()
+    }
+
+    /// Sets the item count after items were written through `as_mut_ptr`.
+    ///
+    /// # Panics
+    /// If `len > STACK_LIMIT`.
+    #[inline(always)]
+    pub fn set_len(&mut self, len: usize) {
+        assert!(len <= STACK_LIMIT, "stack length {len} past the limit");
+        self.len = len;
+    }
+
     /// Pushes a word; the caller guarantees `len() < STACK_LIMIT`.
     #[inline(always)]
     pub fn push(&mut self, v: U256) {
