@@ -212,6 +212,9 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert_eq!(parse(&["--help"]), Ok(Command::Help));
-        assert_eq!(run(&["--vm", "lib.so,trace", "x"]).vm.as_deref(), Some("lib.so,trace"));
+        assert_eq!(
+            run(&["--vm", "lib.so,trace", "x"]).vm.as_deref(),
+            Some("lib.so,trace")
+        );
     }
 }
