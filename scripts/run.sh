@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-cargo build --release --locked -p ember-cli
+cargo build --release -p ember-cli
 
 bench_dir="${1:-../shared/evm-benchmarks/benchmarks/main}"
 if [ ! -d "$bench_dir" ]; then

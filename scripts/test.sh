@@ -10,9 +10,9 @@ bash scripts/setup.sh
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test (release)"
-cargo test --workspace --release --locked
+cargo test --workspace --release
 
 shared=../shared
 if [ -d "$shared/ethereum-tests" ]; then
@@ -20,7 +20,7 @@ if [ -d "$shared/ethereum-tests" ]; then
     out=$(mktemp -d)
     trap 'rm -rf "$out"' EXIT
     echo "== state tests through libember.so (EVMC)"
-    cargo build --release --locked -p evmc-shim
+    cargo build --release -p evmc-shim
     target/release/evm-statetest "${suites[@]}" --json --vm target/release/libember.so \
         > "$out/evmc.json" 2> "$out/evmc.log" || { tail -n 40 "$out/evmc.log"; exit 1; }
     tail -n 1 "$out/evmc.log"
