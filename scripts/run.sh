@@ -42,9 +42,9 @@ for codefile in "$work"/*.code; do
         --gas 1000000000 --repeat 5 --json)
     python3 -c '
 import json, sys
-r = json.loads(sys.argv[2])
+name, r = sys.argv[1], json.loads(sys.argv[2])
 ns = r["medianNs"]
-t = f"{ns/1e6:.3f} ms" if ns >= 1e6 else f"{ns/1e3:.1f} us"
-print(f"{sys.argv[1]:<34} {r[\"status\"]:<10} {r[\"gasUsed\"]:>14} {t:>14}")
+t = "%.3f ms" % (ns / 1e6) if ns >= 1e6 else "%.1f us" % (ns / 1e3)
+print("%-34s %-10s %14d %14s" % (name, r["status"], r["gasUsed"], t))
 ' "$case_name" "$json"
 done
