@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what ember needs on a fresh Debian 12 machine (Rust, gcc and python3 are assumed).
+# Installs what ember needs on a fresh Debian 12 machine (Rust, gcc and python3 are assumed):
+# a C toolchain for the precompile crates and LLVM 22 for the compiler tier.
 # Idempotent: only missing packages are installed.
 set -euo pipefail
 
@@ -7,6 +8,12 @@ need=()
 command -v cc >/dev/null 2>&1 || need+=(gcc)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+# LLVM 22 for the compiler tier (inkwell / llvm-sys 221); .cargo/config.toml points
+# LLVM_SYS_221_PREFIX at /usr/lib/llvm-22. Static linking also needs zlib, zstd, xml2 and z3,
+# which llvm-22-dev pulls in, plus Polly.
+for pkg in llvm-22-dev libpolly-22-dev zlib1g-dev libzstd-dev; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
 
 if [ ${#need[@]} -gt 0 ]; then
     echo "setup: installing ${need[*]}" >&2

@@ -6,7 +6,7 @@
 use crate::host::{AccessStatus, CallKind, Host, Message, StatusCode, StorageStatus};
 use crate::host::{FLAG_DELEGATED, FLAG_STATIC};
 use crate::interpreter::Frame;
-use crate::memory::{copy_padded, num_words, saturating_u64};
+use crate::memory::{copy_padded, num_words, saturating_u64, Memory};
 use crate::opcodes::*;
 use crate::revision::Revision;
 use crate::types::{keccak256, Address, B256, U256};
@@ -235,6 +235,50 @@ fn expand(f: &mut Frame<'_>, offset: &U256, size: &U256) -> Result<(usize, usize
 #[inline(always)]
 fn charge_copy(f: &mut Frame<'_>, size: usize) -> Result<(), StatusCode> {
     charge(f, 3 * num_words(size as u64) as i64)
+}
+
+/// The size of a word, for MLOAD/MSTORE memory expansion.
+const WORD: U256 = U256::from_limbs([32, 0, 0, 0]);
+
+/// MLOAD: the word at `offset`, after charging memory expansion to `gas_left`.
+#[inline(always)]
+pub fn mload(memory: &mut Memory, gas_left: &mut i64, offset: &U256) -> Result<U256, StatusCode> {
+    let (o, _) = memory.expand(gas_left, offset, &WORD)?;
+    Ok(memory.load_word(o))
+}
+
+/// MSTORE: writes `value` at `offset`, after charging memory expansion.
+#[inline(always)]
+pub fn mstore(
+    memory: &mut Memory,
+    gas_left: &mut i64,
+    offset: &U256,
+    value: &U256,
+) -> Result<(), StatusCode> {
+    let (o, _) = memory.expand(gas_left, offset, &WORD)?;
+    memory.store_word(o, value);
+    Ok(())
+}
+
+/// MSTORE8: writes the low byte of `value` at `offset`, after charging memory expansion.
+#[inline(always)]
+pub fn mstore8(
+    memory: &mut Memory,
+    gas_left: &mut i64,
+    offset: &U256,
+    value: &U256,
+) -> Result<(), StatusCode> {
+    let (o, _) = memory.expand(gas_left, offset, &U256::from(1))?;
+    memory.as_mut_slice()[o] = value.byte(0);
+    Ok(())
+}
+
+/// CALLDATALOAD: the 32 bytes of `input` at `offset`, zero-padded past its end.
+#[inline(always)]
+pub fn calldataload(input: &[u8], offset: &U256) -> U256 {
+    let mut buf = [0u8; 32];
+    copy_padded(&mut buf, input, offset);
+    U256::from_be_bytes(buf)
 }
 
 /// KECCAK256.

@@ -9,7 +9,7 @@
 use crate::analysis::CodeAnalysis;
 use crate::host::{ExecResult, Host, Message, StatusCode, TraceStep, TxContext};
 use crate::instructions::{self as ins, CopySource};
-use crate::memory::{copy_padded, Memory};
+use crate::memory::Memory;
 use crate::opcodes::*;
 use crate::revision::Revision;
 use crate::stack::Stack;
@@ -127,8 +127,9 @@ pub fn execute_analyzed(
 }
 
 /// Continues `frame` at `pc`, with whatever stack, memory, gas and refund it holds, and
-/// finishes it. `pc` must be 0, a JUMPDEST or the start of a basic block of this code; any pc
-/// past the end of the code halts as STOP would.
+/// finishes it. `pc` may be any instruction boundary of this code (not inside PUSH data), as
+/// compiled code leaves mid-block too; the frame's gas must be what the interpreter would have
+/// before that instruction. Any pc past the end of the code halts as STOP would.
 pub fn execute_from(
     mut frame: Frame<'_>,
     analysis: &CodeAnalysis,
@@ -454,9 +455,8 @@ fn step_inner<const TRACE: bool>(
         CALLER => r.push(f.msg.sender.to_word()),
         CALLVALUE => r.push(f.msg.value),
         CALLDATALOAD => {
-            let mut buf = [0u8; 32];
-            copy_padded(&mut buf, f.msg.input, &r.peek(0));
-            *r.top() = U256::from_be_bytes(buf);
+            let off = r.peek(0);
+            *r.top() = ins::calldataload(f.msg.input, &off);
         }
         CALLDATASIZE => r.push(U256::from(f.msg.input.len())),
         CALLDATACOPY => outline!(ins::copy_to_memory(f, CopySource::CallData)),
@@ -485,20 +485,17 @@ fn step_inner<const TRACE: bool>(
         }
         MLOAD => {
             let off = r.peek(0);
-            let (o, _) = tri!(f.memory.expand(&mut r.gas, &off, &WORD));
-            *r.top() = f.memory.load_word(o);
+            *r.top() = tri!(ins::mload(&mut f.memory, &mut r.gas, &off));
         }
         MSTORE => {
             let off = r.pop();
             let v = r.pop();
-            let (o, _) = tri!(f.memory.expand(&mut r.gas, &off, &WORD));
-            f.memory.store_word(o, &v);
+            tri!(ins::mstore(&mut f.memory, &mut r.gas, &off, &v));
         }
         MSTORE8 => {
             let off = r.pop();
             let v = r.pop();
-            let (o, _) = tri!(f.memory.expand(&mut r.gas, &off, &U256::from(1)));
-            f.memory.as_mut_slice()[o] = v.byte(0);
+            tri!(ins::mstore8(&mut f.memory, &mut r.gas, &off, &v));
         }
         SLOAD => outline!(ins::sload(f, host)),
         SSTORE => outline!(ins::sstore(f, host)),
@@ -584,9 +581,6 @@ fn step_inner<const TRACE: bool>(
     }
     Step::Next(pc + 1)
 }
-
-/// The size of a word, for MLOAD/MSTORE memory expansion.
-const WORD: U256 = U256::from_limbs([32, 0, 0, 0]);
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,265 @@
+//! What compiled code calls, and the encoding of what it returns.
+//!
+//! Compiled code returns a `u64`: a pc at which the interpreter continues (a side exit), or a
+//! halt with bit 63 set and the [`StatusCode`] in the low 32 bits. A Rust panic inside a
+//! builtin (a bug in a host, say) is caught before it could unwind through native frames,
+//! parked in a thread-local slot, and reported as [`PANICKED`]; the caller resumes unwinding
+//! once it is back in Rust, so a panic behaves as it would in the interpreter.
+
+use ember_evm::instructions as ins;
+use ember_evm::opcodes as op;
+use ember_evm::{step, CodeAnalysis, Frame, Host, StatusCode, Step, U256};
+use std::any::Any;
+use std::cell::RefCell;
+use std::panic::{self, AssertUnwindSafe};
+
+/// Bit 63 marks a return value that is not a pc.
+pub(crate) const HALT: u64 = 1 << 63;
+/// The return value after a builtin caught a panic (bit 62 is never set by a halt).
+pub(crate) const PANICKED: u64 = HALT | (1 << 62);
+
+/// How compiled code left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The frame ended with this status; gas, refund and output are in the frame.
+    Halt(StatusCode),
+    /// The interpreter continues at this pc with the frame as it is.
+    SideExit(usize),
+    /// A builtin caught a panic, which is parked in [`take_panic`].
+    Panicked,
+}
+
+/// The return value for a halt with `status`.
+pub(crate) fn halt_code(status: StatusCode) -> u64 {
+    HALT | (status as i32 as u32 as u64)
+}
+
+/// Decodes a value returned by compiled code.
+pub(crate) fn decode(r: u64) -> Outcome {
+    if r == PANICKED {
+        Outcome::Panicked
+    } else if r & HALT != 0 {
+        // Every halt code was made by `halt_code` from a real status.
+        Outcome::Halt(StatusCode::from_evmc(r as u32 as i32).unwrap_or(StatusCode::InternalError))
+    } else {
+        Outcome::SideExit(r as usize)
+    }
+}
+
+thread_local! {
+    static PANIC: RefCell<Option<Box<dyn Any + Send>>> = const { RefCell::new(None) };
+}
+
+/// The panic payload a builtin on this thread caught, if any.
+pub(crate) fn take_panic() -> Option<Box<dyn Any + Send>> {
+    PANIC.with(|p| p.borrow_mut().take())
+}
+
+/// The signature of [`jit_step`], as compiled code calls it.
+pub(crate) type StepFn =
+    unsafe extern "C" fn(*mut Frame<'static>, *mut &mut dyn Host, *const CodeAnalysis, u64) -> u64;
+
+/// Runs the one instruction at `pc` through the interpreter ([`ember_evm::step`]) and returns
+/// the next pc, or a halt code.
+///
+/// # Safety
+/// `frame`, `host` and `analysis` must be the valid, exclusively used pointers the compiled
+/// function received, and `pc` an instruction boundary of the analysed code.
+pub(crate) unsafe extern "C" fn jit_step(
+    frame: *mut Frame<'static>,
+    host: *mut &mut dyn Host,
+    analysis: *const CodeAnalysis,
+    pc: u64,
+) -> u64 {
+    let run = AssertUnwindSafe(|| {
+        // SAFETY: the caller passes the pointers compiled code was entered with; they are
+        // valid and nothing else uses them while the builtin runs.
+        let (frame, host, analysis) = unsafe { (&mut *frame, &mut **host, &*analysis) };
+        step(frame, analysis, host, pc as usize)
+    });
+    match panic::catch_unwind(run) {
+        Ok(Step::Next(next)) => next as u64,
+        Ok(Step::Halt(status)) => halt_code(status),
+        Err(payload) => {
+            PANIC.with(|p| *p.borrow_mut() = Some(payload));
+            PANICKED
+        }
+    }
+}
+
+/// The address of [`jit_step`], baked into generated code.
+pub(crate) fn step_address() -> usize {
+    jit_step as StepFn as usize
+}
+
+/// Runs `body` on the frame behind `frame`/`host`, catching panics: 0 when it succeeded, a
+/// halt code when it failed, [`PANICKED`] when it panicked.
+///
+/// # Safety
+/// `frame` and `host` must be the valid, exclusively used pointers compiled code received.
+unsafe fn guarded(
+    frame: *mut Frame<'static>,
+    host: *mut &mut dyn Host,
+    body: impl FnOnce(&mut Frame<'static>, &mut dyn Host) -> Result<(), StatusCode>,
+) -> u64 {
+    let run = AssertUnwindSafe(|| {
+        // SAFETY: guaranteed by the caller (see above).
+        let (frame, host) = unsafe { (&mut *frame, &mut **host) };
+        body(frame, host)
+    });
+    match panic::catch_unwind(run) {
+        Ok(Ok(())) => 0,
+        Ok(Err(status)) => halt_code(status),
+        Err(payload) => {
+            PANIC.with(|p| *p.borrow_mut() = Some(payload));
+            PANICKED
+        }
+    }
+}
+
+/// A builtin that runs one instruction body of the interpreter on the frame, whose stack
+/// holds the operands (static gas and stack bounds were settled by the block): 0 when it
+/// succeeded, otherwise a halt code.
+pub(crate) type FrameFn = unsafe extern "C" fn(*mut Frame<'static>, *mut &mut dyn Host) -> u64;
+
+macro_rules! frame_builtin {
+    ($(#[$doc:meta] $name:ident => |$f:ident, $h:ident| $body:expr;)*) => {$(
+        #[$doc]
+        ///
+        /// # Safety
+        /// `frame` and `host` must be the valid, exclusively used pointers compiled code
+        /// received, with the instruction's operands on the frame's stack.
+        unsafe extern "C" fn $name(frame: *mut Frame<'static>, host: *mut &mut dyn Host) -> u64 {
+            // SAFETY: forwarded from this function's contract.
+            unsafe { guarded(frame, host, |$f, $h| $body) }
+        }
+    )*};
+}
+
+frame_builtin! {
+    /// MLOAD, with the interpreter's body ([`ins::mload`]).
+    jit_mload => |f, _h| {
+        let off = *f.stack.peek(0);
+        *f.stack.top_mut() = ins::mload(&mut f.memory, &mut f.gas_left, &off)?;
+        Ok(())
+    };
+    /// MSTORE ([`ins::mstore`]).
+    jit_mstore => |f, _h| {
+        let off = f.stack.pop();
+        let v = f.stack.pop();
+        ins::mstore(&mut f.memory, &mut f.gas_left, &off, &v)
+    };
+    /// MSTORE8 ([`ins::mstore8`]).
+    jit_mstore8 => |f, _h| {
+        let off = f.stack.pop();
+        let v = f.stack.pop();
+        ins::mstore8(&mut f.memory, &mut f.gas_left, &off, &v)
+    };
+    /// KECCAK256.
+    jit_keccak => |f, _h| ins::keccak(f);
+    /// SLOAD.
+    jit_sload => |f, h| ins::sload(f, h);
+    /// SSTORE.
+    jit_sstore => |f, h| ins::sstore(f, h);
+    /// CALLDATALOAD ([`ins::calldataload`]).
+    jit_calldataload => |f, _h| {
+        let off = *f.stack.peek(0);
+        *f.stack.top_mut() = ins::calldataload(f.msg.input, &off);
+        Ok(())
+    };
+}
+
+/// The frame builtin for `opc`, if it has one.
+pub(crate) fn frame_builtin(opc: u8) -> Option<FrameFn> {
+    let f: FrameFn = match opc {
+        op::MLOAD => jit_mload,
+        op::MSTORE => jit_mstore,
+        op::MSTORE8 => jit_mstore8,
+        op::KECCAK256 => jit_keccak,
+        op::SLOAD => jit_sload,
+        op::SSTORE => jit_sstore,
+        op::CALLDATALOAD => jit_calldataload,
+        _ => return None,
+    };
+    Some(f)
+}
+
+/// A pure arithmetic builtin: reads its operands from `args` (top of the stack first) and
+/// writes the result to `out`. These cannot panic (the interpreter's helpers handle zero
+/// divisors and out-of-range arguments); if one ever did, the panic would abort the process
+/// at the `extern "C"` boundary rather than unwind through native frames.
+pub(crate) type PureFn = unsafe extern "C" fn(*const U256, *mut U256);
+
+macro_rules! pure_builtin {
+    ($($name:ident($n:literal) => |$a:ident| $body:expr;)*) => {$(
+        /// # Safety
+        /// `args` must point to the instruction's operands and `out` to writable memory for
+        /// one word; both may be unaligned.
+        unsafe extern "C" fn $name(args: *const U256, out: *mut U256) {
+            // SAFETY: guaranteed by the caller: `args` holds `$n` words.
+            let $a: [U256; $n] = unsafe { std::ptr::read_unaligned(args as *const [U256; $n]) };
+            // SAFETY: guaranteed by the caller: `out` is writable for one word.
+            unsafe { std::ptr::write_unaligned(out, $body) };
+        }
+    )*};
+}
+
+pure_builtin! {
+    jit_div(2) => |a| ins::div(a[0], a[1]);
+    jit_sdiv(2) => |a| ins::sdiv(a[0], a[1]);
+    jit_mod(2) => |a| ins::rem(a[0], a[1]);
+    jit_smod(2) => |a| ins::smod(a[0], a[1]);
+    jit_addmod(3) => |a| ins::addmod(a[0], a[1], a[2]);
+    jit_mulmod(3) => |a| ins::mulmod(a[0], a[1], a[2]);
+    jit_signextend(2) => |a| ins::signextend(a[0], a[1]);
+    jit_clz(1) => |a| ins::clz(a[0]);
+}
+
+/// The pure builtin for `opc` with its operand count, if it has one.
+pub(crate) fn pure_builtin(opc: u8) -> Option<(PureFn, usize)> {
+    let f: (PureFn, usize) = match opc {
+        op::DIV => (jit_div, 2),
+        op::SDIV => (jit_sdiv, 2),
+        op::MOD => (jit_mod, 2),
+        op::SMOD => (jit_smod, 2),
+        op::ADDMOD => (jit_addmod, 3),
+        op::MULMOD => (jit_mulmod, 3),
+        op::SIGNEXTEND => (jit_signextend, 2),
+        op::CLZ => (jit_clz, 1),
+        _ => return None,
+    };
+    Some(f)
+}
+
+/// The result of a pure builtin's operation on constants, folded at compile time with the
+/// same helpers.
+pub(crate) fn fold_pure(opc: u8, a: &[U256]) -> U256 {
+    let mut out = U256::ZERO;
+    if let Some((f, n)) = pure_builtin(opc) {
+        debug_assert_eq!(a.len(), n);
+        // SAFETY: `a` holds the builtin's `n` operands and `out` is a local word.
+        unsafe { f(a.as_ptr(), &mut out) };
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for s in [
+            StatusCode::Success,
+            StatusCode::Revert,
+            StatusCode::OutOfGas,
+            StatusCode::InternalError,
+            StatusCode::OutOfMemory,
+        ] {
+            assert_eq!(decode(halt_code(s)), Outcome::Halt(s));
+        }
+        assert_eq!(decode(0), Outcome::SideExit(0));
+        assert_eq!(decode(24575), Outcome::SideExit(24575));
+        assert_eq!(decode(PANICKED), Outcome::Panicked);
+    }
+}

@@ -1,0 +1,1025 @@
+//! EVM bytecode → LLVM IR: one function per (code, revision).
+//!
+//! The function is `u64 (ptr frame, ptr host, ptr analysis)` (the `builtins` module describes
+//! the return value). Per basic block of [`CodeAnalysis::basic_blocks`]:
+//!
+//! * **Entry checks.** Stack height against the block's `stack_required` and
+//!   `stack_max_growth`, gas against its static gas. If any fails, the function side-exits at
+//!   the block start with nothing changed, and the interpreter produces the exact failure at
+//!   the exact instruction. Otherwise the block's static gas is charged once.
+//! * **Exact gas.** Inside a block `gas` holds the gas left after charging the whole block, so
+//!   the interpreter's gas just before instruction `i` is `gas + suffix[i]` (the static gas of
+//!   `i` and the instructions after it). That value is written to the frame before every
+//!   builtin call and side exit, and GAS pushes `gas + suffix[i + 1]`.
+//! * **Stack.** A compile-time virtual stack of SSA values on top of the array, loaded on
+//!   demand and written back before every builtin call, side exit and block end.
+//! * **Inline instructions.** PUSH*, DUP*, SWAP*, POP, ADD, SUB, MUL, AND, OR, XOR, NOT, LT,
+//!   GT, SLT, SGT, EQ, ISZERO, SHL, SHR, SAR, BYTE, PC, GAS, JUMPDEST, JUMP, JUMPI, STOP.
+//!   Operations on constants are folded with the interpreter's own helpers.
+//! * **Builtins.** DIV, SDIV, MOD, SMOD, ADDMOD, MULMOD, SIGNEXTEND and CLZ call pure
+//!   functions on values (the virtual stack stays as it is); MLOAD, MSTORE, MSTORE8,
+//!   KECCAK256, SLOAD, SSTORE and CALLDATALOAD call the instruction body on the frame; every
+//!   other instruction runs through `jit_step`, i.e. the interpreter's `step` for exactly that
+//!   instruction.
+//! * **Jumps.** A constant target that is a JUMPDEST becomes a direct branch; a constant
+//!   invalid target side-exits at the jump (the interpreter then reports it). Dynamic targets
+//!   go through one shared `switch` over all JUMPDESTs whose default side-exits at the jump.
+//! * INVALID and undefined opcodes side-exit at their pc.
+
+use crate::builtins::{
+    fold_pure, frame_builtin, halt_code, pure_builtin, step_address, FrameFn, PureFn,
+};
+use ember_evm::instructions as ins;
+use ember_evm::opcodes::{self as op, immediate_size, op_table, stack_io, OpTable, STACK_LIMIT};
+use ember_evm::{BasicBlock as EvmBlock, CodeAnalysis, Frame, Revision, StatusCode, U256};
+use inkwell::attributes::{Attribute, AttributeLoc};
+use inkwell::basic_block::BasicBlock;
+use inkwell::builder::{Builder, BuilderError};
+use inkwell::context::Context;
+use inkwell::module::Module;
+use inkwell::types::{FunctionType, IntType};
+use inkwell::values::{BasicValue, FunctionValue, IntValue, PointerValue};
+use inkwell::IntPredicate;
+use std::collections::HashMap;
+
+/// Name of the generated function.
+pub(crate) const ENTRY_NAME: &str = "ember_contract";
+
+type R<T> = Result<T, BuilderError>;
+
+/// How an instruction that is not generated inline runs.
+#[derive(Clone, Copy)]
+enum Builtin {
+    /// Through the interpreter's `step` (static gas, checks and all).
+    Step,
+    /// Through the instruction body on the frame (static gas already charged).
+    Frame(FrameFn),
+}
+
+/// A value on the virtual stack.
+#[derive(Clone, Copy)]
+struct Val<'ctx> {
+    v: IntValue<'ctx>,
+    /// The value, when it is known at compile time.
+    c: Option<U256>,
+    /// The array slot (relative to the block's entry height) the value was loaded from and
+    /// still equals: writing it back there is unnecessary.
+    home: Option<i64>,
+}
+
+/// The virtual stack inside one block.
+struct BlockState<'ctx> {
+    /// Stack height at block entry.
+    entry_len: IntValue<'ctx>,
+    /// Height of the part held in the array, relative to `entry_len`.
+    phys: i64,
+    /// Items above the array part, bottom first.
+    vs: Vec<Val<'ctx>>,
+    /// Gas left after the whole block's static gas was charged.
+    gas: IntValue<'ctx>,
+}
+
+struct Cg<'a, 'ctx> {
+    ctx: &'ctx Context,
+    b: Builder<'ctx>,
+    func: FunctionValue<'ctx>,
+    i32: IntType<'ctx>,
+    i64: IntType<'ctx>,
+    i256: IntType<'ctx>,
+    frame: PointerValue<'ctx>,
+    host: PointerValue<'ctx>,
+    analysis_ptr: PointerValue<'ctx>,
+    stack_base: PointerValue<'ctx>,
+    /// Stack height and gas between blocks.
+    len_var: PointerValue<'ctx>,
+    gas_var: PointerValue<'ctx>,
+    /// Where a dynamic jump wants to go, and the state to hand over if it cannot.
+    target_var: PointerValue<'ctx>,
+    exit_pc_var: PointerValue<'ctx>,
+    exit_len_var: PointerValue<'ctx>,
+    exit_gas_var: PointerValue<'ctx>,
+    step_ty: FunctionType<'ctx>,
+    step_ptr: PointerValue<'ctx>,
+    frame_fn_ty: FunctionType<'ctx>,
+    pure_fn_ty: FunctionType<'ctx>,
+    /// Operands and result of pure builtins.
+    args_var: PointerValue<'ctx>,
+    out_var: PointerValue<'ctx>,
+    analysis: &'a CodeAnalysis,
+    table: &'static OpTable,
+    /// LLVM block of every compiled EVM block, by start pc.
+    bbs: HashMap<usize, BasicBlock<'ctx>>,
+    dispatch: Option<BasicBlock<'ctx>>,
+    stop: BasicBlock<'ctx>,
+}
+
+/// Builds the function for `analysis` at `rev` into `module`.
+pub(crate) fn build<'ctx>(
+    ctx: &'ctx Context,
+    module: &Module<'ctx>,
+    analysis: &CodeAnalysis,
+    rev: Revision,
+    target_cpu: &str,
+    target_features: &str,
+) -> Result<(), String> {
+    build_inner(ctx, module, analysis, rev, target_cpu, target_features).map_err(|e| e.to_string())
+}
+
+fn build_inner<'ctx>(
+    ctx: &'ctx Context,
+    module: &Module<'ctx>,
+    analysis: &CodeAnalysis,
+    rev: Revision,
+    target_cpu: &str,
+    target_features: &str,
+) -> R<()> {
+    let ptr = ctx.ptr_type(Default::default());
+    let i64 = ctx.i64_type();
+    let fn_ty = i64.fn_type(&[ptr.into(), ptr.into(), ptr.into()], false);
+    let func = module.add_function(ENTRY_NAME, fn_ty, None);
+    let nounwind = ctx.create_enum_attribute(Attribute::get_named_enum_kind_id("nounwind"), 0);
+    func.add_attribute(AttributeLoc::Function, nounwind);
+    func.add_attribute(
+        AttributeLoc::Function,
+        ctx.create_string_attribute("target-cpu", target_cpu),
+    );
+    func.add_attribute(
+        AttributeLoc::Function,
+        ctx.create_string_attribute("target-features", target_features),
+    );
+    let noalias = ctx.create_enum_attribute(Attribute::get_named_enum_kind_id("noalias"), 0);
+    for i in 0..3 {
+        func.add_attribute(AttributeLoc::Param(i), noalias);
+    }
+
+    let b = ctx.create_builder();
+    let entry = ctx.append_basic_block(func, "entry");
+    let stop = ctx.append_basic_block(func, "stop");
+    b.position_at_end(entry);
+    let param = |i| {
+        func.get_nth_param(i)
+            .expect("three params")
+            .into_pointer_value()
+    };
+    let (frame, host, analysis_ptr) = (param(0), param(1), param(2));
+
+    let i32 = ctx.i32_type();
+    let len_var = b.build_alloca(i64, "len")?;
+    let gas_var = b.build_alloca(i64, "gas")?;
+    let target_var = b.build_alloca(i32, "target")?;
+    let exit_pc_var = b.build_alloca(i64, "exit_pc")?;
+    let exit_len_var = b.build_alloca(i64, "exit_len")?;
+    let exit_gas_var = b.build_alloca(i64, "exit_gas")?;
+
+    let step_ty = i64.fn_type(&[ptr.into(), ptr.into(), ptr.into(), i64.into()], false);
+    let frame_fn_ty = i64.fn_type(&[ptr.into(), ptr.into()], false);
+    let pure_fn_ty = ctx.void_type().fn_type(&[ptr.into(), ptr.into()], false);
+    let i256 = ctx
+        .custom_width_int_type(std::num::NonZeroU32::new(256).expect("non-zero"))
+        .map_err(|_| BuilderError::BitwidthError)?;
+    let args_var = b.build_alloca(i256.array_type(3), "args")?;
+    let out_var = b.build_alloca(i256, "out")?;
+    let step_ptr =
+        b.build_int_to_ptr(i64.const_int(step_address() as u64, false), ptr, "jit_step")?;
+
+    let mut cg = Cg {
+        ctx,
+        b,
+        func,
+        i32,
+        i64,
+        i256: ctx
+            .custom_width_int_type(std::num::NonZeroU32::new(256).expect("non-zero"))
+            .map_err(|_| BuilderError::BitwidthError)?,
+        frame,
+        host,
+        analysis_ptr,
+        stack_base: ptr.const_null(),
+        len_var,
+        gas_var,
+        target_var,
+        exit_pc_var,
+        exit_len_var,
+        exit_gas_var,
+        step_ty,
+        step_ptr,
+        frame_fn_ty,
+        pure_fn_ty,
+        args_var,
+        out_var,
+        analysis,
+        table: op_table(rev),
+        bbs: HashMap::new(),
+        dispatch: None,
+        stop,
+    };
+
+    // Entry: the stack array pointer, height and gas from the frame.
+    let data_field = cg.field_ptr(Frame::STACK_OFFSET + ember_evm::stack::Stack::DATA_OFFSET)?;
+    cg.stack_base =
+        cg.b.build_load(ptr, data_field, "stack")?
+            .into_pointer_value();
+    let len = cg.load_frame_len()?;
+    cg.b.build_store(len_var, len)?;
+    let gas = cg.load_frame_gas()?;
+    cg.b.build_store(gas_var, gas)?;
+
+    // One LLVM block per reachable EVM block: the first, every JUMPDEST, and every block that
+    // the previous one falls into.
+    let blocks = analysis.basic_blocks(rev);
+    let code = analysis.code();
+    let reachable: Vec<bool> = (0..blocks.len())
+        .map(|i| {
+            i == 0 || code.get(blocks[i].start) == Some(&op::JUMPDEST) || !blocks[i - 1].terminates
+        })
+        .collect();
+    for (blk, _) in blocks.iter().zip(&reachable).filter(|(_, r)| **r) {
+        let bb = ctx.append_basic_block(func, &format!("pc{}", blk.start));
+        cg.bbs.insert(blk.start, bb);
+    }
+    let first = cg.bbs[&blocks[0].start];
+    cg.b.build_unconditional_branch(first)?;
+
+    // Falling off the end of the code is STOP.
+    cg.b.position_at_end(stop);
+    let gas = cg.b.build_load(i64, gas_var, "gas")?.into_int_value();
+    cg.store_frame_gas(gas)?;
+    cg.ret_const(halt_code(StatusCode::Success))?;
+
+    for (blk, _) in blocks.iter().zip(&reachable).filter(|(_, r)| **r) {
+        cg.block(blk)?;
+    }
+    cg.finish_dispatch()?;
+    Ok(())
+}
+
+impl<'a, 'ctx> Cg<'a, 'ctx> {
+    // ---- frame access ------------------------------------------------------------------
+
+    fn field_ptr(&self, offset: usize) -> R<PointerValue<'ctx>> {
+        let off = self.i64.const_int(offset as u64, false);
+        // SAFETY: building a GEP only creates IR. The offsets are `offset_of!` values of the
+        // running binary's `Frame`/`Stack`, so the address stays inside the frame object.
+        unsafe {
+            self.b
+                .build_in_bounds_gep(self.ctx.i8_type(), self.frame, &[off], "field")
+        }
+    }
+
+    fn load_frame_len(&self) -> R<IntValue<'ctx>> {
+        let p = self.field_ptr(Frame::STACK_OFFSET + ember_evm::stack::Stack::LEN_OFFSET)?;
+        Ok(self.b.build_load(self.i64, p, "len")?.into_int_value())
+    }
+
+    fn store_frame_len(&self, v: IntValue<'ctx>) -> R<()> {
+        let p = self.field_ptr(Frame::STACK_OFFSET + ember_evm::stack::Stack::LEN_OFFSET)?;
+        self.b.build_store(p, v)?;
+        Ok(())
+    }
+
+    fn load_frame_gas(&self) -> R<IntValue<'ctx>> {
+        let p = self.field_ptr(Frame::GAS_LEFT_OFFSET)?;
+        Ok(self.b.build_load(self.i64, p, "gas")?.into_int_value())
+    }
+
+    fn store_frame_gas(&self, v: IntValue<'ctx>) -> R<()> {
+        let p = self.field_ptr(Frame::GAS_LEFT_OFFSET)?;
+        self.b.build_store(p, v)?;
+        Ok(())
+    }
+
+    fn ret_const(&self, v: u64) -> R<()> {
+        self.b.build_return(Some(&self.i64.const_int(v, false)))?;
+        Ok(())
+    }
+
+    // ---- the stack array ---------------------------------------------------------------
+
+    fn slot_ptr(&self, st: &BlockState<'ctx>, k: i64) -> R<PointerValue<'ctx>> {
+        let idx = self.add_const(st.entry_len, k)?;
+        // SAFETY: building a GEP only creates IR. At run time the index is below
+        // STACK_LIMIT and not negative: block entry checks bound the height to
+        // [stack_required, STACK_LIMIT - stack_max_growth], and `k` stays within those.
+        unsafe {
+            self.b
+                .build_in_bounds_gep(self.i256, self.stack_base, &[idx], "slot")
+        }
+    }
+
+    fn add_const(&self, v: IntValue<'ctx>, k: i64) -> R<IntValue<'ctx>> {
+        if k == 0 {
+            Ok(v)
+        } else {
+            self.b
+                .build_int_add(v, self.i64.const_int(k as u64, true), "")
+        }
+    }
+
+    fn load_slot(&self, st: &BlockState<'ctx>, k: i64) -> R<IntValue<'ctx>> {
+        let p = self.slot_ptr(st, k)?;
+        let v = self.b.build_load(self.i256, p, "")?;
+        v.as_instruction_value()
+            .expect("a load is an instruction")
+            .set_alignment(8)
+            .map_err(|_| BuilderError::UnsetPosition)?;
+        Ok(v.into_int_value())
+    }
+
+    fn store_slot(&self, st: &BlockState<'ctx>, k: i64, v: IntValue<'ctx>) -> R<()> {
+        let p = self.slot_ptr(st, k)?;
+        self.b
+            .build_store(p, v)?
+            .set_alignment(8)
+            .map_err(|_| BuilderError::UnsetPosition)?;
+        Ok(())
+    }
+
+    /// Makes sure the top `n` items are on the virtual stack.
+    fn pull(&self, st: &mut BlockState<'ctx>, n: usize) -> R<()> {
+        while st.vs.len() < n {
+            st.phys -= 1;
+            let v = self.load_slot(st, st.phys)?;
+            st.vs.insert(
+                0,
+                Val {
+                    v,
+                    c: None,
+                    home: Some(st.phys),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn pop(&self, st: &mut BlockState<'ctx>) -> R<Val<'ctx>> {
+        self.pull(st, 1)?;
+        Ok(st.vs.pop().expect("pulled one item"))
+    }
+
+    fn push_const(&self, st: &mut BlockState<'ctx>, c: U256) {
+        let v = self.i256.const_int_arbitrary_precision(c.as_limbs());
+        st.vs.push(Val {
+            v,
+            c: Some(c),
+            home: None,
+        });
+    }
+
+    fn push_value(&self, st: &mut BlockState<'ctx>, v: IntValue<'ctx>) {
+        st.vs.push(Val {
+            v,
+            c: None,
+            home: None,
+        });
+    }
+
+    /// Writes the virtual stack to the array; returns the stack height.
+    fn flush(&self, st: &mut BlockState<'ctx>) -> R<IntValue<'ctx>> {
+        let items = std::mem::take(&mut st.vs);
+        for (i, val) in items.iter().enumerate() {
+            let k = st.phys + i as i64;
+            if val.home != Some(k) {
+                self.store_slot(st, k, val.v)?;
+            }
+        }
+        st.phys += items.len() as i64;
+        self.add_const(st.entry_len, st.phys)
+    }
+
+    /// Side exit at `pc`: the stack and `gas_before` go to the frame, then the interpreter
+    /// continues at `pc`.
+    fn side_exit(&self, st: &mut BlockState<'ctx>, pc: usize, gas_before: IntValue<'ctx>) -> R<()> {
+        let len = self.flush(st)?;
+        self.store_frame_len(len)?;
+        self.store_frame_gas(gas_before)?;
+        self.ret_const(pc as u64)
+    }
+
+    // ---- blocks ------------------------------------------------------------------------
+
+    fn block(&mut self, blk: &EvmBlock) -> R<()> {
+        let bb = self.bbs[&blk.start];
+        self.b.position_at_end(bb);
+        let len = self
+            .b
+            .build_load(self.i64, self.len_var, "len")?
+            .into_int_value();
+        let gas = self
+            .b
+            .build_load(self.i64, self.gas_var, "gas")?
+            .into_int_value();
+
+        // Entry checks.
+        let mut checks = Vec::new();
+        if blk.stack_required > 0 {
+            let req = self.i64.const_int(blk.stack_required as u64, false);
+            checks.push(
+                self.b
+                    .build_int_compare(IntPredicate::UGE, len, req, "underflow")?,
+            );
+        }
+        if blk.stack_max_growth > 0 {
+            // A block that grows by more than the whole stack can never run to its end; it
+            // always exits (then the interpreter overflows at the exact instruction).
+            match (STACK_LIMIT as u64).checked_sub(blk.stack_max_growth as u64) {
+                Some(limit) => {
+                    let limit = self.i64.const_int(limit, false);
+                    checks.push(self.b.build_int_compare(
+                        IntPredicate::ULE,
+                        len,
+                        limit,
+                        "overflow",
+                    )?);
+                }
+                None => checks.push(self.ctx.bool_type().const_zero()),
+            }
+        }
+        if blk.static_gas > 0 {
+            let need = self.i64.const_int(blk.static_gas as u64, false);
+            checks.push(
+                self.b
+                    .build_int_compare(IntPredicate::SGE, gas, need, "gas")?,
+            );
+        }
+        if let Some(&first) = checks.first() {
+            let mut ok = first;
+            for &c in &checks[1..] {
+                ok = self.b.build_and(ok, c, "")?;
+            }
+            let body = self.ctx.append_basic_block(self.func, "body");
+            let fail = self.ctx.append_basic_block(self.func, "entry_exit");
+            self.b.build_conditional_branch(ok, body, fail)?;
+            self.b.position_at_end(fail);
+            self.store_frame_len(len)?;
+            self.store_frame_gas(gas)?;
+            self.ret_const(blk.start as u64)?;
+            self.b.position_at_end(body);
+        }
+        let gas = self.add_const(gas, -blk.static_gas)?;
+        let mut st = BlockState {
+            entry_len: len,
+            phys: 0,
+            vs: Vec::new(),
+            gas,
+        };
+
+        // The instructions and the static gas from each one to the block end.
+        let code = self.analysis.padded_code();
+        let mut instrs = Vec::with_capacity(blk.instructions as usize + 1);
+        let mut pc = blk.start;
+        while pc < blk.end {
+            instrs.push(pc);
+            pc += 1 + immediate_size(code[pc]);
+        }
+        let mut suffix = vec![0i64; instrs.len() + 1];
+        for i in (0..instrs.len()).rev() {
+            suffix[i] = suffix[i + 1] + (self.table[code[instrs[i]] as usize].gas.max(0) as i64);
+        }
+
+        for (i, &pc) in instrs.iter().enumerate() {
+            let opc = code[pc];
+            if self.instruction(&mut st, pc, opc, &suffix[i..])? {
+                return Ok(());
+            }
+        }
+        // Fell through to the next block (or off the end of the code).
+        self.goto_next(&mut st, blk.end)
+    }
+
+    /// Writes back the block's state and branches to the block at `next`.
+    fn goto_next(&self, st: &mut BlockState<'ctx>, next: usize) -> R<()> {
+        let len = self.flush(st)?;
+        self.b.build_store(self.len_var, len)?;
+        self.b.build_store(self.gas_var, st.gas)?;
+        self.b.build_unconditional_branch(self.next_block(next))?;
+        Ok(())
+    }
+
+    /// The block execution continues in at `pc` when it falls through: STOP past the end.
+    fn next_block(&self, pc: usize) -> BasicBlock<'ctx> {
+        if pc < self.analysis.code().len() {
+            self.bbs[&pc]
+        } else {
+            self.stop
+        }
+    }
+
+    fn gas_at(&self, st: &BlockState<'ctx>, suffix: i64) -> R<IntValue<'ctx>> {
+        self.add_const(st.gas, suffix)
+    }
+
+    /// Emits one instruction; returns true when it ended the block's code (a jump, a halt or
+    /// a side exit).
+    fn instruction(
+        &mut self,
+        st: &mut BlockState<'ctx>,
+        pc: usize,
+        opc: u8,
+        suffix: &[i64],
+    ) -> R<bool> {
+        let info = self.table[opc as usize];
+        if info.gas < 0 || opc == op::INVALID {
+            let g = self.gas_at(st, suffix[0])?;
+            self.side_exit(st, pc, g)?;
+            return Ok(true);
+        }
+        match opc {
+            op::PUSH0 => self.push_const(st, U256::ZERO),
+            op::PUSH1..=op::PUSH32 => {
+                let n = immediate_size(opc);
+                let mut buf = [0u8; 32];
+                buf[32 - n..].copy_from_slice(&self.analysis.padded_code()[pc + 1..pc + 1 + n]);
+                self.push_const(st, U256::from_be_bytes(buf));
+            }
+            op::DUP1..=op::DUP16 => {
+                let n = (opc - op::DUP1 + 1) as usize;
+                self.pull(st, n)?;
+                let mut v = st.vs[st.vs.len() - n];
+                v.home = None;
+                st.vs.push(v);
+            }
+            op::SWAP1..=op::SWAP16 => {
+                let n = (opc - op::SWAP1 + 1) as usize;
+                self.pull(st, n + 1)?;
+                let top = st.vs.len() - 1;
+                st.vs.swap(top, top - n);
+            }
+            op::POP => {
+                if st.vs.pop().is_none() {
+                    st.phys -= 1;
+                }
+            }
+            op::JUMPDEST => {}
+            op::PC => self.push_const(st, U256::from(pc)),
+            op::GAS => {
+                let g = self.gas_at(st, suffix[1])?;
+                let v = self.b.build_int_z_extend(g, self.i256, "gas")?;
+                self.push_value(st, v);
+            }
+            op::ADD
+            | op::SUB
+            | op::MUL
+            | op::AND
+            | op::OR
+            | op::XOR
+            | op::LT
+            | op::GT
+            | op::SLT
+            | op::SGT
+            | op::EQ
+            | op::SHL
+            | op::SHR
+            | op::SAR
+            | op::BYTE => {
+                let a = self.pop(st)?;
+                let b = self.pop(st)?;
+                self.binary(st, opc, a, b)?;
+            }
+            op::ISZERO | op::NOT => {
+                let a = self.pop(st)?;
+                if let Some(c) = a.c {
+                    let r = if opc == op::NOT {
+                        !c
+                    } else {
+                        U256::from(c.is_zero() as u8)
+                    };
+                    self.push_const(st, r);
+                } else {
+                    let v = if opc == op::NOT {
+                        self.b.build_not(a.v, "not")?
+                    } else {
+                        let z = self.b.build_int_compare(
+                            IntPredicate::EQ,
+                            a.v,
+                            self.i256.const_zero(),
+                            "iszero",
+                        )?;
+                        self.b.build_int_z_extend(z, self.i256, "")?
+                    };
+                    self.push_value(st, v);
+                }
+            }
+            op::STOP => {
+                let g = self.gas_at(st, suffix[0])?;
+                self.store_frame_gas(g)?;
+                self.ret_const(halt_code(StatusCode::Success))?;
+                return Ok(true);
+            }
+            op::JUMP => {
+                self.jump(st, pc, suffix[0])?;
+                return Ok(true);
+            }
+            op::JUMPI => {
+                self.jumpi(st, pc, suffix[0])?;
+                return Ok(true);
+            }
+            _ => {
+                if let Some((f, n)) = pure_builtin(opc) {
+                    self.call_pure(st, opc, f, n)?;
+                } else if let Some(f) = frame_builtin(opc) {
+                    return self.call_builtin(st, pc, opc, suffix, Builtin::Frame(f));
+                } else {
+                    return self.call_builtin(st, pc, opc, suffix, Builtin::Step);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    fn binary(&self, st: &mut BlockState<'ctx>, opc: u8, a: Val<'ctx>, b: Val<'ctx>) -> R<()> {
+        if let (Some(x), Some(y)) = (a.c, b.c) {
+            let r = match opc {
+                op::ADD => x.wrapping_add(y),
+                op::SUB => x.wrapping_sub(y),
+                op::MUL => x.wrapping_mul(y),
+                op::AND => x & y,
+                op::OR => x | y,
+                op::XOR => x ^ y,
+                op::LT => U256::from((x < y) as u8),
+                op::GT => U256::from((x > y) as u8),
+                op::SLT => U256::from(ins::slt(x, y) as u8),
+                op::SGT => U256::from(ins::slt(y, x) as u8),
+                op::EQ => U256::from((x == y) as u8),
+                op::SHL => ins::shl(x, y),
+                op::SHR => ins::shr(x, y),
+                op::SAR => ins::sar(x, y),
+                _ => ins::byte(x, y),
+            };
+            self.push_const(st, r);
+            return Ok(());
+        }
+        let b_ = &self.b;
+        let (x, y) = (a.v, b.v);
+        let cmp = |p, name| -> R<IntValue<'ctx>> {
+            let c = b_.build_int_compare(p, x, y, name)?;
+            b_.build_int_z_extend(c, self.i256, "")
+        };
+        let c256 = |n: u64| self.i256.const_int(n, false);
+        let v = match opc {
+            op::ADD => b_.build_int_add(x, y, "add")?,
+            op::SUB => b_.build_int_sub(x, y, "sub")?,
+            op::MUL => b_.build_int_mul(x, y, "mul")?,
+            op::AND => b_.build_and(x, y, "and")?,
+            op::OR => b_.build_or(x, y, "or")?,
+            op::XOR => b_.build_xor(x, y, "xor")?,
+            op::LT => cmp(IntPredicate::ULT, "lt")?,
+            op::GT => cmp(IntPredicate::UGT, "gt")?,
+            op::SLT => cmp(IntPredicate::SLT, "slt")?,
+            op::SGT => cmp(IntPredicate::SGT, "sgt")?,
+            op::EQ => cmp(IntPredicate::EQ, "eq")?,
+            op::SHL | op::SHR | op::SAR => {
+                // x = shift amount (top), y = value. LLVM shifts by >= 256 are poison; the
+                // select picks the EVM result for them and never uses the poison.
+                let in_range = b_.build_int_compare(IntPredicate::ULT, x, c256(256), "inrange")?;
+                let (shifted, big) = match opc {
+                    op::SHL => (b_.build_left_shift(y, x, "shl")?, self.i256.const_zero()),
+                    op::SHR => (
+                        b_.build_right_shift(y, x, false, "shr")?,
+                        self.i256.const_zero(),
+                    ),
+                    _ => (
+                        b_.build_right_shift(y, x, true, "sar")?,
+                        b_.build_right_shift(y, c256(255), true, "sign")?,
+                    ),
+                };
+                b_.build_select(in_range, shifted, big, "")?
+                    .into_int_value()
+            }
+            _ => {
+                // BYTE: x = index from the most significant byte, y = value.
+                let in_range = b_.build_int_compare(IntPredicate::ULT, x, c256(32), "inrange")?;
+                let from_low = b_.build_int_sub(c256(31), x, "")?;
+                let bits = b_.build_int_mul(from_low, c256(8), "")?;
+                let shifted = b_.build_right_shift(y, bits, false, "")?;
+                let byte = b_.build_and(shifted, c256(0xff), "byte")?;
+                b_.build_select(in_range, byte, self.i256.const_zero(), "")?
+                    .into_int_value()
+            }
+        };
+        self.push_value(st, v);
+        Ok(())
+    }
+
+    /// A pure arithmetic builtin on the top `n` values: no frame state is involved, so the
+    /// virtual stack stays as it is. Constant operands are folded.
+    fn call_pure(&self, st: &mut BlockState<'ctx>, opc: u8, f: PureFn, n: usize) -> R<()> {
+        let mut vals = Vec::with_capacity(n);
+        for _ in 0..n {
+            vals.push(self.pop(st)?);
+        }
+        if let Some(consts) = vals.iter().map(|v| v.c).collect::<Option<Vec<U256>>>() {
+            self.push_const(st, fold_pure(opc, &consts));
+            return Ok(());
+        }
+        for (i, v) in vals.iter().enumerate() {
+            let idx = [self.i64.const_zero(), self.i64.const_int(i as u64, false)];
+            // SAFETY: building a GEP only creates IR; `i < 3`, inside the `[3 x i256]` alloca.
+            let p = unsafe {
+                self.b
+                    .build_in_bounds_gep(self.i256.array_type(3), self.args_var, &idx, "arg")
+            }?;
+            self.b
+                .build_store(p, v.v)?
+                .set_alignment(8)
+                .map_err(|_| BuilderError::UnsetPosition)?;
+        }
+        let fp = self.b.build_int_to_ptr(
+            self.i64.const_int(f as usize as u64, false),
+            self.ctx.ptr_type(Default::default()),
+            "builtin",
+        )?;
+        self.b.build_indirect_call(
+            self.pure_fn_ty,
+            fp,
+            &[self.args_var.into(), self.out_var.into()],
+            "",
+        )?;
+        let r = self.b.build_load(self.i256, self.out_var, "r")?;
+        r.as_instruction_value()
+            .expect("a load is an instruction")
+            .set_alignment(8)
+            .map_err(|_| BuilderError::UnsetPosition)?;
+        self.push_value(st, r.into_int_value());
+        Ok(())
+    }
+
+    /// Runs the instruction at `pc` in a builtin that works on the frame: the stack and
+    /// gas are written to the frame first and read back after.
+    fn call_builtin(
+        &mut self,
+        st: &mut BlockState<'ctx>,
+        pc: usize,
+        opc: u8,
+        suffix: &[i64],
+        builtin: Builtin,
+    ) -> R<bool> {
+        let len = self.flush(st)?;
+        self.store_frame_len(len)?;
+        let next = pc + 1;
+        let ptr = self.ctx.ptr_type(Default::default());
+        let (r, ok_value) = match builtin {
+            Builtin::Step => {
+                // `step` charges the instruction's static gas itself.
+                let g = self.gas_at(st, suffix[0])?;
+                self.store_frame_gas(g)?;
+                let args = [
+                    self.frame.into(),
+                    self.host.into(),
+                    self.analysis_ptr.into(),
+                    self.i64.const_int(pc as u64, false).into(),
+                ];
+                let r = self
+                    .b
+                    .build_indirect_call(self.step_ty, self.step_ptr, &args, "step")?
+                    .try_as_basic_value()
+                    .basic()
+                    .expect("jit_step returns u64")
+                    .into_int_value();
+                (r, next as u64)
+            }
+            Builtin::Frame(f) => {
+                // The block already charged the static gas.
+                let g = self.gas_at(st, suffix[1])?;
+                self.store_frame_gas(g)?;
+                let fp = self.b.build_int_to_ptr(
+                    self.i64.const_int(f as usize as u64, false),
+                    ptr,
+                    "builtin",
+                )?;
+                let r = self
+                    .b
+                    .build_indirect_call(
+                        self.frame_fn_ty,
+                        fp,
+                        &[self.frame.into(), self.host.into()],
+                        "builtin",
+                    )?
+                    .try_as_basic_value()
+                    .basic()
+                    .expect("frame builtins return u64")
+                    .into_int_value();
+                (r, 0)
+            }
+        };
+        if matches!(opc, op::RETURN | op::REVERT | op::SELFDESTRUCT) {
+            // These always halt; whatever the builtin returned is the function's result.
+            self.b.build_return(Some(&r))?;
+            return Ok(true);
+        }
+        // Anything else than carrying on (a halt, or a caught panic) leaves the function.
+        let cont = self.ctx.append_basic_block(self.func, "cont");
+        let leave = self.ctx.append_basic_block(self.func, "leave");
+        let is_ok = self.b.build_int_compare(
+            IntPredicate::EQ,
+            r,
+            self.i64.const_int(ok_value, false),
+            "",
+        )?;
+        self.b.build_conditional_branch(is_ok, cont, leave)?;
+        self.b.position_at_end(leave);
+        self.b.build_return(Some(&r))?;
+        self.b.position_at_end(cont);
+
+        let (pops, pushes) = stack_io(opc);
+        st.phys += pushes as i64 - pops as i64;
+        let after = self.load_frame_gas()?;
+        st.gas = self.add_const(after, -suffix[1])?;
+        if suffix[1] > 0 {
+            // The instruction's dynamic gas may leave less than the rest of the block needs:
+            // hand over at the next instruction (the frame already holds its exact state).
+            let ok =
+                self.b
+                    .build_int_compare(IntPredicate::SGE, st.gas, self.i64.const_zero(), "")?;
+            let body = self.ctx.append_basic_block(self.func, "cont");
+            let out = self.ctx.append_basic_block(self.func, "gas_exit");
+            self.b.build_conditional_branch(ok, body, out)?;
+            self.b.position_at_end(out);
+            self.ret_const(next as u64)?;
+            self.b.position_at_end(body);
+        }
+        Ok(false)
+    }
+
+    fn is_jumpdest(&self, c: U256) -> Option<usize> {
+        let l = c.as_limbs();
+        (l[1] | l[2] | l[3] == 0 && self.analysis.is_jumpdest(l[0] as usize))
+            .then_some(l[0] as usize)
+    }
+
+    fn jump(&mut self, st: &mut BlockState<'ctx>, pc: usize, suffix: i64) -> R<()> {
+        self.pull(st, 1)?;
+        let dest = *st.vs.last().expect("pulled");
+        match dest.c.map(|c| self.is_jumpdest(c)) {
+            Some(Some(target)) => {
+                st.vs.pop();
+                let len = self.flush(st)?;
+                self.b.build_store(self.len_var, len)?;
+                self.b.build_store(self.gas_var, st.gas)?;
+                self.b.build_unconditional_branch(self.bbs[&target])?;
+            }
+            Some(None) => {
+                let g = self.gas_at(st, suffix)?;
+                self.side_exit(st, pc, g)?;
+            }
+            None => {
+                let len = self.flush(st)?;
+                let taken = self.add_const(len, -1)?;
+                self.dynamic_jump(st, pc, suffix, dest.v, len, taken)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn jumpi(&mut self, st: &mut BlockState<'ctx>, pc: usize, suffix: i64) -> R<()> {
+        self.pull(st, 2)?;
+        let n = st.vs.len();
+        let (dest, cond) = (st.vs[n - 1], st.vs[n - 2]);
+        match cond.c {
+            Some(c) if c.is_zero() => {
+                st.vs.truncate(n - 2);
+                return self.goto_next(st, pc + 1);
+            }
+            Some(_) => {
+                // Always taken: a JUMP whose exit re-runs the JUMPI.
+                return match dest.c.map(|c| self.is_jumpdest(c)) {
+                    Some(Some(target)) => {
+                        st.vs.truncate(n - 2);
+                        let len = self.flush(st)?;
+                        self.b.build_store(self.len_var, len)?;
+                        self.b.build_store(self.gas_var, st.gas)?;
+                        self.b.build_unconditional_branch(self.bbs[&target])?;
+                        Ok(())
+                    }
+                    Some(None) => {
+                        let g = self.gas_at(st, suffix)?;
+                        self.side_exit(st, pc, g)
+                    }
+                    None => {
+                        let len = self.flush(st)?;
+                        let taken = self.add_const(len, -2)?;
+                        self.dynamic_jump(st, pc, suffix, dest.v, len, taken)
+                    }
+                };
+            }
+            None => {}
+        }
+        let nonzero =
+            self.b
+                .build_int_compare(IntPredicate::NE, cond.v, self.i256.const_zero(), "cond")?;
+        let next_bb = self.next_block(pc + 1);
+        match dest.c.map(|c| self.is_jumpdest(c)) {
+            Some(Some(target)) => {
+                st.vs.truncate(n - 2);
+                let len = self.flush(st)?;
+                self.b.build_store(self.len_var, len)?;
+                self.b.build_store(self.gas_var, st.gas)?;
+                self.b
+                    .build_conditional_branch(nonzero, self.bbs[&target], next_bb)?;
+                return Ok(());
+            }
+            Some(None) => {
+                let len = self.flush(st)?;
+                let fall = self.ctx.append_basic_block(self.func, "fall");
+                let taken = self.ctx.append_basic_block(self.func, "bad_jump");
+                self.b.build_conditional_branch(nonzero, taken, fall)?;
+                self.b.position_at_end(taken);
+                self.store_frame_len(len)?;
+                let g = self.gas_at(st, suffix)?;
+                self.store_frame_gas(g)?;
+                self.ret_const(pc as u64)?;
+                self.b.position_at_end(fall);
+                let rest = self.add_const(len, -2)?;
+                self.b.build_store(self.len_var, rest)?;
+                self.b.build_store(self.gas_var, st.gas)?;
+            }
+            None => {
+                let len = self.flush(st)?;
+                let taken_len = self.add_const(len, -2)?;
+                let fall = self.ctx.append_basic_block(self.func, "fall");
+                let taken = self.ctx.append_basic_block(self.func, "taken");
+                self.b.build_conditional_branch(nonzero, taken, fall)?;
+                self.b.position_at_end(taken);
+                self.dynamic_jump(st, pc, suffix, dest.v, len, taken_len)?;
+                self.b.position_at_end(fall);
+                self.b.build_store(self.len_var, taken_len)?;
+                self.b.build_store(self.gas_var, st.gas)?;
+            }
+        }
+        self.b.build_unconditional_branch(next_bb)?;
+        Ok(())
+    }
+
+    /// Branches to the shared dispatch with the state for both outcomes: `taken_len` and the
+    /// block's gas if `dest` is a JUMPDEST, or a side exit at the jump at `pc` with the stack
+    /// at `exit_len` (operands still on it) and the gas before the jump.
+    fn dynamic_jump(
+        &mut self,
+        st: &BlockState<'ctx>,
+        pc: usize,
+        suffix: i64,
+        dest: IntValue<'ctx>,
+        exit_len: IntValue<'ctx>,
+        taken_len: IntValue<'ctx>,
+    ) -> R<()> {
+        let b = &self.b;
+        b.build_store(self.len_var, taken_len)?;
+        b.build_store(self.gas_var, st.gas)?;
+        b.build_store(self.exit_pc_var, self.i64.const_int(pc as u64, false))?;
+        b.build_store(self.exit_len_var, exit_len)?;
+        b.build_store(self.exit_gas_var, self.add_const(st.gas, suffix)?)?;
+        // Targets at or past the code length are never JUMPDESTs; they map to u32::MAX, which
+        // no JUMPDEST has (the analyzer keeps code far below 4 GiB).
+        let code_len = self
+            .i256
+            .const_int(self.analysis.code().len() as u64, false);
+        let in_code = b.build_int_compare(IntPredicate::ULT, dest, code_len, "")?;
+        let low = b.build_int_truncate(dest, self.i32, "")?;
+        let t = b.build_select(in_code, low, self.i32.const_all_ones(), "target")?;
+        b.build_store(self.target_var, t)?;
+        let dispatch = match self.dispatch {
+            Some(d) => d,
+            None => {
+                let d = self.ctx.append_basic_block(self.func, "dispatch");
+                self.dispatch = Some(d);
+                d
+            }
+        };
+        self.b.build_unconditional_branch(dispatch)?;
+        Ok(())
+    }
+
+    /// Fills in the shared dispatch block, if any dynamic jump uses it.
+    fn finish_dispatch(&self) -> R<()> {
+        let Some(dispatch) = self.dispatch else {
+            return Ok(());
+        };
+        let b = &self.b;
+        b.position_at_end(dispatch);
+        let t = b
+            .build_load(self.i32, self.target_var, "t")?
+            .into_int_value();
+        let bad = self.ctx.append_basic_block(self.func, "bad_jump");
+        let mut cases: Vec<(IntValue<'ctx>, BasicBlock<'ctx>)> = self
+            .bbs
+            .iter()
+            .filter(|(&pc, _)| self.analysis.is_jumpdest(pc))
+            .map(|(&pc, &bb)| (self.i32.const_int(pc as u64, false), bb))
+            .collect();
+        cases.sort_by_key(|(v, _)| v.get_zero_extended_constant());
+        b.build_switch(t, bad, &cases)?;
+        b.position_at_end(bad);
+        let len = b
+            .build_load(self.i64, self.exit_len_var, "")?
+            .into_int_value();
+        self.store_frame_len(len)?;
+        let gas = b
+            .build_load(self.i64, self.exit_gas_var, "")?
+            .into_int_value();
+        self.store_frame_gas(gas)?;
+        let pc = b
+            .build_load(self.i64, self.exit_pc_var, "")?
+            .into_int_value();
+        b.build_return(Some(&pc))?;
+        Ok(())
+    }
+}

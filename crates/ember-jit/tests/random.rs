@@ -1,0 +1,126 @@
+//! Deterministic random-program differential test: a few thousand generated programs run in
+//! the interpreter and in compiled code, at several revisions and gas limits.
+
+use ember_evm::Revision;
+use ember_jit::difftest::{compare, random_program, Case, XorShift};
+use ember_jit::JitVm;
+
+#[test]
+fn random_programs_agree() {
+    let jit = JitVm::default();
+    let programs = 3000;
+    let mut rng = XorShift::new(0x5eed);
+    let revs = [
+        Revision::Frontier,
+        Revision::Byzantium,
+        Revision::Istanbul,
+        Revision::Berlin,
+        Revision::Shanghai,
+        Revision::Cancun,
+        Revision::Osaka,
+    ];
+    let mut failures = Vec::new();
+    let (mut halts, mut exits) = (0, 0);
+    let mut statuses = std::collections::BTreeMap::new();
+    for i in 0..programs {
+        let items = 5 + rng.below(60) as usize;
+        let code = random_program(&mut rng, items);
+        // Half the programs at the newest revision, where every generated opcode exists.
+        let rev = if rng.below(2) == 0 {
+            Revision::Osaka
+        } else {
+            revs[rng.below(revs.len() as u64) as usize]
+        };
+        let input: Vec<u8> = (0..rng.below(70)).map(|_| rng.next_u64() as u8).collect();
+        for gas in [rng.below(300) as i64, rng.below(20_000) as i64, 200_000] {
+            let case = Case {
+                code: &code,
+                input: &input,
+                gas,
+                rev,
+                flags: 0,
+            };
+            match compare(&jit, &case) {
+                Ok(out) => {
+                    *statuses
+                        .entry(format!("{:?}", out.result.status))
+                        .or_insert(0) += 1
+                }
+                Err(e) => failures.push(format!("program {i}: {e}")),
+            }
+        }
+        match jit.lookup(&code, rev, None) {
+            Ok(c) => {
+                let (h, e) = c.exit_counts();
+                halts += h;
+                exits += e;
+            }
+            Err(e) => panic!("program {i} was not compiled: {e}"),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} runs disagree; first:\n{}",
+        failures.len(),
+        programs * 3,
+        failures[..failures.len().min(3)].join("\n")
+    );
+    println!("{programs} programs, {:?}", jit.stats());
+    println!("native halts {halts}, side exits {exits}, statuses {statuses:?}");
+}
+
+/// Code in a heap above 2 GiB is compiled with the large code model; dynamic jumps over many
+/// JUMPDESTs (jump tables) must work there too.
+#[test]
+fn random_programs_agree_in_a_high_heap() {
+    let heap = ember_jit::CodeHeap::new_anywhere(64 << 20).unwrap();
+    assert!(
+        !heap.is_low(),
+        "the kernel placed the heap low; nothing to test"
+    );
+    let jit = JitVm::new(ember_jit::JitConfig {
+        heap: Some(heap),
+        ..ember_jit::JitConfig::compile_everything()
+    });
+    let mut rng = XorShift::new(0xb16);
+    for i in 0..150 {
+        let code = random_program(&mut rng, 80);
+        for gas in [rng.below(5000) as i64, 100_000] {
+            let case = Case {
+                gas,
+                ..Case::new(&code)
+            };
+            if let Err(e) = compare(&jit, &case) {
+                panic!("program {i}: {e}");
+            }
+        }
+        assert!(jit.lookup(&code, Revision::Osaka, None).is_ok());
+    }
+}
+
+/// One `JitVm` shared by threads that compile and run at the same time (the shared code
+/// heap, LLVM's global state and the cache).
+#[test]
+fn threads_share_one_jit() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<JitVm>();
+    assert_send_sync::<ember_jit::CompiledContract>();
+    let jit = JitVm::default();
+    std::thread::scope(|s| {
+        for t in 0..3u64 {
+            let jit = &jit;
+            s.spawn(move || {
+                // Threads 0 and 1 generate the same programs, so they also race on the
+                // cache entries.
+                let mut rng = XorShift::new(0x7e57 + t / 2);
+                for i in 0..150 {
+                    let code = random_program(&mut rng, 40);
+                    if let Err(e) = compare(jit, &Case::new(&code)) {
+                        panic!("thread {t}, program {i}: {e}");
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(jit.stats().interpreter_only, 0);
+}
