@@ -1,0 +1,343 @@
+//! The runtime's settings: one [`RuntimeConfig`], changed by name with textual values so that
+//! every front end (the Rust API, `evm-run`, `evm-statetest`, EVMC `set_option`) shares one
+//! parser and one set of checks.
+//!
+//! | name | values | default | meaning |
+//! |---|---|---|---|
+//! | `tier` | `interp`, `jit`, `auto` | `auto` | `interp` never compiles; `jit` compiles every contract before its first run; `auto` compiles the contracts the profiler finds hot |
+//! | `jit.hot-calls` | 1 ..= 2^32 | 8 | calls within the window that make a contract hot |
+//! | `jit.hot-gas` | 0 ..= 2^32 - 1 | 1000000 | gas used within the window that makes a contract hot (both thresholds must be reached) |
+//! | `jit.window-ms` | 1 ..= 86400000 | 1000 | the span of the sliding window, in milliseconds |
+//! | `jit.buckets` | 1 ..= 64 | 10 | how many buckets the window is counted in (at most one per millisecond) |
+//! | `jit.workers` | 1 ..= 64 | ceil(cpus / 2), at most 4 | compile threads |
+//! | `jit.queue` | 1 ..= 65536 | 256 | most compile requests waiting; more are dropped |
+//! | `jit.max-profiles` | 1 ..= 2^24 | 4096 | most contracts the runtime keeps an entry for |
+//! | `jit.opt-level` | `0` ..= `3` (or `O0` ..= `O3`) | `0` | LLVM optimisation level (O0: see ember-jit for the measurement) |
+//! | `jit.shutdown-ms` | 0 ..= 600000 | 2000 | how long dropping the runtime waits for running compiles |
+
+use ember_jit::OptLevel;
+use std::fmt;
+use std::str::FromStr;
+
+/// How the runtime picks a tier for a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Tier {
+    /// Always the interpreter; no profiling.
+    Interp,
+    /// Compile every contract (with `JitConfig::compile_everything`) synchronously before
+    /// its first run.
+    Jit,
+    /// Interpret, profile, and compile the hot contracts in the background.
+    Auto,
+}
+
+impl Tier {
+    /// The tier named `interp`, `jit` or `auto`.
+    pub fn from_name(name: &str) -> Option<Tier> {
+        match name {
+            "interp" => Some(Tier::Interp),
+            "jit" => Some(Tier::Jit),
+            "auto" => Some(Tier::Auto),
+            _ => None,
+        }
+    }
+
+    /// The tier's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Interp => "interp",
+            Tier::Jit => "jit",
+            Tier::Auto => "auto",
+        }
+    }
+}
+
+/// Why [`RuntimeConfig::set`] refused a setting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// No setting has this name (EVMC's `INVALID_NAME`).
+    UnknownName(String),
+    /// The value is not valid for the setting (EVMC's `INVALID_VALUE`).
+    InvalidValue {
+        name: String,
+        value: String,
+        reason: String,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::UnknownName(name) => write!(f, "unknown setting {name:?}"),
+            ConfigError::InvalidValue {
+                name,
+                value,
+                reason,
+            } => write!(f, "invalid value {value:?} for {name}: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Every setting's name, with a one-line description (for help texts).
+pub const SETTINGS: &[(&str, &str)] = &[
+    ("tier", "interp | jit | auto"),
+    (
+        "jit.hot-calls",
+        "calls within the window that make a contract hot",
+    ),
+    (
+        "jit.hot-gas",
+        "gas within the window that makes a contract hot",
+    ),
+    ("jit.window-ms", "the profiling window, in milliseconds"),
+    ("jit.buckets", "buckets the window is counted in"),
+    ("jit.workers", "compile threads"),
+    ("jit.queue", "most compile requests waiting"),
+    ("jit.max-profiles", "most contracts kept"),
+    ("jit.opt-level", "LLVM optimisation level, 0..3"),
+    (
+        "jit.shutdown-ms",
+        "how long shutdown waits for running compiles",
+    ),
+];
+
+/// The runtime's settings. Every value held is valid: the only way to change one is
+/// [`set`](Self::set), which checks it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    tier: Tier,
+    hot_calls: u64,
+    hot_gas: u64,
+    window_ms: u64,
+    buckets: usize,
+    workers: usize,
+    queue: usize,
+    max_profiles: usize,
+    opt_level: OptLevel,
+    shutdown_ms: u64,
+}
+
+/// The default number of compile threads: half the cores, rounded up, between 1 and 4 (the
+/// default of revmc's runtime). Compiling on every core would starve the threads that execute.
+pub fn default_workers() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cpus.div_ceil(2).clamp(1, 4)
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            tier: Tier::Auto,
+            hot_calls: 8,
+            hot_gas: 1_000_000,
+            window_ms: 1000,
+            buckets: 10,
+            workers: default_workers(),
+            queue: 256,
+            max_profiles: 4096,
+            opt_level: ember_jit::JitConfig::default().opt_level,
+            shutdown_ms: 2000,
+        }
+    }
+}
+
+impl RuntimeConfig {
+    /// The default settings with `tier` set.
+    pub fn with_tier(tier: Tier) -> Self {
+        RuntimeConfig {
+            tier,
+            ..RuntimeConfig::default()
+        }
+    }
+
+    /// Changes the setting `name` (see the [module documentation](self) for the names and
+    /// their ranges) to `value`, parsed from text. On error nothing changes.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let invalid = |reason: String| ConfigError::InvalidValue {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            reason,
+        };
+        match name {
+            "tier" => {
+                self.tier = Tier::from_name(value)
+                    .ok_or_else(|| invalid("expected interp, jit or auto".into()))?
+            }
+            "jit.hot-calls" => self.hot_calls = number(value, 1, 1 << 32).map_err(invalid)?,
+            "jit.hot-gas" => {
+                self.hot_gas = number(value, 0, crate::window::MAX_BUCKET_GAS).map_err(invalid)?
+            }
+            "jit.window-ms" => self.window_ms = number(value, 1, 86_400_000).map_err(invalid)?,
+            "jit.buckets" => self.buckets = number(value, 1, 64).map_err(invalid)?,
+            "jit.workers" => self.workers = number(value, 1, 64).map_err(invalid)?,
+            "jit.queue" => self.queue = number(value, 1, 65_536).map_err(invalid)?,
+            "jit.max-profiles" => self.max_profiles = number(value, 1, 1 << 24).map_err(invalid)?,
+            "jit.opt-level" => {
+                self.opt_level = OptLevel::from_name(value)
+                    .ok_or_else(|| invalid("expected 0, 1, 2 or 3".into()))?
+            }
+            "jit.shutdown-ms" => self.shutdown_ms = number(value, 0, 600_000).map_err(invalid)?,
+            _ => return Err(ConfigError::UnknownName(name.to_owned())),
+        }
+        Ok(())
+    }
+
+    /// The tier.
+    pub fn tier(&self) -> Tier {
+        self.tier
+    }
+
+    /// Calls within the window that make a contract hot.
+    pub fn hot_calls(&self) -> u64 {
+        self.hot_calls
+    }
+
+    /// Gas within the window that makes a contract hot.
+    pub fn hot_gas(&self) -> u64 {
+        self.hot_gas
+    }
+
+    /// The window's span in milliseconds.
+    pub fn window_ms(&self) -> u64 {
+        self.window_ms
+    }
+
+    /// The number of buckets the window is counted in: the setting, but at most one bucket
+    /// per millisecond of window.
+    pub fn buckets(&self) -> usize {
+        self.buckets
+            .min(usize::try_from(self.window_ms).unwrap_or(usize::MAX))
+    }
+
+    /// The span of one bucket in milliseconds: the window divided by the buckets, rounded up.
+    pub fn bucket_ms(&self) -> u64 {
+        self.window_ms.div_ceil(self.buckets() as u64)
+    }
+
+    /// Compile threads.
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// Most compile requests waiting.
+    pub fn queue(&self) -> usize {
+        self.queue
+    }
+
+    /// Most contracts kept.
+    pub fn max_profiles(&self) -> usize {
+        self.max_profiles
+    }
+
+    /// LLVM optimisation level.
+    pub fn opt_level(&self) -> OptLevel {
+        self.opt_level
+    }
+
+    /// How long shutdown waits for running compiles, in milliseconds.
+    pub fn shutdown_ms(&self) -> u64 {
+        self.shutdown_ms
+    }
+}
+
+/// Parses a decimal integer in `min..=max`.
+fn number<T>(value: &str, min: u64, max: u64) -> Result<T, String>
+where
+    T: TryFrom<u64>,
+{
+    let n = u64::from_str(value.trim())
+        .map_err(|_| format!("expected a whole number from {min} to {max}"))?;
+    if !(min..=max).contains(&n) {
+        return Err(format!("must be from {min} to {max}"));
+    }
+    T::try_from(n).map_err(|_| format!("{n} does not fit this platform"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_setting_parses_and_is_kept() {
+        let mut c = RuntimeConfig::default();
+        for (name, value) in [
+            ("tier", "jit"),
+            ("jit.hot-calls", "3"),
+            ("jit.hot-gas", "0"),
+            ("jit.window-ms", "250"),
+            ("jit.buckets", "5"),
+            ("jit.workers", "2"),
+            ("jit.queue", "7"),
+            ("jit.max-profiles", "100"),
+            ("jit.opt-level", "O2"),
+            ("jit.shutdown-ms", "10"),
+        ] {
+            c.set(name, value).unwrap();
+        }
+        assert_eq!(c.tier(), Tier::Jit);
+        assert_eq!((c.hot_calls(), c.hot_gas(), c.window_ms()), (3, 0, 250));
+        assert_eq!((c.buckets(), c.bucket_ms()), (5, 50));
+        assert_eq!((c.workers(), c.queue(), c.max_profiles()), (2, 7, 100));
+        assert_eq!((c.opt_level(), c.shutdown_ms()), (OptLevel::O2, 10));
+        // Every documented name is accepted.
+        for (name, _) in SETTINGS {
+            let err = c.set(name, "not a value").unwrap_err();
+            assert!(matches!(err, ConfigError::InvalidValue { .. }), "{name}");
+        }
+    }
+
+    #[test]
+    fn bad_values_are_refused_and_change_nothing() {
+        let mut c = RuntimeConfig::default();
+        let before = c.clone();
+        for (name, value) in [
+            ("tier", "fast"),
+            ("tier", "JIT"),
+            ("jit.workers", "0"),
+            ("jit.workers", "65"),
+            ("jit.workers", "-1"),
+            ("jit.hot-calls", "0"),
+            ("jit.hot-gas", "4294967296"),
+            ("jit.window-ms", "0"),
+            ("jit.queue", ""),
+            ("jit.buckets", "65"),
+            ("jit.max-profiles", "1e3"),
+            ("jit.opt-level", "4"),
+            ("jit.shutdown-ms", "600001"),
+        ] {
+            let err = c.set(name, value).unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::InvalidValue { name: n, .. } if n == name),
+                "{name}={value}: {err:?}"
+            );
+            assert!(err.to_string().contains(name), "{err}");
+        }
+        assert_eq!(c, before);
+        assert_eq!(
+            c.set("jit.hotness", "1"),
+            Err(ConfigError::UnknownName("jit.hotness".into()))
+        );
+    }
+
+    #[test]
+    fn buckets_are_at_least_a_millisecond_wide() {
+        let mut c = RuntimeConfig::default();
+        c.set("jit.window-ms", "4").unwrap();
+        c.set("jit.buckets", "10").unwrap();
+        assert_eq!((c.buckets(), c.bucket_ms()), (4, 1));
+        c.set("jit.window-ms", "1001").unwrap();
+        // 1001 / 10 rounded up: the window covers at least what was asked.
+        assert_eq!((c.buckets(), c.bucket_ms()), (10, 101));
+    }
+
+    #[test]
+    fn default_workers_follow_the_core_count() {
+        let w = default_workers();
+        assert!((1..=4).contains(&w));
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(w, cpus.div_ceil(2).min(4));
+        assert_eq!(RuntimeConfig::default().tier(), Tier::Auto);
+    }
+}

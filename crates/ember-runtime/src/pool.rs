@@ -1,0 +1,388 @@
+//! The compile pool: a fixed number of worker threads, started on the first request, taking
+//! jobs from a bounded priority queue (the hottest contract first).
+//!
+//! - A request is accepted only for an entry that is still `cold`; the entry becomes `queued`
+//!   under the queue's lock in the same step, so one key never has two jobs, and an entry
+//!   is marked only once its job is really in the queue.
+//! - A full queue drops the request (counted); the entry stays `cold` and may ask again.
+//! - Jobs hold the entry by `Arc`: eviction removes an entry from the store but cannot free
+//!   what a worker is compiling (eviction never takes a queued or compiling entry anyway).
+//! - A compile that fails, is rejected or panics marks the entry interpreter-only with the
+//!   reason.
+//! - Shutdown cancels the queued jobs (their entries go back to `cold`), then waits for the
+//!   running ones for at most a timeout, then detaches the workers still busy: a stuck LLVM
+//!   compile must not keep the process from exiting. A detached worker finishes its job into
+//!   an entry nobody reads and exits.
+
+use crate::backend::Backend;
+use crate::store::{Entry, Outcome, COLD, COMPILED, COMPILING, QUEUED, REJECTED};
+use std::cmp::Ordering as CmpOrdering;
+use std::collections::BinaryHeap;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Stack of a compile worker: LLVM recurses over large functions.
+const WORKER_STACK: usize = 16 << 20;
+
+/// One compile request.
+struct Job<C> {
+    /// Gas within the window when the contract was found hot.
+    priority: u64,
+    /// Arrival order, for first-come-first-served among equals.
+    seq: u64,
+    entry: Arc<Entry<C>>,
+}
+
+impl<C> PartialEq for Job<C> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == CmpOrdering::Equal
+    }
+}
+
+impl<C> Eq for Job<C> {}
+
+impl<C> PartialOrd for Job<C> {
+    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<C> Ord for Job<C> {
+    /// The greatest job (taken first) has the highest priority, then the earliest arrival.
+    fn cmp(&self, other: &Self) -> CmpOrdering {
+        self.priority
+            .cmp(&other.priority)
+            .then_with(|| other.seq.cmp(&self.seq))
+    }
+}
+
+/// What the queue's lock guards.
+struct Queue<C> {
+    jobs: BinaryHeap<Job<C>>,
+    next_seq: u64,
+    /// Jobs being compiled now.
+    running: usize,
+    /// Worker threads that have not exited.
+    live: usize,
+    shutdown: bool,
+}
+
+/// Totals of the pool (and of the `jit` tier's synchronous compiles).
+#[derive(Debug, Default)]
+pub struct PoolCounters {
+    pub queued: AtomicU64,
+    pub dropped: AtomicU64,
+    pub completed: AtomicU64,
+    pub failed: AtomicU64,
+    pub cancelled: AtomicU64,
+}
+
+struct Shared<B: Backend> {
+    backend: Arc<B>,
+    queue: Mutex<Queue<B::Code>>,
+    /// Signalled when a job arrives or shutdown begins.
+    work: Condvar,
+    /// Signalled when a job finishes or a worker exits.
+    progress: Condvar,
+    counters: PoolCounters,
+}
+
+impl<B: Backend> Shared<B> {
+    fn lock(&self) -> MutexGuard<'_, Queue<B::Code>> {
+        // The queue is consistent at every unlock (no code that can panic runs under the
+        // lock), so a poisoned lock is still usable.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What became of a compile request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Submit {
+    /// In the queue; the entry is `queued`.
+    Queued,
+    /// The entry is not `cold` (already queued, compiling, done, or evicted).
+    NotCold,
+    /// The queue is full, or the pool is shut down or could not start a worker.
+    Dropped,
+}
+
+/// How a shutdown went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// Queued jobs cancelled.
+    pub cancelled: u64,
+    /// Workers still compiling at the timeout, left to finish on their own.
+    pub detached: usize,
+}
+
+/// The compile pool.
+pub struct Pool<B: Backend> {
+    shared: Arc<Shared<B>>,
+    workers: usize,
+    bound: usize,
+    started: AtomicBool,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl<B: Backend> Pool<B> {
+    /// A pool of `workers` threads (at least one; started on the first request) and a queue
+    /// of at most `bound` jobs (at least one).
+    pub fn new(backend: Arc<B>, workers: usize, bound: usize) -> Self {
+        Pool {
+            shared: Arc::new(Shared {
+                backend,
+                queue: Mutex::new(Queue {
+                    jobs: BinaryHeap::new(),
+                    next_seq: 0,
+                    running: 0,
+                    live: 0,
+                    shutdown: false,
+                }),
+                work: Condvar::new(),
+                progress: Condvar::new(),
+                counters: PoolCounters::default(),
+            }),
+            workers: workers.max(1),
+            bound: bound.max(1),
+            started: AtomicBool::new(false),
+            handles: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The pool's totals.
+    pub fn counters(&self) -> &PoolCounters {
+        &self.shared.counters
+    }
+
+    /// The number of worker threads (started or to be started).
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// Jobs waiting now.
+    pub fn pending(&self) -> usize {
+        self.shared.lock().jobs.len()
+    }
+
+    /// Asks for `entry` to be compiled, ahead of requests with a lower `priority`.
+    pub fn submit(&self, entry: &Arc<Entry<B::Code>>, priority: u64) -> Submit {
+        if entry.state() != COLD {
+            return Submit::NotCold;
+        }
+        self.start_workers();
+        let counters = &self.shared.counters;
+        let mut q = self.shared.lock();
+        if q.shutdown || q.live == 0 || q.jobs.len() >= self.bound {
+            counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return Submit::Dropped;
+        }
+        // Under the lock, so no worker or other submitter sees the entry queued without
+        // its job; eviction (the only other way out of `cold`) may win the race.
+        if entry
+            .state
+            .compare_exchange(COLD, QUEUED, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            return Submit::NotCold;
+        }
+        let seq = q.next_seq;
+        q.next_seq += 1;
+        q.jobs.push(Job {
+            priority,
+            seq,
+            entry: Arc::clone(entry),
+        });
+        counters.queued.fetch_add(1, Ordering::Relaxed);
+        drop(q);
+        self.shared.work.notify_one();
+        Submit::Queued
+    }
+
+    /// Starts the workers, once. A worker that cannot be started is left out; with none,
+    /// every request is dropped.
+    fn start_workers(&self) {
+        if self.started.load(Ordering::Acquire) {
+            return;
+        }
+        let mut handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
+        if self.started.load(Ordering::Acquire) {
+            return;
+        }
+        for i in 0..self.workers {
+            let shared = Arc::clone(&self.shared);
+            // Counted before the thread runs, so that it is never seen exiting uncounted.
+            shared.lock().live += 1;
+            let spawned = std::thread::Builder::new()
+                .name(format!("ember-jit-{i}"))
+                .stack_size(WORKER_STACK)
+                .spawn(move || work(&shared));
+            match spawned {
+                Ok(h) => handles.push(h),
+                Err(_) => {
+                    self.shared.lock().live -= 1;
+                    break;
+                }
+            }
+        }
+        self.started.store(true, Ordering::Release);
+    }
+
+    /// Waits until no job is queued or running, for at most `timeout`. Returns whether the
+    /// pool went idle.
+    pub fn wait_idle(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut q = self.shared.lock();
+        while !(q.jobs.is_empty() && q.running == 0) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            q = self
+                .shared
+                .progress
+                .wait_timeout(q, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
+    }
+
+    /// Cancels the queued jobs, waits up to `timeout` for the running ones, and detaches the
+    /// workers still busy then. Later requests are dropped. Idempotent.
+    pub fn shutdown(&self, timeout: Duration) -> ShutdownReport {
+        let deadline = Instant::now() + timeout;
+        let mut q = self.shared.lock();
+        q.shutdown = true;
+        let mut cancelled = 0;
+        for job in q.jobs.drain() {
+            // Back to cold: the contract keeps running in the interpreter.
+            let _ =
+                job.entry
+                    .state
+                    .compare_exchange(QUEUED, COLD, Ordering::AcqRel, Ordering::Relaxed);
+            cancelled += 1;
+        }
+        self.shared
+            .counters
+            .cancelled
+            .fetch_add(cancelled, Ordering::Relaxed);
+        self.shared.work.notify_all();
+        while q.live > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            q = self
+                .shared
+                .progress
+                .wait_timeout(q, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        let detached = q.live;
+        drop(q);
+        let handles = std::mem::take(&mut *self.handles.lock().unwrap_or_else(|e| e.into_inner()));
+        if detached == 0 {
+            // Every worker has left its loop; joining only waits for its last instructions.
+            for h in handles {
+                let _ = h.join();
+            }
+        }
+        // Otherwise the handles are dropped, which detaches the threads.
+        ShutdownReport {
+            cancelled,
+            detached,
+        }
+    }
+
+    /// Compiles `entry` on the calling thread (the `jit` tier) unless it has been compiled
+    /// already; concurrent callers for the same entry wait for the one compile.
+    pub fn compile_now<'e>(&self, entry: &'e Entry<B::Code>) -> &'e Outcome<B::Code> {
+        let outcome = entry
+            .outcome
+            .get_or_init(|| compile(&*self.shared.backend, entry, &self.shared.counters));
+        finish(entry, outcome);
+        outcome
+    }
+}
+
+/// A worker: takes the best job, compiles it, publishes the outcome, until shutdown.
+fn work<B: Backend>(shared: &Shared<B>) {
+    loop {
+        let job = {
+            let mut q = shared.lock();
+            loop {
+                if q.shutdown {
+                    break None;
+                }
+                if let Some(job) = q.jobs.pop() {
+                    q.running += 1;
+                    break Some(job);
+                }
+                q = shared.work.wait(q).unwrap_or_else(|e| e.into_inner());
+            }
+        };
+        let Some(job) = job else { break };
+        let entry = &job.entry;
+        let outcome = compile(&*shared.backend, entry, &shared.counters);
+        // The one writer of this entry's outcome: a key has at most one job, and entries
+        // compiled by the `jit` tier never have jobs.
+        let _ = entry.outcome.set(outcome);
+        if let Some(outcome) = entry.outcome.get() {
+            finish(entry, outcome);
+        }
+        drop(job);
+        shared.lock().running -= 1;
+        shared.progress.notify_all();
+    }
+    shared.lock().live -= 1;
+    shared.progress.notify_all();
+}
+
+/// Runs the backend on `entry`, timing it and catching a panic.
+fn compile<B: Backend>(
+    backend: &B,
+    entry: &Entry<B::Code>,
+    counters: &PoolCounters,
+) -> Outcome<B::Code> {
+    entry.state.store(COMPILING, Ordering::Release);
+    let start = Instant::now();
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        backend.compile(&entry.analysis, entry.key.rev)
+    }))
+    .unwrap_or_else(|payload| Err(format!("compiler panicked: {}", panic_message(&*payload))));
+    let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    entry.counters.compile_ns.store(ns, Ordering::Relaxed);
+    match result {
+        Ok(code) => {
+            counters.completed.fetch_add(1, Ordering::Relaxed);
+            Outcome::Compiled(code)
+        }
+        Err(reason) => {
+            counters.failed.fetch_add(1, Ordering::Relaxed);
+            Outcome::Rejected(reason)
+        }
+    }
+}
+
+/// Sets the entry's state after its outcome is published.
+fn finish<C>(entry: &Entry<C>, outcome: &Outcome<C>) {
+    let state = match outcome {
+        Outcome::Compiled(_) => COMPILED,
+        Outcome::Rejected(_) => REJECTED,
+    };
+    entry.state.store(state, Ordering::Release);
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}

@@ -1,0 +1,285 @@
+//! A snapshot of what the runtime did: per contract and for the compile pool, as Rust values,
+//! as JSON, and as a text table.
+
+use crate::config::Tier;
+use ember_evm::{Revision, B256};
+use serde_json::{json, Value};
+use std::fmt::Write;
+
+/// Where a contract stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContractState {
+    /// Profiled in the interpreter.
+    Cold,
+    /// Waiting for a compile worker.
+    Queued,
+    /// Being compiled.
+    Compiling,
+    /// Running compiled code.
+    Compiled,
+    /// Interpreter only, for the reason given.
+    Rejected(String),
+}
+
+impl ContractState {
+    /// `cold`, `queued`, `compiling`, `compiled` or `rejected: REASON`.
+    pub fn describe(&self) -> String {
+        match self {
+            ContractState::Cold => "cold".into(),
+            ContractState::Queued => "queued".into(),
+            ContractState::Compiling => "compiling".into(),
+            ContractState::Compiled => "compiled".into(),
+            ContractState::Rejected(reason) => format!("rejected: {reason}"),
+        }
+    }
+}
+
+/// One contract (one code at one revision).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContractStats {
+    /// keccak256 of the code.
+    pub code_hash: B256,
+    pub revision: Revision,
+    pub code_size: usize,
+    pub state: ContractState,
+    /// Frames run in the interpreter.
+    pub calls_interp: u64,
+    /// Frames run in compiled code.
+    pub calls_jit: u64,
+    /// Gas used by the frames run in the interpreter.
+    pub gas_interp: u64,
+    /// Gas used by the frames run in compiled code.
+    pub gas_jit: u64,
+    /// Wall time of the compile (zero if none ran).
+    pub compile_ns: u64,
+}
+
+impl ContractStats {
+    /// All frames.
+    pub fn calls(&self) -> u64 {
+        self.calls_interp + self.calls_jit
+    }
+}
+
+/// The compile pool's totals (the `jit` tier's synchronous compiles count as completed or
+/// failed too).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Compile threads (started on the first request).
+    pub workers: usize,
+    /// Requests accepted into the queue, in total.
+    pub queued: u64,
+    /// Requests waiting now.
+    pub pending: u64,
+    /// Requests refused because the queue was full.
+    pub dropped: u64,
+    /// Compiles that produced code.
+    pub completed: u64,
+    /// Compiles that failed or were rejected by the analyzer.
+    pub failed: u64,
+    /// Queued requests cancelled by shutdown.
+    pub cancelled: u64,
+}
+
+/// Everything the runtime reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stats {
+    pub tier: Tier,
+    /// The contracts in the store, the most gas first.
+    pub contracts: Vec<ContractStats>,
+    pub pool: PoolStats,
+    /// Entries evicted from the store.
+    pub evicted: u64,
+    /// Frames run in the interpreter without an entry: the store was full of entries that
+    /// may not be evicted.
+    pub unprofiled: u64,
+    /// Frames whose code matched an entry's 128-bit hash but not its bytes (run in the
+    /// interpreter).
+    pub collisions: u64,
+}
+
+impl Stats {
+    /// The JSON form: `{tier, contracts: [{codeHash, revision, codeSize, state, calls,
+    /// callsInterp, callsJit, gasInterp, gasJit, compileNs}], pool: {workers, queued, pending,
+    /// dropped, completed, failed, cancelled}, evicted, unprofiled, collisions}`.
+    pub fn to_json(&self) -> Value {
+        let contracts: Vec<Value> = self
+            .contracts
+            .iter()
+            .map(|c| {
+                json!({
+                    "codeHash": c.code_hash.to_string(),
+                    "revision": c.revision.name(),
+                    "codeSize": c.code_size,
+                    "state": c.state.describe(),
+                    "calls": c.calls(),
+                    "callsInterp": c.calls_interp,
+                    "callsJit": c.calls_jit,
+                    "gasInterp": c.gas_interp,
+                    "gasJit": c.gas_jit,
+                    "compileNs": c.compile_ns,
+                })
+            })
+            .collect();
+        let p = &self.pool;
+        json!({
+            "tier": self.tier.name(),
+            "contracts": contracts,
+            "pool": {
+                "workers": p.workers,
+                "queued": p.queued,
+                "pending": p.pending,
+                "dropped": p.dropped,
+                "completed": p.completed,
+                "failed": p.failed,
+                "cancelled": p.cancelled,
+            },
+            "evicted": self.evicted,
+            "unprofiled": self.unprofiled,
+            "collisions": self.collisions,
+        })
+    }
+
+    /// A text table of at most `limit` contracts (the ones with the most gas), then the
+    /// totals.
+    pub fn to_text(&self, limit: usize) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "runtime: tier {}, {} contract(s)",
+            self.tier.name(),
+            self.contracts.len()
+        );
+        if !self.contracts.is_empty() {
+            let _ = writeln!(
+                s,
+                "{:<18} {:<9} {:>6} {:>10} {:>10} {:>14} {:>14} {:>11}  state",
+                "code hash",
+                "revision",
+                "size",
+                "calls",
+                "calls jit",
+                "gas interp",
+                "gas jit",
+                "compile ms"
+            );
+        }
+        for c in self.contracts.iter().take(limit) {
+            let hash = c.code_hash.to_string();
+            let _ = writeln!(
+                s,
+                "{:<18} {:<9} {:>6} {:>10} {:>10} {:>14} {:>14} {:>11.3}  {}",
+                format!("{}..", &hash[..16]),
+                c.revision.name(),
+                c.code_size,
+                c.calls(),
+                c.calls_jit,
+                c.gas_interp,
+                c.gas_jit,
+                c.compile_ns as f64 / 1e6,
+                c.state.describe()
+            );
+        }
+        if self.contracts.len() > limit {
+            let _ = writeln!(s, "({} more)", self.contracts.len() - limit);
+        }
+        let p = &self.pool;
+        let _ = writeln!(
+            s,
+            "pool: {} worker(s), {} queued, {} pending, {} dropped, {} completed, {} failed, {} cancelled",
+            p.workers, p.queued, p.pending, p.dropped, p.completed, p.failed, p.cancelled
+        );
+        let _ = write!(
+            s,
+            "store: {} evicted, {} unprofiled call(s), {} hash collision(s)",
+            self.evicted, self.unprofiled, self.collisions
+        );
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Stats {
+        Stats {
+            tier: Tier::Auto,
+            contracts: vec![ContractStats {
+                code_hash: B256([0xab; 32]),
+                revision: Revision::Cancun,
+                code_size: 100,
+                state: ContractState::Rejected("too small".into()),
+                calls_interp: 3,
+                calls_jit: 4,
+                gas_interp: 30,
+                gas_jit: 40,
+                compile_ns: 1_500_000,
+            }],
+            pool: PoolStats {
+                workers: 2,
+                queued: 5,
+                pending: 1,
+                dropped: 2,
+                completed: 3,
+                failed: 1,
+                cancelled: 0,
+            },
+            evicted: 6,
+            unprofiled: 7,
+            collisions: 0,
+        }
+    }
+
+    #[test]
+    fn json_has_the_documented_fields() {
+        let v = sample().to_json();
+        assert_eq!(v["tier"], "auto");
+        let c = &v["contracts"][0];
+        assert_eq!(c["codeHash"], format!("0x{}", "ab".repeat(32)));
+        assert_eq!(c["revision"], "cancun");
+        assert_eq!(c["state"], "rejected: too small");
+        assert_eq!(
+            (c["calls"].as_u64(), c["callsJit"].as_u64()),
+            (Some(7), Some(4))
+        );
+        assert_eq!(
+            (c["gasInterp"].as_u64(), c["gasJit"].as_u64()),
+            (Some(30), Some(40))
+        );
+        assert_eq!(c["compileNs"], 1_500_000);
+        let p = &v["pool"];
+        for (k, n) in [
+            ("queued", 5),
+            ("dropped", 2),
+            ("completed", 3),
+            ("failed", 1),
+        ] {
+            assert_eq!(p[k].as_u64(), Some(n), "{k}");
+        }
+        assert_eq!(v["evicted"], 6);
+        assert_eq!(v["unprofiled"], 7);
+    }
+
+    #[test]
+    fn text_table_lists_contracts_and_totals() {
+        let t = sample().to_text(10);
+        assert!(t.starts_with("runtime: tier auto, 1 contract(s)\n"), "{t}");
+        assert!(t.contains("0xababababababab.. cancun    "), "{t}");
+        assert!(t.contains("1.500  rejected: too small"), "{t}");
+        assert!(
+            t.contains("pool: 2 worker(s), 5 queued, 1 pending, 2 dropped, 3 completed, 1 failed"),
+            "{t}"
+        );
+        let short = sample().to_text(0);
+        assert!(short.contains("(1 more)"), "{short}");
+    }
+
+    #[test]
+    fn states_describe_themselves() {
+        assert_eq!(ContractState::Cold.describe(), "cold");
+        assert_eq!(ContractState::Queued.describe(), "queued");
+        assert_eq!(ContractState::Compiling.describe(), "compiling");
+        assert_eq!(ContractState::Compiled.describe(), "compiled");
+    }
+}

@@ -1,0 +1,573 @@
+//! The runtime's policies, tested deterministically: a manual clock and a fake compiler that
+//! counts its compiles, can fail or panic, and can block until released.
+
+use ember_evm::{
+    execute_analyzed, keccak256, CallKind, CodeAnalysis, ExecResult, Host, Interpreter, Message,
+    Revision, StatusCode, Vm, B256, U256,
+};
+use ember_jit::difftest::{address, RecordingHost};
+use ember_runtime::{
+    Backend, ContractState, ContractStats, ManualClock, Runtime, RuntimeConfig, Stats, Tier,
+};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+const REV: Revision = Revision::Cancun;
+/// Long enough for anything that should happen promptly, on a loaded machine.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// "Compiled" code: the analysis, run by the interpreter, but counted.
+struct FakeCode {
+    analysis: Arc<CodeAnalysis>,
+}
+
+/// A compiler that counts, fails on request, and can hold compiles until released.
+#[derive(Default)]
+struct Fake {
+    /// Compiles begun.
+    started: AtomicUsize,
+    /// Frames run by "compiled" code.
+    runs: AtomicUsize,
+    /// Code it refuses, with this reason.
+    refuse: Option<(Vec<u8>, &'static str)>,
+    /// Code it panics on.
+    panic_on: Option<Vec<u8>>,
+    /// The code of each compile, in the order they ran.
+    order: Mutex<Vec<Vec<u8>>>,
+    /// While true, compiles wait.
+    closed: Mutex<bool>,
+    opened: Condvar,
+}
+
+impl Fake {
+    fn blocking() -> Self {
+        Fake {
+            closed: Mutex::new(true),
+            ..Fake::default()
+        }
+    }
+
+    fn open(&self) {
+        *self.closed.lock().unwrap() = false;
+        self.opened.notify_all();
+    }
+
+    fn started(&self) -> usize {
+        self.started.load(Ordering::SeqCst)
+    }
+
+    fn runs(&self) -> usize {
+        self.runs.load(Ordering::SeqCst)
+    }
+}
+
+impl Backend for Fake {
+    type Code = FakeCode;
+
+    fn compile(&self, code: &Arc<CodeAnalysis>, _rev: Revision) -> Result<Arc<FakeCode>, String> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        let mut closed = self.closed.lock().unwrap();
+        while *closed {
+            closed = self.opened.wait(closed).unwrap();
+        }
+        drop(closed);
+        self.order.lock().unwrap().push(code.code().to_vec());
+        if self.panic_on.as_deref() == Some(code.code()) {
+            panic!("fake compiler bug");
+        }
+        match &self.refuse {
+            Some((c, reason)) if c == code.code() => Err(reason.to_string()),
+            _ => Ok(Arc::new(FakeCode {
+                analysis: Arc::clone(code),
+            })),
+        }
+    }
+
+    fn execute(&self, code: &FakeCode, host: &mut dyn Host, msg: &Message<'_>) -> ExecResult {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        execute_analyzed(host, REV, msg, &code.analysis)
+    }
+}
+
+fn config(settings: &[(&str, &str)]) -> RuntimeConfig {
+    let mut c = RuntimeConfig::default();
+    // One worker, one call makes hot unless a test says otherwise, gas never matters.
+    for (name, value) in [
+        ("tier", "auto"),
+        ("jit.workers", "1"),
+        ("jit.hot-calls", "1"),
+        ("jit.hot-gas", "0"),
+        ("jit.window-ms", "1000"),
+        ("jit.buckets", "10"),
+    ]
+    .iter()
+    .chain(settings)
+    {
+        c.set(name, value).unwrap();
+    }
+    c
+}
+
+fn runtime(settings: &[(&str, &str)], fake: Fake) -> (Runtime<Fake>, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(0));
+    let rt = Runtime::with_backend(config(settings), fake, Arc::clone(&clock) as _);
+    (rt, clock)
+}
+
+/// `PUSH1 n PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN`: returns `n` as a word, uses 18 gas.
+fn contract(n: u8) -> Vec<u8> {
+    vec![0x60, n, 0x60, 0, 0x52, 0x60, 32, 0x60, 0, 0xf3]
+}
+const CONTRACT_GAS: u64 = 3 + 3 + 3 + 3 + 3 + 3;
+
+/// Runs `code` as a call with its keccak hash (as ember-state gives it).
+fn run(vm: &dyn Vm, code: &[u8]) -> ExecResult {
+    let mut host = RecordingHost::new(&Interpreter, REV);
+    let msg = Message {
+        kind: CallKind::Call,
+        flags: 0,
+        depth: 0,
+        gas: 100_000,
+        recipient: address(0x10),
+        sender: address(0xa0),
+        input: &[],
+        value: U256::ZERO,
+        create2_salt: B256::ZERO,
+        code_address: address(0x10),
+    };
+    let hash = keccak256(code);
+    vm.execute(&mut host, REV, &msg, code, Some(&hash))
+}
+
+/// Runs one of the [`contract`]s and checks its result.
+fn call(vm: &dyn Vm, code: &[u8]) -> ExecResult {
+    let r = run(vm, code);
+    assert_eq!(r.status, StatusCode::Success);
+    assert_eq!(r.output[31], code[1], "the contract's own result");
+    r
+}
+
+fn stats_of(stats: &Stats, code: &[u8]) -> ContractStats {
+    let h = keccak256(code);
+    stats
+        .contracts
+        .iter()
+        .find(|c| c.code_hash == h)
+        .cloned()
+        .unwrap_or_else(|| panic!("no stats for {h}"))
+}
+
+fn state_of<B: Backend>(rt: &Runtime<B>, code: &[u8]) -> ContractState {
+    stats_of(&rt.stats(), code).state
+}
+
+/// Polls `cond` until it holds; fails the test after [`PATIENCE`].
+fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < PATIENCE, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn calls_inside_the_window_compile_and_the_next_call_runs_compiled() {
+    let (rt, clock) = runtime(&[("jit.hot-calls", "4")], Fake::default());
+    let code = contract(1);
+    for _ in 0..3 {
+        call(&rt, &code);
+        clock.advance(100);
+    }
+    assert_eq!(rt.backend().started(), 0);
+    assert_eq!(state_of(&rt, &code), ContractState::Cold);
+    // The fourth call within 1000 ms makes it hot.
+    call(&rt, &code);
+    assert!(rt.wait_for_compiles(PATIENCE));
+    assert_eq!(rt.backend().started(), 1);
+    let s = stats_of(&rt.stats(), &code);
+    assert_eq!(s.state, ContractState::Compiled);
+    assert_eq!((s.calls_interp, s.calls_jit), (4, 0));
+    assert_eq!(s.gas_interp, 4 * CONTRACT_GAS);
+    call(&rt, &code);
+    assert_eq!(rt.backend().runs(), 1);
+    let s = stats_of(&rt.stats(), &code);
+    assert_eq!((s.calls_interp, s.calls_jit), (4, 1));
+    assert_eq!(s.gas_jit, CONTRACT_GAS);
+    let pool = rt.stats().pool;
+    assert_eq!((pool.queued, pool.completed, pool.failed), (1, 1, 0));
+}
+
+#[test]
+fn the_same_calls_spread_beyond_the_window_never_compile() {
+    let (rt, clock) = runtime(&[("jit.hot-calls", "4")], Fake::default());
+    let code = contract(2);
+    // One call every 400 ms: never more than three within 1000 ms.
+    for _ in 0..20 {
+        call(&rt, &code);
+        clock.advance(400);
+    }
+    assert!(rt.wait_for_compiles(PATIENCE));
+    assert_eq!(rt.backend().started(), 0);
+    let s = stats_of(&rt.stats(), &code);
+    assert_eq!((s.state, s.calls_interp), (ContractState::Cold, 20));
+    // Four quick calls now make it hot.
+    for _ in 0..4 {
+        call(&rt, &code);
+    }
+    assert!(rt.wait_for_compiles(PATIENCE));
+    assert_eq!(state_of(&rt, &code), ContractState::Compiled);
+}
+
+#[test]
+fn both_thresholds_must_be_reached() {
+    // 18 gas a call: 100 gas takes six calls, though two calls are enough.
+    let (rt, _clock) = runtime(
+        &[("jit.hot-calls", "2"), ("jit.hot-gas", "100")],
+        Fake::default(),
+    );
+    let code = contract(3);
+    for _ in 0..5 {
+        call(&rt, &code);
+    }
+    assert!(rt.wait_for_compiles(PATIENCE));
+    assert_eq!(state_of(&rt, &code), ContractState::Cold);
+    call(&rt, &code);
+    assert!(rt.wait_for_compiles(PATIENCE));
+    assert_eq!(state_of(&rt, &code), ContractState::Compiled);
+}
+
+#[test]
+fn a_full_queue_drops_the_request_and_the_contract_asks_again_later() {
+    let (rt, _clock) = runtime(
+        &[("jit.queue", "1"), ("jit.hot-calls", "2")],
+        Fake::blocking(),
+    );
+    let (a, b, c) = (contract(10), contract(11), contract(12));
+    call(&rt, &a);
+    call(&rt, &a);
+    // The one worker holds A.
+    eventually("the worker to start A", || rt.backend().started() == 1);
+    call(&rt, &b);
+    call(&rt, &b);
+    assert_eq!(state_of(&rt, &b), ContractState::Queued);
+    // The queue (one job) is full: C's request is dropped.
+    call(&rt, &c);
+    call(&rt, &c);
+    let stats = rt.stats();
+    assert_eq!(stats_of(&stats, &c).state, ContractState::Cold);
+    assert_eq!(
+        (stats.pool.queued, stats.pool.pending, stats.pool.dropped),
+        (2, 1, 1)
+    );
+    // Dropping cleared C's window: one more call is not enough to ask again...
+    call(&rt, &c);
+    assert_eq!(rt.stats().pool.dropped, 1);
+    assert_eq!(state_of(&rt, &c), ContractState::Cold);
+    rt.backend().open();
+    assert!(rt.wait_for_compiles(PATIENCE));
+    // ... two are: now there is room.
+    call(&rt, &c);
+    call(&rt, &c);
+    assert!(rt.wait_for_compiles(PATIENCE));
+    for code in [&a, &b, &c] {
+        assert_eq!(state_of(&rt, code), ContractState::Compiled);
+    }
+    let pool = rt.stats().pool;
+    assert_eq!((pool.queued, pool.dropped, pool.completed), (3, 1, 3));
+    assert_eq!(rt.backend().started(), 3);
+}
+
+#[test]
+fn duplicate_requests_make_one_job() {
+    let (rt, _clock) = runtime(&[], Fake::blocking());
+    let (a, b) = (contract(20), contract(21));
+    call(&rt, &a);
+    eventually("the worker to start A", || rt.backend().started() == 1);
+    // B is hot on every call while it waits in the queue; A while it compiles.
+    for _ in 0..10 {
+        call(&rt, &b);
+        call(&rt, &a);
+    }
+    let pool = rt.stats().pool;
+    assert_eq!((pool.queued, pool.pending, pool.dropped), (2, 1, 0));
+    rt.backend().open();
+    assert!(rt.wait_for_compiles(PATIENCE));
+    assert_eq!(rt.backend().started(), 2);
+}
+
+#[test]
+fn many_threads_finding_one_contract_hot_at_once_make_one_job() {
+    let (rt, _clock) = runtime(&[], Fake::default());
+    let code = contract(22);
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                for _ in 0..50 {
+                    call(&rt, &code);
+                }
+            });
+        }
+    });
+    assert!(rt.wait_for_compiles(PATIENCE));
+    assert_eq!(rt.backend().started(), 1);
+    let s = stats_of(&rt.stats(), &code);
+    assert_eq!(s.calls(), 400);
+    assert_eq!(s.gas_interp + s.gas_jit, 400 * CONTRACT_GAS);
+    assert_eq!(s.calls_jit as usize, rt.backend().runs());
+}
+
+#[test]
+fn the_hottest_request_is_compiled_first() {
+    let (rt, _clock) = runtime(&[("jit.hot-calls", "3")], Fake::blocking());
+    let (first, cool) = (contract(30), contract(31));
+    // PUSH1 50, then JUMPDEST PUSH1 1 SWAP1 SUB DUP1 PUSH1 2 JUMPI STOP: counts down from
+    // 50, far more gas a call than `cool`'s 18.
+    let hot = vec![
+        0x60, 50, 0x5b, 0x60, 1, 0x90, 0x03, 0x80, 0x60, 2, 0x57, 0x00,
+    ];
+    for _ in 0..3 {
+        call(&rt, &first);
+    }
+    eventually("the worker to start", || rt.backend().started() == 1);
+    // `cool` asks first, `hot` second, with more gas in its window.
+    for _ in 0..3 {
+        call(&rt, &cool);
+    }
+    for _ in 0..3 {
+        assert_eq!(run(&rt, &hot).status, StatusCode::Success);
+    }
+    assert_eq!(rt.stats().pool.pending, 2);
+    rt.backend().open();
+    assert!(rt.wait_for_compiles(PATIENCE));
+    assert_eq!(*rt.backend().order.lock().unwrap(), [first, hot, cool]);
+}
+
+#[test]
+fn shutdown_with_queued_and_running_jobs_returns_promptly() {
+    let (rt, _clock) = runtime(&[("jit.shutdown-ms", "100")], Fake::blocking());
+    let (a, b, c) = (contract(40), contract(41), contract(42));
+    call(&rt, &a);
+    eventually("the worker to start A", || rt.backend().started() == 1);
+    call(&rt, &b);
+    call(&rt, &c);
+    let start = Instant::now();
+    let report = rt.shutdown();
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(100), "{took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert_eq!((report.cancelled, report.detached), (2, 1));
+    // The cancelled contracts are cold again and keep running in the interpreter; nothing
+    // new is queued.
+    assert_eq!(state_of(&rt, &b), ContractState::Cold);
+    call(&rt, &b);
+    let pool = rt.stats().pool;
+    assert_eq!((pool.cancelled, pool.pending), (2, 0));
+    assert_eq!(state_of(&rt, &a), ContractState::Compiling);
+    // The detached worker finishes once the compiler lets it, and publishes.
+    rt.backend().open();
+    eventually("the detached compile to finish", || {
+        state_of(&rt, &a) == ContractState::Compiled
+    });
+    call(&rt, &a);
+    assert_eq!(rt.backend().runs(), 1);
+    // A second shutdown has nothing left to do.
+    assert_eq!(
+        rt.shutdown(),
+        ember_runtime::ShutdownReport {
+            cancelled: 0,
+            detached: 0
+        }
+    );
+}
+
+#[test]
+fn dropping_the_runtime_with_a_stuck_compile_returns_promptly() {
+    let fake = Fake::blocking();
+    let (rt, _clock) = runtime(&[("jit.shutdown-ms", "50")], fake);
+    call(&rt, &contract(50));
+    eventually("the worker to start", || rt.backend().started() == 1);
+    call(&rt, &contract(51));
+    let start = Instant::now();
+    drop(rt);
+    assert!(start.elapsed() < Duration::from_secs(5));
+    // The worker is detached and stays blocked; the process exits regardless.
+}
+
+#[test]
+fn a_failing_compile_leaves_the_contract_in_the_interpreter_for_good() {
+    let bad = contract(60);
+    let fake = Fake {
+        refuse: Some((bad.clone(), "too clever")),
+        ..Fake::default()
+    };
+    let (rt, _clock) = runtime(&[], fake);
+    call(&rt, &bad);
+    assert!(rt.wait_for_compiles(PATIENCE));
+    assert_eq!(
+        state_of(&rt, &bad),
+        ContractState::Rejected("too clever".into())
+    );
+    for _ in 0..10 {
+        call(&rt, &bad);
+    }
+    assert!(rt.wait_for_compiles(PATIENCE));
+    // Never asked again, never run "compiled".
+    assert_eq!((rt.backend().started(), rt.backend().runs()), (1, 0));
+    let s = stats_of(&rt.stats(), &bad);
+    assert_eq!((s.calls_interp, s.calls_jit), (11, 0));
+    let pool = rt.stats().pool;
+    assert_eq!((pool.completed, pool.failed), (0, 1));
+}
+
+#[test]
+fn a_panicking_compiler_marks_the_contract_interpreter_only() {
+    let bad = contract(61);
+    let fake = Fake {
+        panic_on: Some(bad.clone()),
+        ..Fake::default()
+    };
+    let (rt, _clock) = runtime(&[], fake);
+    call(&rt, &bad);
+    assert!(rt.wait_for_compiles(PATIENCE));
+    assert_eq!(
+        state_of(&rt, &bad),
+        ContractState::Rejected("compiler panicked: fake compiler bug".into())
+    );
+    // The worker survived: another contract still compiles.
+    let good = contract(62);
+    call(&rt, &good);
+    assert!(rt.wait_for_compiles(PATIENCE));
+    assert_eq!(state_of(&rt, &good), ContractState::Compiled);
+}
+
+#[test]
+fn the_profile_store_evicts_the_coldest_and_keeps_compiled_and_rejected() {
+    let rejected = contract(70);
+    let fake = Fake {
+        refuse: Some((rejected.clone(), "no")),
+        ..Fake::default()
+    };
+    // Eight entries; hot only at three calls.
+    let (rt, clock) = runtime(&[("jit.max-profiles", "8"), ("jit.hot-calls", "3")], fake);
+    let compiled = contract(71);
+    for code in [&compiled, &rejected] {
+        for _ in 0..3 {
+            call(&rt, code);
+        }
+    }
+    assert!(rt.wait_for_compiles(PATIENCE));
+    // A warm contract with two calls in the window, then a stream of one-call contracts.
+    let warm = contract(72);
+    call(&rt, &warm);
+    call(&rt, &warm);
+    for n in 100..140 {
+        clock.advance(1);
+        call(&rt, &contract(n));
+    }
+    let stats = rt.stats();
+    assert_eq!(stats.contracts.len(), 8);
+    assert!(stats.evicted >= 40 - 5, "{}", stats.evicted);
+    assert_eq!(stats_of(&stats, &compiled).state, ContractState::Compiled);
+    assert_eq!(
+        stats_of(&stats, &rejected).state,
+        ContractState::Rejected("no".into())
+    );
+    // The warm contract outlived the one-call contracts; the newest of those are there.
+    assert_eq!(stats_of(&stats, &warm).calls(), 2);
+    stats_of(&stats, &contract(139));
+    // The rejection is remembered: no second compile.
+    call(&rt, &rejected);
+    assert!(rt.wait_for_compiles(PATIENCE));
+    assert_eq!(rt.backend().started(), 2);
+}
+
+#[test]
+fn a_store_full_of_compiled_code_runs_new_contracts_unprofiled() {
+    let (rt, _clock) = runtime(&[("jit.max-profiles", "2")], Fake::default());
+    for n in 0..2 {
+        call(&rt, &contract(n));
+        assert!(rt.wait_for_compiles(PATIENCE));
+    }
+    call(&rt, &contract(9));
+    let stats = rt.stats();
+    assert_eq!(stats.contracts.len(), 2);
+    assert_eq!((stats.unprofiled, stats.evicted), (1, 0));
+}
+
+#[test]
+fn the_jit_tier_compiles_before_the_first_run() {
+    let (rt, _clock) = runtime(&[("tier", "jit")], Fake::default());
+    let code = contract(80);
+    call(&rt, &code);
+    assert_eq!((rt.backend().started(), rt.backend().runs()), (1, 1));
+    let s = stats_of(&rt.stats(), &code);
+    assert_eq!(
+        (s.state, s.calls_interp, s.calls_jit),
+        (ContractState::Compiled, 0, 1)
+    );
+    // No compile thread was needed.
+    assert_eq!(rt.stats().pool.queued, 0);
+    assert_eq!(rt.stats().pool.completed, 1);
+    // compile_now is a no-op for compiled code and compiles new code.
+    assert_eq!(rt.compile_now(&code, None, REV), Ok(()));
+    assert_eq!(rt.backend().started(), 2, "a different key: no hash given");
+    assert_eq!(rt.compile_now(&code, Some(&keccak256(&code)), REV), Ok(()));
+    assert_eq!(rt.backend().started(), 2);
+}
+
+#[test]
+fn the_jit_tier_waits_for_one_compile_from_many_threads() {
+    let (rt, _clock) = runtime(&[("tier", "jit")], Fake::default());
+    let code = contract(81);
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| call(&rt, &code));
+        }
+    });
+    assert_eq!((rt.backend().started(), rt.backend().runs()), (1, 8));
+}
+
+#[test]
+fn the_interp_tier_keeps_nothing() {
+    let (rt, _clock) = runtime(&[("tier", "interp")], Fake::default());
+    for _ in 0..20 {
+        call(&rt, &contract(90));
+    }
+    let stats = rt.stats();
+    assert_eq!(stats.tier, Tier::Interp);
+    assert!(stats.contracts.is_empty());
+    assert_eq!(rt.backend().started(), 0);
+    assert!(rt.compile_now(&contract(90), None, REV).is_err());
+}
+
+#[test]
+fn code_without_a_hash_gets_its_own_entry_by_content() {
+    let (rt, _clock) = runtime(&[("jit.hot-calls", "2")], Fake::default());
+    let mut host = RecordingHost::new(&Interpreter, REV);
+    let msg = Message {
+        kind: CallKind::Call,
+        flags: 0,
+        depth: 0,
+        gas: 100_000,
+        recipient: address(0x10),
+        sender: address(0xa0),
+        input: &[],
+        value: U256::ZERO,
+        create2_salt: B256::ZERO,
+        code_address: address(0x10),
+    };
+    let (a, b) = (contract(1), contract(2));
+    for code in [&a, &b, &a] {
+        let r = rt.execute(&mut host, REV, &msg, code, None);
+        assert_eq!(r.output[31], code[1]);
+    }
+    assert!(rt.wait_for_compiles(PATIENCE));
+    let stats = rt.stats();
+    // The stats name them by keccak even so.
+    assert_eq!(stats_of(&stats, &a).state, ContractState::Compiled);
+    assert_eq!(stats_of(&stats, &b).state, ContractState::Cold);
+    let r = rt.execute(&mut host, REV, &msg, &a, None);
+    assert_eq!(r.output[31], 1);
+    assert_eq!(rt.backend().runs(), 1);
+}
