@@ -8,7 +8,7 @@
 //! - [`vm`]: the exported VM.
 //! - `host_adapter`: an EVMC host seen as an [`ember_evm::Host`].
 //! - [`loader`]: [`EvmcVm`], and an [`ember_evm::Host`] seen as an EVMC host.
-//! - [`options`]: the settings `set_option` changes.
+//! - [`options`]: the settings `set_option` changes, and the runtime built from them.
 //!
 //! No panic crosses the C ABI: every `extern "C"` function runs its body under
 //! `catch_unwind`.
@@ -21,7 +21,7 @@ pub mod options;
 pub mod vm;
 
 pub use loader::{execute_evmc, EvmcVm, LoadError, LoadErrorKind};
-pub use options::{OptionError, Options, Tier};
+pub use options::{OptionError, Options};
 pub use vm::evmc_create_ember;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

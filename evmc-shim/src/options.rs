@@ -1,132 +1,207 @@
-//! The settings of an ember VM instance, changed through EVMC's `set_option`.
+//! The settings of an ember VM instance, changed through EVMC's `set_option`, and the runtime
+//! built from them.
 //!
-//! Known options:
+//! The options are the runtime's settings, with the same names and values
+//! (`ember_runtime::RuntimeConfig::set` parses and checks them):
 //!
-//! | name | values | meaning |
+//! | name | values | default |
 //! |---|---|---|
-//! | `tier` | `interp` | run every frame in the interpreter |
+//! | `tier` | `interp`, `jit`, `auto` | `auto` |
+//! | `jit.hot-calls` | 1 ..= 2^32 | 8 |
+//! | `jit.hot-gas` | 0 ..= 2^32 - 1 | 1000000 |
+//! | `jit.window-ms` | 1 ..= 86400000 | 1000 |
+//! | `jit.buckets` | 1 ..= 64 | 10 |
+//! | `jit.workers` | 1 ..= 64 | ceil(cpus / 2), at most 4 |
+//! | `jit.queue` | 1 ..= 65536 | 256 |
+//! | `jit.max-profiles` | 1 ..= 2^24 | 4096 |
+//! | `jit.opt-level` | `0` ..= `3` | `1` |
+//! | `jit.shutdown-ms` | 0 ..= 600000 | 2000 |
 //!
-//! The JIT tiers `jit` and `auto` are recognised but refused (`INVALID_VALUE`) until the
-//! runtime with the compiled tiers lands; the JIT thresholds and profiler settings will be
-//! added here then. Options are set through `&self` (EVMC allows `set_option` on a VM that
-//! other threads are using), so each new setting is an atomic or sits behind a lock.
+//! An unknown name is `EVMC_SET_OPTION_INVALID_NAME`, a bad value
+//! `EVMC_SET_OPTION_INVALID_VALUE`. The runtime is created on the first `execute`, from the
+//! settings of that moment. EVMC allows `set_option` on a VM that other threads are using:
+//! a setting changed after the first `execute` replaces the runtime, so the next call starts
+//! a fresh one (profiles and compiled code start over; calls already running finish on the
+//! old one, which shuts down when the last of them returns).
 
-use std::fmt;
+use arc_swap::ArcSwapOption;
+use ember_evm::{ExecResult, Host, Message, Revision, Vm};
+use ember_runtime::{Runtime, RuntimeConfig};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-/// An execution tier, as named by the `tier` option.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tier {
-    /// The interpreter only.
-    Interp,
-    /// Compile every contract to native code.
-    Jit,
-    /// Interpret, and compile contracts the profiler finds hot.
-    Auto,
+pub use ember_runtime::ConfigError as OptionError;
+
+/// The settings of one VM instance and its runtime.
+#[derive(Default)]
+pub struct Options {
+    /// The settings; held while a runtime is built from them or they change, so that no
+    /// runtime is ever published with settings older than the latest `set`.
+    config: Mutex<RuntimeConfig>,
+    /// The runtime, once the first call has created it. Read without a lock on every call.
+    runtime: ArcSwapOption<Runtime>,
 }
-
-impl Tier {
-    /// The tier with this option value (`interp`, `jit`, `auto`).
-    pub fn from_name(name: &str) -> Option<Tier> {
-        match name {
-            "interp" => Some(Tier::Interp),
-            "jit" => Some(Tier::Jit),
-            "auto" => Some(Tier::Auto),
-            _ => None,
-        }
-    }
-
-    /// Whether this build can run the tier.
-    pub fn is_available(self) -> bool {
-        self == Tier::Interp
-    }
-}
-
-/// Why `set_option` refused an option.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum OptionError {
-    /// No option has this name (`EVMC_SET_OPTION_INVALID_NAME`).
-    UnknownName(String),
-    /// The option exists but the value is not valid for it (`EVMC_SET_OPTION_INVALID_VALUE`).
-    InvalidValue {
-        name: String,
-        value: String,
-        reason: &'static str,
-    },
-}
-
-impl fmt::Display for OptionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            OptionError::UnknownName(name) => write!(f, "unknown option {name:?}"),
-            OptionError::InvalidValue {
-                name,
-                value,
-                reason,
-            } => {
-                write!(f, "invalid value {value:?} for option {name:?}: {reason}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for OptionError {}
-
-/// The settings of one VM instance. It has no state yet: the only accepted setting,
-/// `tier=interp`, is what the VM does anyway.
-#[derive(Debug, Default)]
-pub struct Options {}
 
 impl Options {
+    fn config(&self) -> MutexGuard<'_, RuntimeConfig> {
+        // A `RuntimeConfig` is valid whatever a panicking thread did (every change is one
+        // checked assignment), so a poisoned lock is still usable.
+        self.config.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Applies one `name=value` option.
     pub fn set(&self, name: &str, value: &str) -> Result<(), OptionError> {
-        match name {
-            "tier" => {
-                let invalid = |reason| OptionError::InvalidValue {
-                    name: name.to_owned(),
-                    value: value.to_owned(),
-                    reason,
-                };
-                let tier = Tier::from_name(value).ok_or(invalid("expected interp, jit or auto"))?;
-                if tier.is_available() {
-                    Ok(())
-                } else {
-                    Err(invalid("the JIT tiers are not available in this build yet"))
-                }
-            }
-            _ => Err(OptionError::UnknownName(name.to_owned())),
+        let mut config = self.config();
+        config.set(name, value)?;
+        // The next call builds a runtime with the new settings.
+        self.runtime.store(None);
+        Ok(())
+    }
+
+    /// The current settings.
+    pub fn runtime_config(&self) -> RuntimeConfig {
+        self.config().clone()
+    }
+
+    /// Runs one frame through the runtime (created on first use). EVMC gives no code hash,
+    /// so the runtime identifies code by its bytes.
+    pub fn run(
+        &self,
+        host: &mut dyn Host,
+        rev: Revision,
+        msg: &Message<'_>,
+        code: &[u8],
+    ) -> ExecResult {
+        let current = self.runtime.load();
+        if let Some(rt) = current.as_ref() {
+            return rt.execute(host, rev, msg, code, None);
         }
+        drop(current);
+        self.start().execute(host, rev, msg, code, None)
+    }
+
+    /// The runtime, created from the current settings if there is none.
+    fn start(&self) -> Arc<Runtime> {
+        let config = self.config();
+        // Another thread may have created it while this one waited for the lock.
+        if let Some(rt) = self.runtime.load_full() {
+            return rt;
+        }
+        let rt = Arc::new(Runtime::new(config.clone()));
+        self.runtime.store(Some(Arc::clone(&rt)));
+        rt
+    }
+
+    /// The runtime's statistics, if a call has created it.
+    pub fn stats(&self) -> Option<ember_runtime::Stats> {
+        self.runtime.load().as_ref().map(|rt| rt.stats())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ember_runtime::Tier;
 
     #[test]
-    fn tier_option() {
+    fn every_runtime_setting_is_an_option() {
         let o = Options::default();
-        assert_eq!(o.set("tier", "interp"), Ok(()));
-        for v in ["jit", "auto", "", "Interp", "fast"] {
-            assert!(
-                matches!(o.set("tier", v), Err(OptionError::InvalidValue { .. })),
-                "tier={v}"
-            );
+        assert_eq!(o.runtime_config().tier(), Tier::Auto);
+        for (name, value) in [
+            ("tier", "interp"),
+            ("tier", "jit"),
+            ("tier", "auto"),
+            ("jit.hot-calls", "2"),
+            ("jit.hot-gas", "0"),
+            ("jit.window-ms", "100"),
+            ("jit.buckets", "4"),
+            ("jit.workers", "1"),
+            ("jit.queue", "8"),
+            ("jit.max-profiles", "64"),
+            ("jit.opt-level", "2"),
+            ("jit.shutdown-ms", "10"),
+        ] {
+            assert_eq!(o.set(name, value), Ok(()), "{name}={value}");
         }
+        let c = o.runtime_config();
+        assert_eq!((c.tier(), c.hot_calls(), c.queue()), (Tier::Auto, 2, 8));
     }
 
     #[test]
-    fn unknown_option() {
+    fn bad_names_and_values() {
         let o = Options::default();
         assert_eq!(
             o.set("verbose", "1"),
             Err(OptionError::UnknownName("verbose".into()))
         );
         assert_eq!(o.set("", ""), Err(OptionError::UnknownName(String::new())));
+        for (name, value) in [
+            ("tier", ""),
+            ("tier", "Interp"),
+            ("tier", "fast"),
+            ("jit.workers", "0"),
+            ("jit.queue", "-3"),
+        ] {
+            assert!(
+                matches!(o.set(name, value), Err(OptionError::InvalidValue { .. })),
+                "{name}={value}"
+            );
+        }
+        let e = o.set("jit.workers", "0").unwrap_err();
+        assert!(e.to_string().contains("jit.workers"), "{e}");
+        assert_eq!(o.runtime_config(), RuntimeConfig::default());
     }
 
     #[test]
-    fn errors_explain_themselves() {
-        let e = Options::default().set("tier", "jit").unwrap_err();
-        assert!(e.to_string().contains("not available"), "{e}");
+    fn a_setting_after_the_first_call_replaces_the_runtime() {
+        use ember_evm::{CallKind, B256, U256};
+        use ember_state::{run_message, Account, BlockEnv, WorldState};
+        let o = Options::default();
+        o.set("tier", "jit").unwrap();
+        assert!(o.stats().is_none(), "created on the first call");
+        struct Shim<'a>(&'a Options);
+        impl Vm for Shim<'_> {
+            fn execute(
+                &self,
+                host: &mut dyn Host,
+                rev: Revision,
+                msg: &Message<'_>,
+                code: &[u8],
+                _: Option<&ember_evm::B256>,
+            ) -> ExecResult {
+                self.0.run(host, rev, msg, code)
+            }
+        }
+        let to = ember_evm::Address([0x10; 20]);
+        let mut state = WorldState::new();
+        state.insert(
+            to,
+            Account {
+                code: [0x60, 1, 0x60, 2, 0x01, 0x00].as_slice().into(),
+                ..Account::default()
+            },
+        );
+        let msg = Message {
+            kind: CallKind::Call,
+            flags: 0,
+            depth: 0,
+            gas: 1000,
+            recipient: to,
+            sender: ember_evm::Address([0xaa; 20]),
+            input: &[],
+            value: U256::ZERO,
+            create2_salt: B256::ZERO,
+            code_address: to,
+        };
+        let block = BlockEnv::default();
+        let (r, _) = run_message(&mut state, &block, Revision::Cancun, &Shim(&o), &msg, None);
+        assert_eq!(r.gas_left, 1000 - 9);
+        let stats = o.stats().unwrap();
+        assert_eq!(stats.tier, Tier::Jit);
+        assert_eq!(stats.contracts[0].calls_jit, 1);
+        o.set("tier", "interp").unwrap();
+        assert!(o.stats().is_none());
+        run_message(&mut state, &block, Revision::Cancun, &Shim(&o), &msg, None);
+        let stats = o.stats().unwrap();
+        assert_eq!((stats.tier, stats.contracts.len()), (Tier::Interp, 0));
     }
 }

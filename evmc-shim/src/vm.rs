@@ -21,7 +21,7 @@ use crate::convert::{
 use crate::ffi_guard;
 use crate::host_adapter::{HostAdapter, HostFns};
 use crate::options::Options;
-use ember_evm::{ExecResult, Host, Interpreter, Message, Revision, StatusCode, Vm};
+use ember_evm::{ExecResult, Host, Message, Revision, StatusCode};
 use std::ffi::{c_char, CStr};
 
 /// The VM's name, as `evmc_vm::name` reports it.
@@ -43,8 +43,8 @@ struct EmberVm {
 }
 
 impl EmberVm {
-    /// Runs one frame. This is the one place the engine is called; the runtime with the
-    /// compiled tiers will choose the tier here from `self.options`.
+    /// Runs one frame: the one place the engine is called. The runtime picks the tier
+    /// (`auto` unless `set_option` said otherwise).
     fn run(
         &self,
         host: &mut dyn Host,
@@ -52,7 +52,7 @@ impl EmberVm {
         msg: &Message<'_>,
         code: &[u8],
     ) -> ExecResult {
-        Interpreter.execute(host, rev, msg, code, None)
+        self.options.run(host, rev, msg, code)
     }
 }
 

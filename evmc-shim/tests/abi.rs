@@ -172,9 +172,23 @@ fn set_option_validates_names_and_values() {
     let bad_name = evmc_set_option_result::EVMC_SET_OPTION_INVALID_NAME;
     let bad_value = evmc_set_option_result::EVMC_SET_OPTION_INVALID_VALUE;
     assert_eq!(vm.set_option(c"tier".as_ptr(), c"interp".as_ptr()), ok);
-    assert_eq!(vm.set_option(c"tier".as_ptr(), c"jit".as_ptr()), bad_value);
-    assert_eq!(vm.set_option(c"tier".as_ptr(), c"auto".as_ptr()), bad_value);
+    assert_eq!(vm.set_option(c"tier".as_ptr(), c"jit".as_ptr()), ok);
+    assert_eq!(vm.set_option(c"tier".as_ptr(), c"auto".as_ptr()), ok);
+    assert_eq!(vm.set_option(c"tier".as_ptr(), c"fast".as_ptr()), bad_value);
     assert_eq!(vm.set_option(c"tier".as_ptr(), c"".as_ptr()), bad_value);
+    assert_eq!(vm.set_option(c"jit.hot-calls".as_ptr(), c"3".as_ptr()), ok);
+    assert_eq!(
+        vm.set_option(c"jit.workers".as_ptr(), c"0".as_ptr()),
+        bad_value
+    );
+    assert_eq!(
+        vm.set_option(c"jit.queue".as_ptr(), c"many".as_ptr()),
+        bad_value
+    );
+    assert_eq!(
+        vm.set_option(c"jit.hotness".as_ptr(), c"1".as_ptr()),
+        bad_name
+    );
     assert_eq!(
         vm.set_option(c"colour".as_ptr(), c"interp".as_ptr()),
         bad_name

@@ -1,7 +1,10 @@
 //! State tests through `libember.so`: every case must give exactly the result of the
 //! built-in interpreter (state root, logs hash, gas used, status, output, rejection and the
 //! comparison with the fixture), with ember-state as the host and `EvmcVm` as the VM, so
-//! that nested frames go host → C ABI → ember → C ABI → host.
+//! that nested frames go host → C ABI → ember → C ABI → host. The library runs in its default
+//! tier (`auto`), in `auto` told to compile after one call (so that compiled code published
+//! by the background workers runs, found by the code's bytes since EVMC gives no hash), and
+//! in `jit`.
 //!
 //! By default a deterministic sample runs (every 25th fixture file, in path order), which
 //! is quick in debug builds. `EMBER_EVMC_STATETESTS=all` runs every file; use it with
@@ -11,7 +14,7 @@
 mod common;
 
 use ember::EvmcVm;
-use ember_evm::{Interpreter, Vm};
+use ember_evm::Interpreter;
 use ember_state::statetest::{parse_fixture, run_case, ForkTarget};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -39,7 +42,11 @@ fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// Runs every case of one file with both VMs; returns (cases, cases passing the fixture)
 /// and records each difference between the VMs.
-fn compare_file(path: &Path, loaded: &dyn Vm, diffs: &Mutex<Vec<String>>) -> (usize, usize) {
+fn compare_file(
+    path: &Path,
+    loaded: &[(&str, EvmcVm)],
+    diffs: &Mutex<Vec<String>>,
+) -> (usize, usize) {
     let json = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let tests = parse_fixture(&json).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let (mut cases, mut passed) = (0, 0);
@@ -50,17 +57,20 @@ fn compare_file(path: &Path, loaded: &dyn Vm, diffs: &Mutex<Vec<String>>) -> (us
             };
             for case in &fork.cases {
                 let builtin = run_case(test, *revision, block, case, &Interpreter, None);
-                let through_evmc = run_case(test, *revision, block, case, loaded, None);
                 cases += 1;
                 passed += usize::from(builtin.passed());
-                if builtin != through_evmc {
-                    diffs.lock().unwrap().push(format!(
-                        "{} {} {} {:?}:\n  builtin {builtin:?}\n  evmc    {through_evmc:?}",
-                        path.display(),
-                        test.name,
-                        fork.fork,
-                        case.indexes
-                    ));
+                for (options, vm) in loaded {
+                    let through_evmc = run_case(test, *revision, block, case, vm, None);
+                    if builtin != through_evmc {
+                        diffs.lock().unwrap().push(format!(
+                            "{} {} {} {:?} [{options}]:\n  builtin {builtin:?}\n  evmc    \
+                             {through_evmc:?}",
+                            path.display(),
+                            test.name,
+                            fork.fork,
+                            case.indexes
+                        ));
+                    }
                 }
             }
         }
@@ -89,7 +99,20 @@ fn state_tests_through_libember_match_the_builtin_interpreter() {
         files = files.into_iter().step_by(25).collect();
     }
 
-    let loaded = EvmcVm::load(common::libember_path(), &[]).expect("load libember.so");
+    let loaded: Vec<(&str, EvmcVm)> = [
+        ("default", &[][..]),
+        (
+            "eager auto",
+            &[("jit.hot-calls", "1"), ("jit.hot-gas", "0")][..],
+        ),
+        ("jit", &[("tier", "jit")][..]),
+    ]
+    .into_iter()
+    .map(|(name, options)| {
+        let vm = EvmcVm::load(common::libember_path(), options).expect("load libember.so");
+        (name, vm)
+    })
+    .collect();
     let diffs = Mutex::new(Vec::new());
     let next = AtomicUsize::new(0);
     let (cases, passed) = (AtomicUsize::new(0), AtomicUsize::new(0));

@@ -65,6 +65,48 @@ fn repeat_adds_runs_and_median() {
 }
 
 #[test]
+fn compiling_tiers_give_the_interpreters_result_and_report_stats() {
+    let want = json(&["--code", ADD_AND_RETURN, "--gas", "1000"]);
+    let v = json(&[
+        "--code",
+        ADD_AND_RETURN,
+        "--gas",
+        "1000",
+        "--tier",
+        "jit",
+        "--repeat",
+        "3",
+        "--stats",
+    ]);
+    for k in ["status", "output", "gasUsed", "gasLeft", "refund"] {
+        assert_eq!(v[k], want[k], "{k}");
+    }
+    // Compiled ahead: the three timed runs ran compiled code, and the compile time is
+    // reported apart from the median.
+    assert!(v["compileNs"].as_u64().unwrap() > 0);
+    assert!(v["medianNs"].as_u64().is_some());
+    let c = &v["stats"]["contracts"][0];
+    assert_eq!(c["state"], "compiled");
+    assert_eq!(
+        (c["calls"].as_u64(), c["callsJit"].as_u64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(c["gasJit"], 3 * 24);
+    assert_eq!(c["codeHash"].as_str().unwrap().len(), 66);
+    for k in ["queued", "dropped", "completed", "failed"] {
+        assert!(v["stats"]["pool"][k].is_u64(), "{k}");
+    }
+
+    let v = json(&["--code", ADD_AND_RETURN, "--gas", "1000", "--tier", "auto"]);
+    assert_eq!(v["output"], want["output"]);
+    assert!(v.get("stats").is_none(), "stats only with --stats");
+    let out = evm_run(&["--code", ADD_AND_RETURN, "--tier", "auto", "--stats"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("runtime: tier auto, 1 contract(s)"), "{text}");
+    assert!(text.contains(" cold"), "one call is not hot: {text}");
+}
+
+#[test]
 fn bad_input_is_a_one_line_error_with_status_2() {
     let dir = std::env::temp_dir().join(format!("evm-run-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -81,6 +123,10 @@ fn bad_input_is_a_one_line_error_with_status_2() {
         vec!["--code", "00", "--codefile", "x"],
         vec!["--code", "00", "--frobnicate"],
         vec!["--code", "00", "--tier", "turbo"],
+        vec!["--code", "00", "--tier", "auto", "--jit-hot-calls", "0"],
+        vec!["--code", "00", "--jit-opt-level", "9"],
+        vec!["--code", "00", "--vm", "x.so", "--jit-workers", "1"],
+        vec!["--code", "00", "--vm", "x.so", "--stats"],
         vec!["--code", "00", "--repeat", "0"],
         vec![],
     ] {

@@ -251,7 +251,7 @@ fn filters_and_skips() {
     let out = run(&[&"--fork=cancun", &"-j", &"1", &path]);
     assert_eq!(last_line(&out.stdout), "2 passed, 0 failed");
     let out = run(&[&"--stats", &path]);
-    assert!(text(&out.stdout).contains("no runtime statistics: interpreter tier"));
+    assert!(text(&out.stdout).contains("runtime: tier interp, 0 contract(s)"));
 }
 
 #[test]
@@ -262,9 +262,9 @@ fn bad_arguments_exit_two() {
         &["--fork", "Amsterdam", "x.json"],
         &["-j", "0", "x.json"],
         &["--jobs", "lots", "x.json"],
-        &["--tier", "jit", "x.json"],
-        &["--tier", "auto", "x.json"],
         &["--tier", "fast", "x.json"],
+        &["--tier", "auto", "--jit-workers", "0", "x.json"],
+        &["--jit-window-ms", "soon", "x.json"],
     ] {
         let argv: Vec<&dyn AsRef<std::ffi::OsStr>> = args
             .iter()
@@ -278,8 +278,8 @@ fn bad_arguments_exit_two() {
             text(&out.stderr)
         );
     }
-    let out = run(&[&"--tier", &"jit", &"x.json"]);
-    assert!(text(&out.stderr).contains("not available yet"));
+    let out = run(&[&"--jit-queue", &"0", &"x.json"]);
+    assert!(text(&out.stderr).contains("--jit-queue: invalid value \"0\""));
     let out = run(&[&"--help"]);
     assert_eq!(out.status.code(), Some(0));
 }
@@ -314,6 +314,46 @@ fn real_fixtures_pass() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let last = last_line(&out.stdout);
     assert!(last.ends_with(" passed, 0 failed"), "{last}");
+
+    // The compiling tiers pass the same cases: `jit` compiles every contract before its
+    // first run; `auto` is told to compile after one call.
+    for tier in [
+        &["--tier", "jit"][..],
+        &[
+            "--tier",
+            "auto",
+            "--jit-hot-calls",
+            "1",
+            "--jit-hot-gas",
+            "0",
+        ],
+    ] {
+        let mut argv: Vec<&dyn AsRef<std::ffi::OsStr>> = tier
+            .iter()
+            .map(|a| a as &dyn AsRef<std::ffi::OsStr>)
+            .collect();
+        argv.push(&"--stats");
+        argv.extend(args.iter().copied());
+        let out = run(&argv);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{tier:?}: {}",
+            text(&out.stdout)
+        );
+        assert_eq!(last_line(&out.stdout), last, "{tier:?}");
+        let report = text(&out.stdout);
+        assert!(
+            report.contains(&format!("runtime: tier {}", tier[1])),
+            "{report}"
+        );
+    }
+    let out = run(&[&"--tier", &"jit", &"--stats", &paths[0]]);
+    assert!(
+        text(&out.stdout).contains("  compiled"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]

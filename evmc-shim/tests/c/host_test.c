@@ -403,8 +403,11 @@ static void test_options(struct evmc_vm* vm)
 {
     CHECK(vm->set_option != NULL);
     CHECK_EQ_I64(vm->set_option(vm, "tier", "interp"), EVMC_SET_OPTION_SUCCESS);
-    CHECK_EQ_I64(vm->set_option(vm, "tier", "jit"), EVMC_SET_OPTION_INVALID_VALUE);
-    CHECK_EQ_I64(vm->set_option(vm, "tier", "auto"), EVMC_SET_OPTION_INVALID_VALUE);
+    CHECK_EQ_I64(vm->set_option(vm, "tier", "jit"), EVMC_SET_OPTION_SUCCESS);
+    CHECK_EQ_I64(vm->set_option(vm, "tier", "auto"), EVMC_SET_OPTION_SUCCESS);
+    CHECK_EQ_I64(vm->set_option(vm, "jit.hot-calls", "2"), EVMC_SET_OPTION_SUCCESS);
+    CHECK_EQ_I64(vm->set_option(vm, "jit.workers", "0"), EVMC_SET_OPTION_INVALID_VALUE);
+    CHECK_EQ_I64(vm->set_option(vm, "jit.window-ms", "x"), EVMC_SET_OPTION_INVALID_VALUE);
     CHECK_EQ_I64(vm->set_option(vm, "tier", "warp"), EVMC_SET_OPTION_INVALID_VALUE);
     CHECK_EQ_I64(vm->set_option(vm, "tier", "\xff"), EVMC_SET_OPTION_INVALID_VALUE);
     CHECK_EQ_I64(vm->set_option(vm, "no-such-option", "1"), EVMC_SET_OPTION_INVALID_NAME);

@@ -4,11 +4,13 @@
 //! results), 2 on bad input (with a one-line error on stderr).
 
 use ember_cli::args::{flag, value, Args, Opt, UsageError};
+use ember_cli::runtime_args::{first_runtime_option, runtime_config, RUNTIME_OPTS};
 use ember_cli::trace::Eip3155Tracer;
 use ember_evm::{
-    parse_hex, to_hex, Address, CallKind, ExecResult, Interpreter, Message, Revision, Tracer, Vm,
+    keccak256, parse_hex, to_hex, Address, CallKind, ExecResult, Message, Revision, Tracer, Vm,
     B256, U256,
 };
+use ember_runtime::{Runtime, RuntimeConfig, Stats, Tier};
 use ember_state::{run_message, Account, BlockEnv, Log, WorldState};
 use std::io::Write;
 use std::process::ExitCode;
@@ -16,8 +18,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 const USAGE: &str = "usage: evm-run [--code HEX | --codefile PATH] [--input HEX] [--gas N] \
-[--rev NAME] [--prestate FILE] [--tier interp|jit|auto] [--vm PATH[,opt=val...]] [--repeat N] \
-[--json] [--trace]";
+[--rev NAME] [--prestate FILE] [--tier interp|jit|auto] [--jit-SETTING N...] \
+[--vm PATH[,opt=val...]] [--repeat N] [--json] [--trace] [--stats] \
+(tier interp by default; --jit-hot-calls, --jit-hot-gas, --jit-window-ms, --jit-buckets, \
+--jit-workers, --jit-queue, --jit-max-profiles, --jit-opt-level, --jit-shutdown-ms)";
 
 const OPTS: &[Opt] = &[
     value("--code"),
@@ -26,11 +30,11 @@ const OPTS: &[Opt] = &[
     value("--gas"),
     value("--rev"),
     value("--prestate"),
-    value("--tier"),
     value("--repeat"),
     value("--vm"),
     flag("--json"),
     flag("--trace"),
+    flag("--stats"),
     flag("--help"),
 ];
 
@@ -63,6 +67,10 @@ struct Config {
     repeat: usize,
     json: bool,
     trace: bool,
+    /// Print the runtime's statistics.
+    stats: bool,
+    /// The tier and its settings.
+    runtime: RuntimeConfig,
     /// Runs the code in this EVMC VM library instead of ember's own engine.
     vm: Option<String>,
 }
@@ -76,7 +84,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Some((cfg, vm))) => {
-            run(&cfg, vm.as_ref());
+            run(&cfg, &vm);
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -87,7 +95,7 @@ fn main() -> ExitCode {
 }
 
 fn parse_config(argv: Vec<String>) -> Result<Option<Config>, UsageError> {
-    let args = Args::parse(argv, OPTS)?;
+    let args = Args::parse(argv, &[OPTS, RUNTIME_OPTS].concat())?;
     if args.flag("--help") {
         return Ok(None);
     }
@@ -125,19 +133,7 @@ fn parse_config(argv: Vec<String>) -> Result<Option<Config>, UsageError> {
             ))
         })?,
     };
-    match args.value("--tier")? {
-        None | Some("interp") => {}
-        Some(t @ ("jit" | "auto")) => {
-            return Err(UsageError(format!(
-                "--tier {t}: the compiler tier is not available yet; use --tier interp"
-            )))
-        }
-        Some(t) => {
-            return Err(UsageError(format!(
-                "--tier: unknown tier {t:?} (interp, jit, auto)"
-            )))
-        }
-    }
+    let runtime = runtime_config(&args)?;
     let prestate = match args.value("--prestate")? {
         None => Vec::new(),
         Some(path) => {
@@ -157,8 +153,13 @@ fn parse_config(argv: Vec<String>) -> Result<Option<Config>, UsageError> {
             "--trace needs ember's own engine: EVMC VMs cannot report instructions".into(),
         ));
     }
-    if vm.is_some() && args.value("--tier")?.is_some() {
-        return Err(UsageError("--tier and --vm exclude each other".into()));
+    if let (Some(_), Some(opt)) = (&vm, first_runtime_option(&args)) {
+        return Err(UsageError(format!("{opt} and --vm exclude each other")));
+    }
+    if vm.is_some() && args.flag("--stats") {
+        return Err(UsageError(
+            "--stats reports ember's own runtime; it does not apply to --vm".into(),
+        ));
     }
     Ok(Some(Config {
         code,
@@ -169,6 +170,8 @@ fn parse_config(argv: Vec<String>) -> Result<Option<Config>, UsageError> {
         repeat,
         json: args.flag("--json"),
         trace: args.flag("--trace"),
+        stats: args.flag("--stats"),
+        runtime,
         vm,
     }))
 }
@@ -195,18 +198,51 @@ fn block_env() -> BlockEnv {
     }
 }
 
-/// The engine that runs the code: ember's interpreter, or an EVMC library given by `--vm`.
-fn load_vm(cfg: &Config) -> Result<Box<dyn Vm>, UsageError> {
+/// The engine that runs the code: ember's runtime in the tier asked for, or an EVMC library
+/// given by `--vm`.
+enum Engine {
+    Ember(Runtime),
+    Evmc(ember::EvmcVm),
+}
+
+impl Engine {
+    fn vm(&self) -> &dyn Vm {
+        match self {
+            Engine::Ember(rt) => rt,
+            Engine::Evmc(vm) => vm,
+        }
+    }
+}
+
+fn load_vm(cfg: &Config) -> Result<Engine, UsageError> {
     match &cfg.vm {
-        None => Ok(Box::new(Interpreter)),
+        None => Ok(Engine::Ember(Runtime::new(cfg.runtime.clone()))),
         Some(spec) => ember::EvmcVm::from_config(spec)
-            .map(|vm| Box::new(vm) as Box<dyn Vm>)
+            .map(Engine::Evmc)
             .map_err(|e| UsageError(format!("--vm: {e}"))),
     }
 }
 
-fn run(cfg: &Config, vm: &dyn Vm) {
+/// In the `jit` tier, compiles the code and every prestate account's code before the timed
+/// runs, so that the runs time execution only. A contract the compiler rejects runs in the
+/// interpreter; the statistics say why.
+fn compile_ahead(rt: &Runtime, state: &WorldState, rev: Revision) {
+    if rt.config().tier() != Tier::Jit {
+        return;
+    }
+    for (_, acc) in state.iter() {
+        if !acc.code.is_empty() {
+            let _ = rt.compile_now(&acc.code, Some(&keccak256(&acc.code)), rev);
+        }
+    }
+}
+
+fn run(cfg: &Config, engine: &Engine) {
     let base = initial_state(cfg);
+    if let Engine::Ember(rt) = engine {
+        compile_ahead(rt, &base, cfg.rev);
+    }
+    let vm = engine.vm();
     let block = block_env();
     let msg = Message {
         kind: CallKind::Call,
@@ -238,7 +274,11 @@ fn run(cfg: &Config, vm: &dyn Vm) {
         last = Some(outcome);
     }
     let (result, logs) = last.expect("repeat is at least 1");
-    report(cfg, &result, &logs, &mut times);
+    let stats = match engine {
+        Engine::Ember(rt) => Some(rt.stats()),
+        Engine::Evmc(_) => None,
+    };
+    report(cfg, &result, &logs, &mut times, stats.as_ref());
 }
 
 fn gas_used(gas: i64, r: &ExecResult) -> u64 {
@@ -250,7 +290,13 @@ fn median(times: &mut [u128]) -> u128 {
     times[times.len() / 2]
 }
 
-fn report(cfg: &Config, r: &ExecResult, logs: &[Log], times: &mut [u128]) {
+/// Writes the result; with `stats` (ember's own engine) the compile time in the compiling
+/// tiers, which is not part of the timed runs in `jit` (see [`compile_ahead`]), and with
+/// `--stats` the runtime's statistics.
+fn report(cfg: &Config, r: &ExecResult, logs: &[Log], times: &mut [u128], stats: Option<&Stats>) {
+    let compile_ns = stats
+        .filter(|s| s.tier != Tier::Interp)
+        .map(|s| s.contracts.iter().map(|c| c.compile_ns).sum::<u64>());
     let used = gas_used(cfg.gas, r);
     let mut out = std::io::stdout().lock();
     if cfg.json {
@@ -270,6 +316,12 @@ fn report(cfg: &Config, r: &ExecResult, logs: &[Log], times: &mut [u128]) {
             obj["runs"] = cfg.repeat.into();
             obj["medianNs"] = (median(times) as u64).into();
         }
+        if let Some(ns) = compile_ns {
+            obj["compileNs"] = ns.into();
+        }
+        if let Some(s) = stats.filter(|_| cfg.stats) {
+            obj["stats"] = s.to_json();
+        }
         let _ = writeln!(out, "{obj}");
     } else {
         let _ = writeln!(out, "status: {}", r.status.name());
@@ -277,6 +329,12 @@ fn report(cfg: &Config, r: &ExecResult, logs: &[Log], times: &mut [u128]) {
         let _ = writeln!(out, "gas used: {used}");
         if cfg.repeat > 1 {
             let _ = writeln!(out, "runs: {}, median: {} ns", cfg.repeat, median(times));
+        }
+        if let Some(ns) = compile_ns {
+            let _ = writeln!(out, "compile: {ns} ns");
+        }
+        if let Some(s) = stats.filter(|_| cfg.stats) {
+            let _ = writeln!(out, "{}", s.to_text(usize::MAX));
         }
     }
 }

@@ -778,3 +778,115 @@ fn alloc_files_use_the_pre_state_spelling() {
         "{e}"
     );
 }
+
+/// keccak256(rlp("")): the root of an empty state.
+const EMPTY_ROOT: &str = "0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421";
+/// keccak256(rlp([])): the logs hash of no logs.
+const NO_LOGS: &str = "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347";
+
+/// A test whose transaction comes from an account that does not exist, so it cannot pay
+/// and is rejected: the outcome is known without running any EVM code.
+fn unfunded(value: &str, expect: Option<&str>) -> StateTest {
+    let mut case = json!({
+        "hash": EMPTY_ROOT, "logs": NO_LOGS, "indexes": { "data": 0, "gas": 0, "value": 0 }
+    });
+    if let Some(e) = expect {
+        case["expectException"] = json!(e);
+    }
+    let mut v = legacy_fixture();
+    let t = &mut v["legacy"];
+    t["pre"] = json!({});
+    t["transaction"]["value"] = json!([value, "0x00"]);
+    t["post"] = json!({ "Cancun": [case] });
+    parse_one(&v)
+}
+
+fn run_only_case(t: &StateTest) -> CaseResult {
+    let (rev, block) = run_target(&t.forks[0]);
+    run_case(
+        t,
+        rev,
+        block,
+        &t.forks[0].cases[0],
+        &ember_evm::Interpreter,
+        None,
+    )
+}
+
+#[test]
+fn runner_checks_the_rejection_and_its_kind() {
+    let ok = run_only_case(&unfunded(
+        "0x00",
+        Some("TransactionException.INSUFFICIENT_ACCOUNT_FUNDS"),
+    ));
+    assert!(ok.passed(), "{:?}", ok.mismatches);
+    assert_eq!(ok.state_root.to_string(), EMPTY_ROOT);
+    assert_eq!(ok.logs_hash.to_string(), NO_LOGS);
+    assert!(ok.rejection.is_some() && ok.status.is_none() && ok.gas_used == 0);
+
+    let wrong = run_only_case(&unfunded(
+        "0x00",
+        Some("TransactionException.NONCE_MISMATCH_TOO_LOW"),
+    ));
+    assert_eq!(wrong.mismatches.len(), 1, "{:?}", wrong.mismatches);
+    assert!(wrong.mismatches[0]
+        .starts_with("exception: expected TransactionException.NONCE_MISMATCH_TOO_LOW, got"));
+
+    let unexpected = run_only_case(&unfunded("0x00", None));
+    assert_eq!(
+        unexpected.mismatches.len(),
+        1,
+        "{:?}",
+        unexpected.mismatches
+    );
+    assert!(unexpected.mismatches[0].starts_with("exception: none expected"));
+
+    // A value wider than 256 bits cannot be encoded: rejected before `transact`, matching
+    // whatever exception the fixture names.
+    let wide = "0x:bigint 0x10000000000000000000000000000000000000000000000000000000000000001";
+    let r = run_only_case(&unfunded(
+        wide,
+        Some("TransactionException.RLP_INVALID_VALUE"),
+    ));
+    assert!(r.passed(), "{:?}", r.mismatches);
+    assert!(r
+        .rejection
+        .as_deref()
+        .unwrap()
+        .starts_with("unencodable transaction: value"));
+    let r = run_only_case(&unfunded(wide, None));
+    assert!(!r.passed());
+}
+
+#[test]
+fn runner_reports_root_and_logs_mismatches() {
+    let mut t = unfunded(
+        "0x00",
+        Some("TransactionException.INSUFFICIENT_ACCOUNT_FUNDS"),
+    );
+    t.forks[0].cases[0].hash = word(1);
+    t.forks[0].cases[0].logs = word(2);
+    let r = run_only_case(&t);
+    assert_eq!(
+        r.mismatches,
+        vec![
+            format!("state root: expected {}, got {EMPTY_ROOT}", word(1)),
+            format!("logs hash: expected {}, got {NO_LOGS}", word(2)),
+        ]
+    );
+    // With the expected post-state at hand, the differing accounts are listed.
+    let acc = crate::Account {
+        nonce: 1,
+        ..Default::default()
+    };
+    t.forks[0].cases[0].state = Some(vec![(addr(0xaa), acc)]);
+    let r = run_only_case(&t);
+    assert!(
+        r.mismatches.contains(&format!(
+            "  account {}: missing from the actual state",
+            addr(0xaa)
+        )),
+        "{:?}",
+        r.mismatches
+    );
+}

@@ -3,54 +3,34 @@
 use std::path::PathBuf;
 
 use ember_cli::args::{flag, value, Args, Opt, UsageError};
+use ember_cli::runtime_args::{first_runtime_option, runtime_config, RUNTIME_HELP, RUNTIME_OPTS};
 use ember_evm::Revision;
+use ember_runtime::RuntimeConfig;
 
 /// The usage text printed by `--help` and after argument errors.
-pub const USAGE: &str = "\
+pub fn usage() -> String {
+    format!(
+        "\
 usage: evm-statetest PATH... [options]
 
 Runs Ethereum state tests (ethereum/tests GeneralStateTests and execution-spec-tests
 state_tests). PATH is a fixture file or a directory searched recursively for *.json.
 
 options:
-  --fork NAME      run only the cases of this fork (e.g. Cancun, Prague, EIP150)
-  --filter TEXT    run only tests whose name contains TEXT
-  --tier TIER      interp (default), jit or auto
-  --vm PATH[,o=v]  run frames in this EVMC VM library instead (e.g. target/release/libember.so)
-  --json           print one JSON array of case results on stdout (human output on stderr)
-  --trace          write an EIP-3155 trace of each case to stderr (runs sequentially)
-  -j, --jobs N     use N threads (default: one per core)
-  --stats          print runtime statistics of the tier
-  -h, --help       print this help
+  --fork NAME            run only the cases of this fork (e.g. Cancun, Prague, EIP150)
+  --filter TEXT          run only tests whose name contains TEXT
+  --vm PATH[,o=v]        run frames in this EVMC VM library instead (e.g. libember.so)
+  --json                 print one JSON array of case results on stdout (human output on
+                         stderr)
+  --trace                write an EIP-3155 trace of each case to stderr (runs sequentially;
+                         traced frames always run in the interpreter)
+  -j, --jobs N           use N threads (default: one per core)
+  --stats                print the runtime's statistics (the 20 contracts with the most gas)
+  -h, --help             print this help
+{RUNTIME_HELP}
 
-exit status: 0 all passed, 1 a case failed, 2 bad arguments, 3 a fixture could not be read";
-
-/// How frames are executed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tier {
-    Interp,
-    Jit,
-    Auto,
-}
-
-impl Tier {
-    fn from_name(s: &str) -> Option<Tier> {
-        match s {
-            "interp" => Some(Tier::Interp),
-            "jit" => Some(Tier::Jit),
-            "auto" => Some(Tier::Auto),
-            _ => None,
-        }
-    }
-
-    /// The name used on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Tier::Interp => "interp",
-            Tier::Jit => "jit",
-            Tier::Auto => "auto",
-        }
-    }
+exit status: 0 all passed, 1 a case failed, 2 bad arguments, 3 a fixture could not be read"
+    )
 }
 
 /// Everything the command line asked for.
@@ -59,7 +39,8 @@ pub struct Options {
     pub paths: Vec<PathBuf>,
     pub fork: Option<Revision>,
     pub filter: Option<String>,
-    pub tier: Tier,
+    /// The tier and its settings (tier `interp` unless asked).
+    pub runtime: RuntimeConfig,
     /// An EVMC VM library (with `,name=value` options) that runs frames instead of ember.
     pub vm: Option<String>,
     pub json: bool,
@@ -78,7 +59,6 @@ pub enum Command {
 const OPTIONS: &[Opt] = &[
     value("--fork"),
     value("--filter"),
-    value("--tier"),
     value("--vm"),
     flag("--json"),
     flag("--trace"),
@@ -93,7 +73,7 @@ const OPTIONS: &[Opt] = &[
 /// `--opt=VALUE`; `--` ends the options.
 pub fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Command, String> {
     let usage = |e: UsageError| e.0;
-    let args = Args::parse(argv, OPTIONS).map_err(usage)?;
+    let args = Args::parse(argv, &[OPTIONS, RUNTIME_OPTS].concat()).map_err(usage)?;
     if args.flag("-h") || args.flag("--help") {
         return Ok(Command::Help);
     }
@@ -103,12 +83,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Command, St
             Revision::from_name(name).ok_or_else(|| format!("unknown fork {name:?} for --fork"))?,
         ),
     };
-    let tier = match args.value("--tier").map_err(usage)? {
-        None => Tier::Interp,
-        Some(name) => Tier::from_name(name).ok_or_else(|| {
-            format!("unknown tier {name:?} for --tier (expected interp, jit or auto)")
-        })?,
-    };
+    let runtime = runtime_config(&args).map_err(usage)?;
     let jobs = match (
         args.value("-j").map_err(usage)?,
         args.value("--jobs").map_err(usage)?,
@@ -126,8 +101,8 @@ pub fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Command, St
         return Err("no PATH given".to_owned());
     }
     let vm = args.value("--vm").map_err(usage)?.map(str::to_owned);
-    if vm.is_some() && args.value("--tier").map_err(usage)?.is_some() {
-        return Err("--tier and --vm exclude each other".to_owned());
+    if let (Some(_), Some(opt)) = (&vm, first_runtime_option(&args)) {
+        return Err(format!("{opt} and --vm exclude each other"));
     }
     if vm.is_some() && args.flag("--trace") {
         return Err(
@@ -138,7 +113,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Command, St
         paths: args.positional.iter().map(PathBuf::from).collect(),
         fork,
         filter: args.value("--filter").map_err(usage)?.map(str::to_owned),
-        tier,
+        runtime,
         vm,
         json: args.flag("--json"),
         trace: args.flag("--trace"),
@@ -150,6 +125,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Command, St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ember_runtime::Tier;
 
     fn parse(args: &[&str]) -> Result<Command, String> {
         parse_args(args.iter().map(|s| s.to_string()))
@@ -167,7 +143,7 @@ mod tests {
         let o = run(&["a.json"]);
         assert_eq!(o.paths, vec![PathBuf::from("a.json")]);
         assert_eq!(
-            (o.fork, o.tier, o.jobs, o.json, o.trace, o.stats),
+            (o.fork, o.runtime.tier(), o.jobs, o.json, o.trace, o.stats),
             (None, Tier::Interp, None, false, false, false)
         );
 
@@ -189,7 +165,17 @@ mod tests {
         assert_eq!(o.jobs, Some(4));
         assert!(!o.json);
         assert_eq!(o.paths, vec![PathBuf::from("--json")]);
-        assert_eq!(run(&["--tier=jit", "x"]).tier, Tier::Jit);
+        assert_eq!(run(&["--tier=jit", "x"]).runtime.tier(), Tier::Jit);
+        let o = run(&[
+            "--tier",
+            "auto",
+            "--jit-hot-calls",
+            "1",
+            "--jit-hot-gas=0",
+            "x",
+        ]);
+        assert_eq!(o.runtime.tier(), Tier::Auto);
+        assert_eq!((o.runtime.hot_calls(), o.runtime.hot_gas()), (1, 0));
     }
 
     #[test]
@@ -207,6 +193,9 @@ mod tests {
             &[],
             &["--json"],
             &["--vm", "libember.so", "--tier", "interp", "x"],
+            &["--vm", "libember.so", "--jit-workers", "2", "x"],
+            &["--jit-workers", "0", "x"],
+            &["--jit-opt-level", "fast", "x"],
             &["--vm", "libember.so", "--trace", "x"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should be rejected");

@@ -12,12 +12,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use ember_cli::trace::Eip3155Tracer;
-use ember_evm::{Interpreter, Revision, Vm};
+use ember_evm::{Revision, Vm};
+use ember_runtime::Runtime;
 use ember_state::statetest::{parse_fixture, run_case, ForkTarget, PostCase, StateTest};
 use ember_state::BlockEnv;
 use rayon::prelude::*;
 
-use args::{Command, Options, Tier, USAGE};
+use args::{usage, Command, Options};
 use progress::{Counters, Progress};
 use report::{CaseRecord, FileReport, FileRun, SkipRecord};
 
@@ -35,13 +36,13 @@ fn main() -> ExitCode {
     let opts = match args::parse_args(argv) {
         Ok(Command::Run(opts)) => opts,
         Ok(Command::Help) => {
-            let _ = writeln!(std::io::stdout().lock(), "{USAGE}");
+            let _ = writeln!(std::io::stdout().lock(), "{}", usage());
             return ExitCode::SUCCESS;
         }
         Err(e) => return usage_error(&e),
     };
-    let vm = match make_vm(&opts) {
-        Ok(vm) => vm,
+    let engine = match Engine::new(&opts) {
+        Ok(e) => e,
         Err(e) => return usage_error(&e),
     };
     // Tracing writes one trace after another, so the cases must run one at a time.
@@ -64,7 +65,7 @@ fn main() -> ExitCode {
     let mut reports: Vec<FileReport> = pool.install(|| {
         files
             .par_iter()
-            .map(|path| run_file(path, &opts, vm.as_ref(), &counters))
+            .map(|path| run_file(path, &opts, engine.vm(), &counters))
             .collect()
     });
     drop(progress);
@@ -73,9 +74,8 @@ fn main() -> ExitCode {
         outcome: Err(e),
     }));
 
-    let stats = opts
-        .stats
-        .then_some("no runtime statistics: interpreter tier");
+    let stats = opts.stats.then(|| engine.stats());
+    let stats = stats.as_deref();
     let code = if opts.json {
         // As for the report, a closed stdout leaves only the exit status to tell.
         let _ = writeln!(
@@ -91,24 +91,41 @@ fn main() -> ExitCode {
 }
 
 fn usage_error(msg: &str) -> ExitCode {
-    eprintln!("evm-statetest: {msg}\n\n{USAGE}");
+    eprintln!("evm-statetest: {msg}\n\n{}", usage());
     ExitCode::from(2)
 }
 
-/// The VM that executes frames: an EVMC library given by `--vm`, else the tier's engine.
-/// The one place the options become a [`Vm`].
-fn make_vm(opts: &Options) -> Result<Box<dyn Vm>, String> {
-    if let Some(spec) = &opts.vm {
-        return ember::EvmcVm::from_config(spec)
-            .map(|vm| Box::new(vm) as Box<dyn Vm>)
-            .map_err(|e| format!("--vm: {e}"));
+/// What executes frames: ember's runtime in the tier asked for, or an EVMC library given by
+/// `--vm`.
+enum Engine {
+    Ember(Runtime),
+    Evmc(ember::EvmcVm),
+}
+
+impl Engine {
+    /// The one place the options become a [`Vm`].
+    fn new(opts: &Options) -> Result<Engine, String> {
+        match &opts.vm {
+            Some(spec) => ember::EvmcVm::from_config(spec)
+                .map(Engine::Evmc)
+                .map_err(|e| format!("--vm: {e}")),
+            None => Ok(Engine::Ember(Runtime::new(opts.runtime.clone()))),
+        }
     }
-    match opts.tier {
-        Tier::Interp => Ok(Box::new(Interpreter)),
-        Tier::Jit | Tier::Auto => Err(format!(
-            "--tier {} is not available yet; use --tier interp",
-            opts.tier.name()
-        )),
+
+    fn vm(&self) -> &dyn Vm {
+        match self {
+            Engine::Ember(rt) => rt,
+            Engine::Evmc(vm) => vm,
+        }
+    }
+
+    /// What `--stats` prints.
+    fn stats(&self) -> String {
+        match self {
+            Engine::Ember(rt) => rt.stats().to_text(20),
+            Engine::Evmc(_) => "no runtime statistics: an EVMC VM ran the frames".to_owned(),
+        }
     }
 }
 

@@ -1,0 +1,454 @@
+//! `runtime-bench`: what ember's runtime costs and what it buys, on ipsilon/evm-benchmarks.
+//!
+//! 1. Profiler overhead: the interpreter alone (`execute_analyzed`, analysis cached) against
+//!    the runtime in `auto` with thresholds no contract reaches (so every call is looked up,
+//!    interpreted with the entry's cached analysis and counted in its window), per case of
+//!    the main suite, sampled alternately in thread CPU time.
+//! 2. A mixed workload: the benchmark contracts called many times (hottest first, in a
+//!    skewed, Zipf-like mix) among thousands of distinct small contracts called once or
+//!    twice, in a shuffled order; total wall time in `interp`, eager `jit` and `auto`, with
+//!    every result checked against `interp`.
+//!
+//! Run: `cargo run --release -p ember-bench --bin runtime-bench -- --help`.
+
+use ember_bench::ember_runner::{BenchHost, REVISION};
+use ember_bench::measure::{geometric_mean, measure_pair, Clock, Plan};
+use ember_bench::report::format_ns;
+use ember_bench::suite::{self, Benchmark, Case, World};
+use ember_evm::{
+    execute_analyzed, keccak256, CallKind, CodeAnalysis, ExecResult, Message, Vm, B256,
+};
+use ember_runtime::{Runtime, RuntimeConfig, Stats};
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "\
+usage: runtime-bench [options]
+
+  --dir PATH         the evm-benchmarks suite (default ../shared/evm-benchmarks/benchmarks/main)
+  --part PART        overhead, mixed or all (default all)
+  --filter TEXT      only benchmark cases whose name contains TEXT
+  --min-time-ms N    overhead: time spent sampling each engine per case (default 1000)
+  --hot N            mixed: calls of the hottest contract; the k-th hottest gets N/k (default 640)
+  --cold N           mixed: distinct small contracts, each called once or twice (default 2000)
+  --set NAME=VALUE   mixed: a runtime setting for the auto run (repeatable), e.g. jit.workers=1
+  --stats            mixed: print each tier's runtime statistics (the 12 contracts with most gas)
+  -h, --help         this help";
+
+struct Options {
+    dir: PathBuf,
+    overhead: bool,
+    mixed: bool,
+    filter: Option<String>,
+    min_time: Duration,
+    hot: usize,
+    cold: usize,
+    auto: RuntimeConfig,
+    stats: bool,
+}
+
+fn parse(args: Vec<String>) -> Result<Option<Options>, String> {
+    let mut o = Options {
+        dir: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/evm-benchmarks/benchmarks/main"),
+        overhead: true,
+        mixed: true,
+        filter: None,
+        min_time: Duration::from_millis(1000),
+        hot: 640,
+        cold: 2000,
+        auto: RuntimeConfig::default(),
+        stats: false,
+    };
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        if a == "-h" || a == "--help" {
+            return Ok(None);
+        }
+        let mut v = || it.next().ok_or_else(|| format!("{a} needs a value"));
+        let number = |s: String| {
+            s.parse::<u64>()
+                .map_err(|_| format!("{a}: invalid number {s:?}"))
+        };
+        match a.as_str() {
+            "--dir" => o.dir = PathBuf::from(v()?),
+            "--part" => match v()?.as_str() {
+                "overhead" => o.mixed = false,
+                "mixed" => o.overhead = false,
+                "all" => {}
+                p => return Err(format!("--part: unknown part {p:?}")),
+            },
+            "--filter" => o.filter = Some(v()?),
+            "--stats" => o.stats = true,
+            "--min-time-ms" => o.min_time = Duration::from_millis(number(v()?)?),
+            "--hot" => o.hot = number(v()?)?.clamp(1, 100_000) as usize,
+            "--cold" => o.cold = number(v()?)?.min(1_000_000) as usize,
+            "--set" => {
+                let s = v()?;
+                let (name, value) = s
+                    .split_once('=')
+                    .ok_or_else(|| format!("--set: expected NAME=VALUE, got {s:?}"))?;
+                o.auto.set(name, value).map_err(|e| format!("--set: {e}"))?;
+            }
+            _ => return Err(format!("unknown option {a}")),
+        }
+    }
+    Ok(Some(o))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let opts = match parse(args) {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("runtime-bench: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let benches = match suite::load_dir(&opts.dir) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("runtime-bench: {e} (the suite comes from the shared checkout; or --dir)");
+            return ExitCode::from(2);
+        }
+    };
+    let cases = suite::cases(&benches, opts.filter.as_deref());
+    if cases.is_empty() {
+        eprintln!("runtime-bench: no case matches");
+        return ExitCode::from(2);
+    }
+    if opts.overhead && !overhead(&cases, &opts) {
+        return ExitCode::FAILURE;
+    }
+    if opts.mixed && !mixed(&cases, &opts) {
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+fn message<'a>(world: &World, bench: &Benchmark, input: &'a [u8]) -> Message<'a> {
+    Message {
+        kind: CallKind::Call,
+        flags: 0,
+        depth: 0,
+        gas: bench.gas,
+        recipient: world.to,
+        sender: world.sender,
+        input,
+        value: bench.value,
+        create2_salt: B256::ZERO,
+        code_address: world.to,
+    }
+}
+
+/// Part 1. Returns false if the two engines disagreed on a case.
+fn overhead(cases: &[Case<'_>], opts: &Options) -> bool {
+    let mut never_hot = RuntimeConfig::default();
+    never_hot
+        .set("jit.hot-calls", "4294967296")
+        .expect("a valid setting");
+    let rt = Runtime::new(never_hot);
+    let plan = Plan {
+        clock: Clock::ThreadCpu,
+        min_time: opts.min_time,
+        max_samples: 10_000,
+    };
+    if !plan.clock.is_available() {
+        eprintln!("runtime-bench: the thread CPU clock cannot be read here");
+        return false;
+    }
+    println!("profiler overhead: the runtime in auto, nothing hot, vs the bare interpreter");
+    println!(
+        "(thread CPU time, median of interleaved samples, {} ms per engine and case)\n",
+        opts.min_time.as_millis()
+    );
+    println!(
+        "{:<34} {:>12} {:>12} {:>9}",
+        "case", "interpreter", "runtime", "overhead"
+    );
+    let mut ratios = Vec::new();
+    for case in cases {
+        let world = &case.bench.world;
+        let code = world.contract_code();
+        let hash = keccak256(code);
+        let analysis = CodeAnalysis::new(code);
+        let msg = message(world, case.bench, &case.input.data);
+        let (mut h1, mut h2) = (BenchHost::new(world), BenchHost::new(world));
+        let want = execute_analyzed(&mut h1, REVISION, &msg, &analysis);
+        let got = rt.execute(&mut h2, REVISION, &msg, code, Some(&hash));
+        if want != got {
+            eprintln!(
+                "{}: the runtime's result differs from the interpreter's",
+                case.name()
+            );
+            return false;
+        }
+        let (bare, runtime) = measure_pair(
+            &plan,
+            Duration::from_millis(200),
+            || {
+                h1.reset();
+                black_box(execute_analyzed(&mut h1, REVISION, &msg, &analysis));
+            },
+            || {
+                h2.reset();
+                black_box(rt.execute(&mut h2, REVISION, &msg, code, Some(&hash)));
+            },
+        );
+        let ratio = runtime.median_ns / bare.median_ns;
+        ratios.push(ratio);
+        println!(
+            "{:<34} {:>12} {:>12} {:>+8.2}%",
+            case.name(),
+            format_ns(bare.median_ns),
+            format_ns(runtime.median_ns),
+            (ratio - 1.0) * 100.0
+        );
+    }
+    let stats = rt.stats();
+    assert!(
+        stats.pool.queued == 0,
+        "nothing may get hot in this measurement"
+    );
+    if let Some(g) = geometric_mean(&ratios) {
+        println!(
+            "{:<34} {:>12} {:>12} {:>+8.2}%\n",
+            "geometric mean",
+            "",
+            "",
+            (g - 1.0) * 100.0
+        );
+    }
+    true
+}
+
+/// A deterministic xorshift generator for the workload's order.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// A small contract: `acc = (acc + C) * K mod 2^256` for 40 rounds, returned. Every `n`
+/// gives a different constant C, so every contract is distinct code (100 bytes).
+fn cold_contract(n: u64) -> Vec<u8> {
+    let mut c = vec![0x7f]; // PUSH32 C
+    let mut word = [0u8; 32];
+    word[24..].copy_from_slice(&n.wrapping_mul(0x9e37_79b9_7f4a_7c15).to_be_bytes());
+    word[0] = 0x5a;
+    c.extend(word);
+    c.extend([0x60, 0x00, 0x60, 40]); // acc = 0, i = 40          [C acc i]
+    let looped = c.len();
+    c.extend([0x5b, 0x80, 0x15, 0x61, 0, 0]); // JUMPDEST DUP1 ISZERO PUSH2 end
+    let end_at = c.len() - 2;
+    c.extend([0x57, 0x90, 0x82, 0x01, 0x7f]); // JUMPI SWAP1 DUP3 ADD PUSH32 K
+    c.extend([0xb7; 32]);
+    c.extend([0x02, 0x90, 0x60, 1, 0x90, 0x03]); // MUL SWAP1 PUSH1 1 SWAP1 SUB
+    c.extend([0x61, 0, looped as u8, 0x56]); // PUSH2 loop JUMP
+    let end = c.len();
+    c[end_at..end_at + 2].copy_from_slice(&(end as u16).to_be_bytes());
+    c.extend([0x5b, 0x50, 0x60, 0, 0x52, 0x60, 32, 0x60, 0, 0xf3]); // POP; return acc
+    c
+}
+
+/// One call of the workload.
+struct Call<'a> {
+    /// Index into the benchmark cases (its world, gas and value).
+    case: usize,
+    code: &'a [u8],
+    hash: B256,
+    input: &'a [u8],
+}
+
+/// Part 2. Returns false if a tier's results differed from `interp`'s.
+fn mixed(cases: &[Case<'_>], opts: &Options) -> bool {
+    // One input per benchmark (the first), hottest first in the suite's order.
+    let mut hot: Vec<usize> = Vec::new();
+    for (i, c) in cases.iter().enumerate() {
+        if !hot.iter().any(|&j| std::ptr::eq(cases[j].bench, c.bench)) {
+            hot.push(i);
+        }
+    }
+    let colds: Vec<Vec<u8>> = (0..opts.cold as u64).map(cold_contract).collect();
+    let cold_hashes: Vec<B256> = colds.iter().map(|c| keccak256(c)).collect();
+    let hot_hashes: Vec<B256> = hot
+        .iter()
+        .map(|&i| keccak256(cases[i].bench.world.contract_code()))
+        .collect();
+    let mut calls = Vec::new();
+    for (k, &i) in hot.iter().enumerate() {
+        // Zipf-like: the k-th hottest contract is called hot / (k + 1) times (at least 2).
+        for _ in 0..(opts.hot / (k + 1)).max(2) {
+            calls.push(Call {
+                case: i,
+                code: cases[i].bench.world.contract_code(),
+                hash: hot_hashes[k],
+                input: &cases[i].input.data,
+            });
+        }
+    }
+    let hot_calls = calls.len();
+    for (n, code) in colds.iter().enumerate() {
+        for _ in 0..1 + n % 2 {
+            calls.push(Call {
+                case: hot[n % hot.len()],
+                code,
+                hash: cold_hashes[n],
+                input: &[],
+            });
+        }
+    }
+    // A deterministic shuffle.
+    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    for i in (1..calls.len()).rev() {
+        let j = (rng.next() % (i as u64 + 1)) as usize;
+        calls.swap(i, j);
+    }
+    println!(
+        "mixed workload: {} benchmark contracts called {hot_calls} times (the k-th hottest \
+         {}/k times), {} small contracts called {} times, shuffled; one thread executes, \
+         revision {}",
+        hot.len(),
+        opts.hot,
+        colds.len(),
+        calls.len() - hot_calls,
+        REVISION.name()
+    );
+    let mut interp_config = RuntimeConfig::default();
+    interp_config.set("tier", "interp").expect("valid");
+    let mut jit_config = RuntimeConfig::default();
+    jit_config.set("tier", "jit").expect("valid");
+    let mut auto = opts.auto.clone();
+    auto.set("tier", "auto").expect("valid");
+    println!(
+        "auto settings: hot-calls {}, hot-gas {}, window {} ms, {} worker(s), queue {}\n",
+        auto.hot_calls(),
+        auto.hot_gas(),
+        auto.window_ms(),
+        auto.workers(),
+        auto.queue()
+    );
+    println!(
+        "{:<6} {:>10} {:>12} {:>9} {:>12} {:>11} {:>11}",
+        "tier", "wall", "compile", "compiled", "rejected", "calls jit", "results"
+    );
+    let mut reference: Option<Vec<ExecResult>> = None;
+    let mut ok = true;
+    for config in [interp_config, jit_config, auto] {
+        let tier = config.tier();
+        let rt = Runtime::new(config);
+        let (wall, results) = run_calls(&rt, cases, &calls);
+        let stats = rt.stats();
+        drop(rt);
+        let same = match &reference {
+            None => "reference",
+            Some(r) if *r == results => "identical",
+            Some(_) => {
+                ok = false;
+                "DIFFER"
+            }
+        };
+        print_row(tier.name(), wall, &stats, same);
+        if opts.stats {
+            println!("{}\n", stats.to_text(12));
+        }
+        if reference.is_none() {
+            reference = Some(results);
+        }
+    }
+    println!(
+        "\ncompile: total compile time of the run (for auto, spent on the worker threads, \
+         concurrently with execution)"
+    );
+    ok
+}
+
+fn run_calls(rt: &Runtime, cases: &[Case<'_>], calls: &[Call<'_>]) -> (Duration, Vec<ExecResult>) {
+    let mut hosts: Vec<BenchHost<'_>> = cases
+        .iter()
+        .map(|c| BenchHost::new(&c.bench.world))
+        .collect();
+    let mut results = Vec::with_capacity(calls.len());
+    let start = Instant::now();
+    for call in calls {
+        let case = &cases[call.case];
+        let host = &mut hosts[call.case];
+        host.reset();
+        let msg = message(&case.bench.world, case.bench, call.input);
+        results.push(rt.execute(host, REVISION, &msg, call.code, Some(&call.hash)));
+    }
+    (start.elapsed(), results)
+}
+
+fn print_row(tier: &str, wall: Duration, stats: &Stats, same: &str) {
+    let compile: u64 = stats.contracts.iter().map(|c| c.compile_ns).sum();
+    let compiled = stats
+        .contracts
+        .iter()
+        .filter(|c| c.compile_ns > 0 && c.state == ember_runtime::ContractState::Compiled)
+        .count();
+    let rejected = stats.pool.failed;
+    let calls_jit: u64 = stats.contracts.iter().map(|c| c.calls_jit).sum();
+    println!(
+        "{:<6} {:>10} {:>12} {:>9} {:>12} {:>11} {:>11}",
+        tier,
+        format_ns(wall.as_nanos() as f64),
+        format_ns(compile as f64),
+        compiled,
+        rejected,
+        calls_jit,
+        same
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ember_evm::{Interpreter, StatusCode, U256};
+
+    #[test]
+    fn cold_contracts_are_distinct_and_compute_their_loop() {
+        let (a, b) = (cold_contract(1), cold_contract(2));
+        assert_ne!(a, b);
+        assert_eq!(a.len(), b.len());
+        for n in [1u64, 2] {
+            let code = cold_contract(n);
+            let mut host = ember_jit::difftest::RecordingHost::new(&Interpreter, REVISION);
+            let msg = Message {
+                kind: CallKind::Call,
+                flags: 0,
+                depth: 0,
+                gas: 1_000_000,
+                recipient: ember_jit::difftest::address(1),
+                sender: ember_jit::difftest::address(2),
+                input: &[],
+                value: U256::ZERO,
+                create2_salt: B256::ZERO,
+                code_address: ember_jit::difftest::address(1),
+            };
+            let r = ember_evm::execute(&mut host, REVISION, &msg, &code);
+            assert_eq!(r.status, StatusCode::Success);
+            // The same recurrence, computed independently.
+            let mut cw = [0u8; 32];
+            cw[0] = 0x5a;
+            cw[24..].copy_from_slice(&n.wrapping_mul(0x9e37_79b9_7f4a_7c15).to_be_bytes());
+            let (c, k) = (U256::from_be_bytes(cw), U256::from_be_bytes([0xb7; 32]));
+            let mut acc = U256::ZERO;
+            for _ in 0..40 {
+                acc = acc.wrapping_add(c).wrapping_mul(k);
+            }
+            assert_eq!(r.output, acc.to_be_bytes::<32>());
+        }
+    }
+}
