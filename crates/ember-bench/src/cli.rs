@@ -7,10 +7,12 @@ use std::time::Duration;
 /// The usage text printed by `--help` and after a usage error.
 pub const USAGE: &str = "\
 usage: ember-bench [--micro | --dir PATH] [--filter TEXT] [--min-time MS] [--iterations N]
-                   [--clock cpu|wall] [--json]
+                   [--clock cpu|wall] [--no-jit] [--json]
 
-Runs every input of every ipsilon/evm-benchmarks state test in ember's interpreter and in
-revm's interpreter (London), checks that both agree, and prints their median times.
+Runs every input of every ipsilon/evm-benchmarks state test in ember's interpreter, in
+ember's compiled code (the contract compiled once per case, before timing) and in revm's
+interpreter (London), checks that all agree, and prints their median times, the contracts'
+compile times and machine-code sizes.
 
   --dir PATH      directory holding the suite's *.json state tests
                   (default: ../shared/evm-benchmarks/benchmarks/main next to the repository)
@@ -20,10 +22,14 @@ revm's interpreter (London), checks that both agree, and prints their median tim
   --iterations N  at most N timed samples per engine per case (default 10000)
   --clock CLOCK   `cpu` (default): the benchmark thread's CPU time, which leaves out time
                   spent descheduled on a busy machine; `wall`: elapsed real time
+  --no-jit        leave ember's compiled tier out: ember's interpreter against revm only
   --json          print the results as one JSON object instead of a table
   -h, --help      print this help
 
-Exit status: 0 when both engines agree on every case, 1 on a mismatch or a case the harness
+A contract the compiler rejects or fails on is still run in the other two engines; its row
+says why it was not compiled.
+
+Exit status: 0 when the engines agree on every case, 1 on a mismatch or a case the harness
 cannot run, 2 on a usage error or a missing or malformed benchmark directory.";
 
 /// Which suite to run.
@@ -43,6 +49,8 @@ pub struct Options {
     pub min_time: Duration,
     pub max_samples: usize,
     pub clock: Clock,
+    /// Whether ember's compiled tier is compiled, checked and timed too.
+    pub jit: bool,
     pub json: bool,
 }
 
@@ -61,6 +69,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
     let mut min_time = Duration::from_millis(500);
     let mut max_samples = 10_000;
     let mut clock = Clock::ThreadCpu;
+    let mut jit = true;
     let mut json = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -91,6 +100,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
                     other => return Err(format!("--clock: {other:?} is neither cpu nor wall")),
                 }
             }
+            "--no-jit" => jit = false,
             "--json" => json = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -111,6 +121,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
         min_time,
         max_samples,
         clock,
+        jit,
         json,
     }))
 }
@@ -133,6 +144,7 @@ mod tests {
                 min_time: Duration::from_millis(500),
                 max_samples: 10_000,
                 clock: Clock::ThreadCpu,
+                jit: true,
                 json: false,
             }))
         );
@@ -152,6 +164,7 @@ mod tests {
                 "3",
                 "--clock",
                 "wall",
+                "--no-jit",
                 "--json"
             ]),
             Ok(Command::Run(Options {
@@ -160,6 +173,7 @@ mod tests {
                 min_time: Duration::from_millis(20),
                 max_samples: 3,
                 clock: Clock::Wall,
+                jit: false,
                 json: true,
             }))
         );

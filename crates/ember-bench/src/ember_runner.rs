@@ -1,4 +1,4 @@
-//! Running a case in ember's interpreter, with a minimal in-crate [`Host`].
+//! Running a case in ember's interpreter or compiled code, with a minimal in-crate [`Host`].
 
 use crate::outcome::{LogRecord, Outcome};
 use crate::suite::{Case, World};
@@ -6,6 +6,7 @@ use ember_evm::{
     execute_analyzed, AccessStatus, Address, CallKind, CodeAnalysis, ExecResult, Host, Message,
     Revision, StatusCode, StorageStatus, TxContext, B256, U256,
 };
+use ember_jit::{CompileError, CompiledContract, JitConfig};
 use std::collections::{HashMap, HashSet};
 
 /// The revision every benchmark runs at.
@@ -195,21 +196,69 @@ impl Host for BenchHost<'_> {
     }
 }
 
-/// One case prepared for ember: the code analysed once, a host, and the call's parameters.
-pub struct EmberRunner<'a> {
-    analysis: CodeAnalysis,
+/// One of ember's tiers, ready to run the case's contract: the work done once per case (code
+/// analysis, compilation) is already behind it.
+pub trait Tier {
+    /// Runs the frame `msg` of the contract to the end at [`REVISION`].
+    fn execute(&self, host: &mut BenchHost<'_>, msg: &Message<'_>) -> ExecResult;
+}
+
+/// The interpreter over the code's cached analysis.
+impl Tier for CodeAnalysis {
+    #[inline]
+    fn execute(&self, host: &mut BenchHost<'_>, msg: &Message<'_>) -> ExecResult {
+        execute_analyzed(host, REVISION, msg, self)
+    }
+}
+
+/// Compiled code (which side-exits to the interpreter where it must).
+impl Tier for CompiledContract {
+    #[inline]
+    fn execute(&self, host: &mut BenchHost<'_>, msg: &Message<'_>) -> ExecResult {
+        CompiledContract::execute(self, host, msg)
+    }
+}
+
+/// Compiles the case's contract for [`REVISION`] with every analyzer gate that only saves
+/// compile time lifted (`--tier jit`'s configuration). Not timed.
+pub fn compile(case: Case<'_>) -> Result<CompiledContract, CompileError> {
+    ember_jit::compile(
+        case.bench.world.contract_code(),
+        REVISION,
+        &JitConfig::compile_everything(),
+    )
+}
+
+/// One case prepared for one of ember's tiers: the tier (interpreter over the analysed code by
+/// default, or compiled code), a host, and the call's parameters.
+pub struct EmberRunner<'a, T = CodeAnalysis> {
+    tier: T,
     host: BenchHost<'a>,
     case: Case<'a>,
 }
 
 impl<'a> EmberRunner<'a> {
-    /// Analyses the contract's code and sets up the host (the untimed part).
+    /// Analyses the contract's code for the interpreter and sets up the host (the untimed
+    /// part).
     pub fn new(case: Case<'a>) -> Self {
+        Self::with_tier(case, CodeAnalysis::new(case.bench.world.contract_code()))
+    }
+}
+
+impl<'a, T: Tier> EmberRunner<'a, T> {
+    /// Runs the case in `tier`, which must have been prepared from the case's contract code,
+    /// with a fresh host.
+    pub fn with_tier(case: Case<'a>, tier: T) -> Self {
         EmberRunner {
-            analysis: CodeAnalysis::new(case.bench.world.contract_code()),
+            tier,
             host: BenchHost::new(&case.bench.world),
             case,
         }
+    }
+
+    /// The tier the case runs in.
+    pub fn tier(&self) -> &T {
+        &self.tier
     }
 
     /// The timed part: resets the host and runs the call to the end.
@@ -229,7 +278,7 @@ impl<'a> EmberRunner<'a> {
             create2_salt: B256::ZERO,
             code_address: world.to,
         };
-        execute_analyzed(&mut self.host, REVISION, &msg, &self.analysis)
+        self.tier.execute(&mut self.host, &msg)
     }
 
     /// What the last [`run`](Self::run) (which returned `r`) did, in engine-neutral form.

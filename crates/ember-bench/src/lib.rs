@@ -1,5 +1,6 @@
-//! ember-bench: ember's interpreter against revm's interpreter on the ipsilon/evm-benchmarks
-//! state tests, with a correctness check of every case before it is timed.
+//! ember-bench: ember's interpreter, ember's compiled code and revm's interpreter on the
+//! ipsilon/evm-benchmarks state tests, with a correctness check of every case before it is
+//! timed.
 //!
 //! The `ember-bench` binary is the entry point; the modules are public so that the binary
 //! and the tests share them.
@@ -12,30 +13,61 @@ pub mod report;
 pub mod revm_runner;
 pub mod suite;
 
-use ember_runner::EmberRunner;
-use measure::{measure_pair, Plan, Timing};
+use ember_evm::B256;
+use ember_jit::{CompileStats, CompiledContract};
+use ember_runner::{compile, EmberRunner};
+use measure::{measure, Plan, Timing};
 use outcome::{differences, Outcome};
 use revm_runner::RevmRunner;
 use std::hint::black_box;
 use std::time::Duration;
 use suite::Case;
 
-/// What one timed ember iteration does.
+/// What one timed iteration of ember's interpreter does.
 pub const TIMED_EMBER: &str = "host reset + ember_evm::execute_analyzed(London) to the end \
     (CodeAnalysis built once per case, outside the timed region)";
+/// What one timed iteration of ember's compiled code does.
+pub const TIMED_JIT: &str = "host reset + CompiledContract::execute to the end (the contract \
+    compiled once per case with ember_jit::compile(London, JitConfig::compile_everything()), \
+    outside the timed region)";
 /// What one timed revm iteration does.
 pub const TIMED_REVM: &str = "host reset + Interpreter::clear + run_plain(LONDON) to the end \
     (Bytecode analysed and instruction/gas tables built once per case, outside; the \
     interpreter and its memory buffer are reused as revm's frame handling does)";
 
+/// What became of ember's compiled tier on one case.
+#[derive(Clone, Debug)]
+pub enum Jit {
+    /// The compiled tier was not asked for (`--no-jit`).
+    Off,
+    /// The contract was not compiled (the analyzer rejected it or the compilation failed);
+    /// the other two engines were still checked and timed.
+    NotCompiled { reason: String },
+    /// Compiled, checked against the interpreter and timed.
+    Timed {
+        /// Execution time; compilation is not part of it.
+        timing: Timing,
+        /// Compile time and machine-code size.
+        compile: CompileStats,
+    },
+}
+
 /// What became of one case.
 #[derive(Clone, Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per benchmark case, mostly the timed variant: boxing would save nothing"
+)]
 pub enum CaseResult {
-    /// Both engines agreed and were timed.
+    /// The engines agreed and were timed.
     Timed {
         name: String,
+        /// keccak256 of the contract's code: cases of one contract share it.
+        contract: B256,
         outcome: Outcome,
-        ember: Timing,
+        /// ember's interpreter.
+        interp: Timing,
+        jit: Jit,
         revm: Timing,
     },
     /// The engines disagree: a correctness bug in one of them.
@@ -47,54 +79,139 @@ pub enum CaseResult {
     Unsupported { name: String, reason: String },
 }
 
-/// Runs `case` once in each engine (this also warms them up) and returns both outcomes.
-pub fn run_once(case: Case<'_>) -> (Outcome, Outcome) {
-    let mut ember = EmberRunner::new(case);
-    let mut revm = RevmRunner::new(case);
-    let e = ember.run();
-    let r = revm.run();
-    (ember.outcome(e), revm.outcome(r))
+/// One case set up in every engine, outside any timed region: the code analysed for ember's
+/// interpreter and for revm, and, when asked for, compiled.
+pub struct Engines<'a> {
+    /// ember's interpreter.
+    pub interp: EmberRunner<'a>,
+    /// ember's compiled code: `None` with `--no-jit`, else the compiled contract or why it
+    /// was not compiled.
+    pub jit: Option<Result<EmberRunner<'a, CompiledContract>, String>>,
+    /// revm's interpreter.
+    pub revm: RevmRunner,
 }
 
-/// Checks that both engines agree on `case`, then times both per `plan`, after a warm-up of
-/// `warmup`.
-pub fn run_case(case: Case<'_>, plan: &Plan, warmup: Duration) -> CaseResult {
+/// Every engine's outcome of one run of a case.
+#[derive(Clone, Debug)]
+pub struct Outcomes {
+    pub interp: Outcome,
+    /// `None` when the case has no compiled code.
+    pub jit: Option<Outcome>,
+    pub revm: Outcome,
+}
+
+impl Outcomes {
+    /// Why the harness cannot run the case, if any engine needed what it does not provide.
+    pub fn unsupported(&self) -> Option<&String> {
+        self.interp
+            .unsupported
+            .as_ref()
+            .or(self.revm.unsupported.as_ref())
+            .or(self.jit.as_ref().and_then(|j| j.unsupported.as_ref()))
+    }
+
+    /// Where revm and the compiled code differ from ember's interpreter; empty when all agree.
+    pub fn differences(&self) -> Vec<String> {
+        let mut out = differences(("interp", &self.interp), ("revm", &self.revm));
+        if let Some(jit) = &self.jit {
+            out.extend(differences(("interp", &self.interp), ("jit", jit)));
+        }
+        out
+    }
+}
+
+impl<'a> Engines<'a> {
+    /// Prepares `case` in ember's interpreter and revm, and compiles it when `jit` is set.
+    pub fn new(case: Case<'a>, jit: bool) -> Self {
+        Engines {
+            interp: EmberRunner::new(case),
+            jit: jit.then(|| {
+                compile(case)
+                    .map(|c| EmberRunner::with_tier(case, c))
+                    .map_err(|e| e.to_string())
+            }),
+            revm: RevmRunner::new(case),
+        }
+    }
+
+    /// Runs the case once in each engine (this also warms them up).
+    pub fn run_once(&mut self) -> Outcomes {
+        let interp = self.interp.run();
+        let jit = match &mut self.jit {
+            Some(Ok(runner)) => {
+                let r = runner.run();
+                Some(runner.outcome(r))
+            }
+            _ => None,
+        };
+        let revm = self.revm.run();
+        Outcomes {
+            interp: self.interp.outcome(interp),
+            jit,
+            revm: self.revm.outcome(revm),
+        }
+    }
+}
+
+/// Sets `case` up in every engine (compiling it when `jit` is set), checks that they agree,
+/// then times them per `plan` after a warm-up of `warmup`, their samples taken in turn.
+pub fn run_case(case: Case<'_>, plan: &Plan, warmup: Duration, jit: bool) -> CaseResult {
     let name = case.name();
-    let (e, r) = run_once(case);
-    if let Some(reason) = e.unsupported.as_ref().or(r.unsupported.as_ref()) {
+    let mut engines = Engines::new(case, jit);
+    let outcomes = engines.run_once();
+    if let Some(reason) = outcomes.unsupported() {
         return CaseResult::Unsupported {
             name,
             reason: reason.clone(),
         };
     }
-    let differences = differences(&e, &r);
+    let differences = outcomes.differences();
     if !differences.is_empty() {
         return CaseResult::Mismatch { name, differences };
     }
-    let mut ember = EmberRunner::new(case);
-    let mut revm = RevmRunner::new(case);
-    let (ember_t, revm_t) = measure_pair(
-        plan,
-        warmup,
-        || {
-            black_box(ember.run());
-        },
-        || {
-            black_box(revm.run());
-        },
-    );
+    let Engines {
+        mut interp,
+        jit,
+        mut revm,
+    } = engines;
+    let mut run_interp = || {
+        black_box(interp.run());
+    };
+    let mut run_revm = || {
+        black_box(revm.run());
+    };
+    let (interp, jit, revm) = match jit {
+        None => {
+            let [i, r] = measure(plan, warmup, [&mut run_interp, &mut run_revm]);
+            (i, Jit::Off, r)
+        }
+        Some(Err(reason)) => {
+            let [i, r] = measure(plan, warmup, [&mut run_interp, &mut run_revm]);
+            (i, Jit::NotCompiled { reason }, r)
+        }
+        Some(Ok(mut compiled)) => {
+            let compile = compiled.tier().stats();
+            let mut run_jit = || {
+                black_box(compiled.run());
+            };
+            let [i, j, r] = measure(plan, warmup, [&mut run_interp, &mut run_jit, &mut run_revm]);
+            (i, Jit::Timed { timing: j, compile }, r)
+        }
+    };
     CaseResult::Timed {
         name,
-        outcome: e,
-        ember: ember_t,
-        revm: revm_t,
+        contract: case.bench.world.code_hash(&case.bench.world.to),
+        outcome: outcomes.interp,
+        interp,
+        jit,
+        revm,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    //! Both engines on small hand-written contracts, with the expected gas derived by hand
-    //! from the London schedule; this checks the two hosts as much as the engines.
+    //! All three engines on small hand-written contracts, with the expected gas derived by
+    //! hand from the London schedule; this checks the two hosts as much as the engines.
 
     use super::*;
     use crate::measure::Clock;
@@ -157,20 +274,40 @@ mod tests {
         }
     }
 
-    fn both(b: &Benchmark) -> (Outcome, Outcome) {
-        run_once(Case {
+    fn case(b: &Benchmark) -> Case<'_> {
+        Case {
             bench: b,
             input: &b.inputs[0],
-        })
+        }
     }
 
-    /// Runs in both engines, asserts they agree, returns the common outcome.
+    /// Runs in every engine, the contract compiled.
+    fn all(b: &Benchmark) -> Outcomes {
+        let mut engines = Engines::new(case(b), true);
+        if let Some(Err(e)) = &engines.jit {
+            panic!("the contract was not compiled: {e}");
+        }
+        let outcomes = engines.run_once();
+        assert!(outcomes.jit.is_some());
+        outcomes
+    }
+
+    /// Runs in every engine, asserts they agree, returns the common outcome.
     fn agreed(code: Vec<u8>, storage: &[(u64, u64)], input: Vec<u8>) -> Outcome {
         let b = bench(code, storage, input);
-        let (e, r) = both(&b);
-        assert_eq!(differences(&e, &r), Vec::<String>::new());
-        assert_eq!(e.unsupported, None);
-        e
+        let o = all(&b);
+        assert_eq!(o.differences(), Vec::<String>::new());
+        assert_eq!(o.unsupported(), None);
+        o.interp
+    }
+
+    /// A plan that takes at most `samples` samples and stops after the first.
+    fn quick(samples: usize) -> Plan {
+        Plan {
+            clock: Clock::ThreadCpu,
+            min_time: Duration::ZERO,
+            max_samples: samples,
+        }
     }
 
     #[test]
@@ -280,27 +417,17 @@ mod tests {
     }
 
     #[test]
-    fn nested_calls_are_reported_as_unsupported_by_both_engines() {
+    fn nested_calls_are_reported_as_unsupported_by_every_engine() {
         // CALL(gas=0, to=0x11.., value=0, in 0/0, out 0/0)
         let mut code = vec![0x60, 0, 0x60, 0, 0x60, 0, 0x60, 0, 0x60, 0, 0x73];
         code.extend([0x11; 20]);
         code.extend([0x60, 0, 0xf1, 0x00]);
         let b = bench(code, &[], vec![]);
-        let (e, r) = both(&b);
-        assert!(e.unsupported.is_some());
-        assert!(r.unsupported.is_some());
-        let result = run_case(
-            Case {
-                bench: &b,
-                input: &b.inputs[0],
-            },
-            &Plan {
-                clock: Clock::ThreadCpu,
-                min_time: Duration::ZERO,
-                max_samples: 1,
-            },
-            Duration::ZERO,
-        );
+        let o = all(&b);
+        assert!(o.interp.unsupported.is_some());
+        assert!(o.jit.unwrap().unsupported.is_some());
+        assert!(o.revm.unsupported.is_some());
+        let result = run_case(case(&b), &quick(1), Duration::ZERO, true);
         assert!(matches!(result, CaseResult::Unsupported { .. }));
     }
 
@@ -316,54 +443,110 @@ mod tests {
             0xf3,
         ]);
         let b = bench(code, &[], vec![]);
-        let case = Case {
-            bench: &b,
-            input: &b.inputs[0],
-        };
-        let mut ember = EmberRunner::new(case);
-        let mut revm = RevmRunner::new(case);
-        let first = ember.run();
-        let first = ember.outcome(first);
+        let mut engines = Engines::new(case(&b), true);
+        let first = engines.interp.run();
+        let first = engines.interp.outcome(first);
         // 6 + 22100 (cold set) + 3 + 2600 + 2 + 6 + 375 + 3 + 100 + 9 + 6
         assert_eq!(first.gas_used, 25210);
         assert_eq!(first.logs.len(), 1);
         for _ in 0..2 {
-            let e = ember.run();
-            assert_eq!(ember.outcome(e), first);
-            let r = revm.run();
-            assert_eq!(revm.outcome(r), first);
+            let o = engines.run_once();
+            assert_eq!(o.interp, first);
+            assert_eq!(o.jit, Some(first.clone()));
+            assert_eq!(o.revm, first);
         }
     }
 
     #[test]
-    fn an_agreeing_case_is_timed() {
+    fn an_agreeing_case_is_timed_in_every_engine() {
         // PUSH1 1 PUSH1 2 ADD STOP: 3 + 3 + 3.
         let b = bench(vec![0x60, 1, 0x60, 2, 0x01, 0x00], &[], vec![]);
-        let result = run_case(
-            Case {
-                bench: &b,
-                input: &b.inputs[0],
-            },
-            &Plan {
-                clock: Clock::ThreadCpu,
-                min_time: Duration::ZERO,
-                max_samples: 2,
-            },
-            Duration::ZERO,
-        );
-        match result {
+        match run_case(case(&b), &quick(2), Duration::ZERO, true) {
             CaseResult::Timed {
+                contract,
                 outcome,
-                ember,
+                interp,
+                jit: Jit::Timed { timing, compile },
                 revm,
                 ..
             } => {
+                assert_eq!(contract, keccak256(&[0x60, 1, 0x60, 2, 0x01, 0x00]));
                 assert_eq!(outcome.gas_used, 9);
                 // A zero time budget stops after the first sample.
-                assert_eq!((ember.samples, revm.samples), (1, 1));
-                assert!(ember.median_ns > 0.0 && revm.median_ns > 0.0);
+                assert_eq!((interp.samples, timing.samples, revm.samples), (1, 1, 1));
+                assert!(interp.median_ns > 0.0 && timing.median_ns > 0.0 && revm.median_ns > 0.0);
+                assert!(compile.emit_ns > 0 && compile.code_bytes > 0, "{compile:?}");
             }
-            other => panic!("expected a timed case, got {other:?}"),
+            other => panic!("expected a case timed in all three engines, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn without_the_jit_only_two_engines_run() {
+        let b = bench(vec![0x60, 1, 0x60, 2, 0x01, 0x00], &[], vec![]);
+        let mut engines = Engines::new(case(&b), false);
+        assert!(engines.jit.is_none());
+        assert_eq!(engines.run_once().jit, None);
+        match run_case(case(&b), &quick(1), Duration::ZERO, false) {
+            CaseResult::Timed {
+                jit: Jit::Off,
+                outcome,
+                ..
+            } => assert_eq!(outcome.gas_used, 9),
+            other => panic!("expected a two-engine timed case, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_contract_the_compiler_rejects_is_still_timed_in_the_other_engines() {
+        // PUSH1 1 PUSH1 2 ADD STOP, padded with STOPs past JitConfig::compile_everything()'s
+        // 48 KiB size limit.
+        let mut code = vec![0x60, 1, 0x60, 2, 0x01, 0x00];
+        code.resize(0xc000 + 1, 0x00);
+        let b = bench(code, &[], vec![]);
+        match run_case(case(&b), &quick(1), Duration::ZERO, true) {
+            CaseResult::Timed {
+                jit: Jit::NotCompiled { reason },
+                outcome,
+                interp,
+                revm,
+                ..
+            } => {
+                assert!(reason.contains("over the 49152-byte limit"), "{reason}");
+                assert_eq!(outcome.gas_used, 9);
+                assert_eq!((interp.samples, revm.samples), (1, 1));
+            }
+            other => panic!("expected a case without compiled code, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn disagreements_are_named_by_engine() {
+        let o = agreed(vec![0x60, 1, 0x60, 2, 0x01, 0x00], &[], vec![]);
+        let mut slow = o.clone();
+        slow.gas_used += 1;
+        let outcomes = Outcomes {
+            interp: o.clone(),
+            jit: Some(slow.clone()),
+            revm: o.clone(),
+        };
+        assert_eq!(outcomes.differences(), ["gas used: interp=9 jit=10"]);
+        let outcomes = Outcomes {
+            interp: o.clone(),
+            jit: None,
+            revm: slow,
+        };
+        assert_eq!(outcomes.differences(), ["gas used: interp=9 revm=10"]);
+        let mut nested = o.clone();
+        nested.unsupported = Some("nested call".into());
+        let outcomes = Outcomes {
+            interp: o.clone(),
+            jit: Some(nested),
+            revm: o,
+        };
+        assert_eq!(
+            outcomes.unsupported().map(String::as_str),
+            Some("nested call")
+        );
     }
 }

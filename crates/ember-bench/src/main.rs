@@ -1,10 +1,12 @@
-//! `ember-bench`: ember's interpreter against revm's interpreter on ipsilon/evm-benchmarks.
+//! `ember-bench`: ember's interpreter and compiled code against revm's interpreter on
+//! ipsilon/evm-benchmarks.
 //! Run with `cargo run --release -p ember-bench -- --help` for the options.
 
 use ember_bench::cli::{parse_args, Command, Options, Suite, USAGE};
 use ember_bench::measure::{Clock, Plan, SAMPLE_TARGET};
-use ember_bench::{report, run_case, suite, CaseResult, TIMED_EMBER, TIMED_REVM};
-use serde_json::json;
+use ember_bench::{report, run_case, suite, CaseResult, TIMED_EMBER, TIMED_JIT, TIMED_REVM};
+use ember_jit::JitConfig;
+use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -89,18 +91,30 @@ fn run(opts: &Options) -> ExitCode {
         max_samples: opts.max_samples,
     };
     let warmup = opts.min_time / 5;
+    let opt_level = format!("{:?}", JitConfig::compile_everything().opt_level);
     if !opts.json {
-        println!(
-            "ember-bench: ember interpreter vs revm 43 interpreter, London, suite {suite_name} ({})",
-            dir.display()
-        );
+        if opts.jit {
+            println!(
+                "ember-bench: ember interpreter vs ember compiled code (LLVM {opt_level}) vs revm 43 \
+                 interpreter, London, suite {suite_name} ({})",
+                dir.display()
+            );
+        } else {
+            println!(
+                "ember-bench: ember interpreter vs revm 43 interpreter, London, suite {suite_name} ({})",
+                dir.display()
+            );
+        }
         println!("  timed, ember: {TIMED_EMBER}");
+        if opts.jit {
+            println!("  timed, jit:   {TIMED_JIT}");
+        }
         println!("  timed, revm:  {TIMED_REVM}");
         println!(
-            "  both engines are first checked to agree on status, gas used, refund, output and \
-             logs; then, after {} ms of warm-up, samples of each engine alternate until it has \
-             {} ms of samples or {} samples; a sample batches runs to about {} µs; the time \
-             shown is the median per-run time on the {} clock",
+            "  the engines are first checked to agree on status, gas used, refund, output and \
+             logs; then, after {} ms of warm-up, samples of the engines are taken in turn until \
+             each has {} ms of samples or {} samples; a sample batches runs to about {} µs; the \
+             time shown is the median per-run time on the {} clock",
             warmup.as_millis(),
             opts.min_time.as_millis(),
             opts.max_samples,
@@ -110,13 +124,19 @@ fn run(opts: &Options) -> ExitCode {
                 Clock::Wall => "wall",
             }
         );
+        if opts.jit {
+            println!(
+                "  a/b columns are a's time over b's (above 1: b is faster); compile time and \
+                 machine-code size are those of the case's own compilation of its contract"
+            );
+        }
         println!();
-        println!("{}", report::table_header());
+        println!("{}", report::table_header(opts.jit));
     }
 
     let mut results = Vec::with_capacity(cases.len());
     for case in cases {
-        let r = run_case(case, &plan, warmup);
+        let r = run_case(case, &plan, warmup, opts.jit);
         let line = report::table_line(&r);
         match (&r, opts.json) {
             (CaseResult::Timed { .. }, true) => {}
@@ -133,15 +153,22 @@ fn run(opts: &Options) -> ExitCode {
             "suite": suite_name,
             "dir": dir.display().to_string(),
             "revision": "London",
-            "timed": {"ember": TIMED_EMBER, "revm": TIMED_REVM},
+            "timed": if opts.jit {
+                json!({"interp": TIMED_EMBER, "jit": TIMED_JIT, "revm": TIMED_REVM})
+            } else {
+                json!({"interp": TIMED_EMBER, "revm": TIMED_REVM})
+            },
+            "jit_opt_level": if opts.jit { json!(opt_level) } else { Value::Null },
             "min_time_ms": opts.min_time.as_millis() as u64,
             "max_samples": opts.max_samples,
             "clock": opts.clock.name(),
         });
-        println!("{}", report::to_json(context, &results));
+        println!("{}", report::to_json(context, &results, opts.jit));
     } else {
         println!();
-        println!("{}", report::geometric_mean_line(&results));
+        for line in report::closing_lines(&results, opts.jit) {
+            println!("{line}");
+        }
     }
 
     let failed = results

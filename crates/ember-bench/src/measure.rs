@@ -1,7 +1,7 @@
-//! Timing two engines on one case: warm-up, batch sizing, interleaved samples, medians.
+//! Timing several engines on one case: warm-up, batch sizing, interleaved samples, medians.
 //!
-//! The two engines' samples are taken alternately, so that noise from other processes on a
-//! shared machine falls on both alike. By default samples are timed with the thread's CPU-time
+//! The engines' samples are taken in turn, so that noise from other processes on a shared
+//! machine falls on all of them alike. By default samples are timed with the thread's CPU-time
 //! clock, which does not count time the thread spends descheduled; wall time is an option.
 
 use std::time::{Duration, Instant};
@@ -162,51 +162,48 @@ impl Series {
     }
 }
 
-/// Warms both engines up for `warmup` of wall time (each at least once), sizes their batches
-/// from the warm-up runs, then samples them alternately until each meets `plan`.
+/// Warms every engine up for `warmup` of wall time (each at least once), sizes each one's
+/// batches from its warm-up runs, then samples the engines in turn (first, second, …, first
+/// again) until each meets `plan`. Returns the engines' timings in the order given.
 ///
-/// Each closure runs the engine once; it must hand its result to `std::hint::black_box`.
-pub fn measure_pair(
+/// Each closure runs its engine once; it must hand its result to `std::hint::black_box`.
+pub fn measure<const N: usize>(
     plan: &Plan,
     warmup: Duration,
-    mut a: impl FnMut(),
-    mut b: impl FnMut(),
-) -> (Timing, Timing) {
-    let mut warm = [(Duration::ZERO, 0u32); 2];
+    mut engines: [&mut dyn FnMut(); N],
+) -> [Timing; N] {
+    const { assert!(N > 0, "measure needs at least one engine") };
+    let mut warm = [(Duration::ZERO, 0u32); N];
     let start = Instant::now();
     while warm[0].1 == 0 || start.elapsed() < warmup {
-        let t = plan.clock.time(&mut a, 1);
-        warm[0] = (warm[0].0 + t, warm[0].1 + 1);
-        let t = plan.clock.time(&mut b, 1);
-        warm[1] = (warm[1].0 + t, warm[1].1 + 1);
+        for (f, w) in engines.iter_mut().zip(&mut warm) {
+            let t = plan.clock.time(f, 1);
+            *w = (w.0 + t, w.1 + 1);
+        }
     }
-    let series = |(t, n): (Duration, u32)| Series {
+    let mut series = warm.map(|(t, n)| Series {
         batch: batch_size(t / n),
         total: Duration::ZERO,
         per_run_ns: Vec::new(),
-    };
-    let (mut sa, mut sb) = (series(warm[0]), series(warm[1]));
+    });
     // Every engine gets at least one sample, even with a zero time budget.
-    sa.take(plan.clock, &mut a);
-    sb.take(plan.clock, &mut b);
-    loop {
-        let (da, db) = (sa.done(plan), sb.done(plan));
-        if da && db {
-            break;
-        }
-        if !da {
-            sa.take(plan.clock, &mut a);
-        }
-        if !db {
-            sb.take(plan.clock, &mut b);
+    for (f, s) in engines.iter_mut().zip(&mut series) {
+        s.take(plan.clock, f);
+    }
+    while series.iter().any(|s| !s.done(plan)) {
+        for (f, s) in engines.iter_mut().zip(&mut series) {
+            if !s.done(plan) {
+                s.take(plan.clock, f);
+            }
         }
     }
-    (sa.finish(), sb.finish())
+    series.map(Series::finish)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::RefCell;
 
     #[test]
     fn median_of_odd_and_even_counts() {
@@ -232,29 +229,94 @@ mod tests {
         assert_eq!(batch_size(Duration::ZERO), SAMPLE_TARGET.as_nanos() as u64);
     }
 
+    /// The engines' runs in order, with consecutive runs of one engine (a batch, or samples
+    /// of the last engine still sampling) merged into one entry.
+    fn runs(log: &RefCell<Vec<usize>>) -> Vec<usize> {
+        let mut out = log.borrow().clone();
+        out.dedup();
+        out
+    }
+
     #[test]
-    fn sample_count_cap_is_respected_and_both_engines_run() {
-        let (mut na, mut nb) = (0u64, 0u64);
+    fn sample_count_cap_is_respected_and_every_engine_runs() {
+        let (mut na, mut nb, mut nc) = (0u64, 0u64, 0u64);
         let plan = Plan {
             clock: Clock::Wall,
             min_time: Duration::from_secs(3600),
             max_samples: 3,
         };
-        let (ta, tb) = measure_pair(
+        let [ta, tb, tc] = measure(
             &plan,
             Duration::ZERO,
-            || {
-                na += 1;
-                std::thread::sleep(Duration::from_micros(300));
-            },
-            || nb += 1,
+            [
+                &mut || {
+                    na += 1;
+                    std::thread::sleep(Duration::from_micros(300));
+                },
+                &mut || nb += 1,
+                &mut || nc += 1,
+            ],
         );
-        assert_eq!((ta.samples, tb.samples), (3, 3));
+        assert_eq!((ta.samples, tb.samples, tc.samples), (3, 3, 3));
         // The sleeping engine is not batched; one warm-up run plus 3 samples of 1 run.
         assert_eq!(ta.batch, 1);
         assert_eq!(na, 4);
         assert_eq!(nb, 1 + 3 * tb.batch);
+        assert_eq!(nc, 1 + 3 * tc.batch);
         assert!(ta.median_ns >= 300_000.0);
+    }
+
+    #[test]
+    fn samples_of_the_engines_alternate() {
+        let log = RefCell::new(Vec::new());
+        let plan = Plan {
+            clock: Clock::Wall,
+            min_time: Duration::from_secs(3600),
+            max_samples: 3,
+        };
+        let [ta, tb, tc] = measure(
+            &plan,
+            Duration::ZERO,
+            [
+                &mut || log.borrow_mut().push(0),
+                &mut || log.borrow_mut().push(1),
+                &mut || log.borrow_mut().push(2),
+            ],
+        );
+        assert_eq!((ta.samples, tb.samples, tc.samples), (3, 3, 3));
+        // One warm-up round, then three rounds of samples.
+        assert_eq!(runs(&log), [0, 1, 2].repeat(4));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_engine_that_is_done_stops_while_the_others_go_on() {
+        let log = RefCell::new(Vec::new());
+        let plan = Plan {
+            clock: Clock::ThreadCpu,
+            min_time: Duration::from_millis(1),
+            max_samples: 4,
+        };
+        // The first engine spends 2 ms of CPU per run, so its first sample meets `min_time`;
+        // the second does nothing and stops at `max_samples`, far below 1 ms of samples.
+        let [slow, fast] = measure(
+            &plan,
+            Duration::ZERO,
+            [
+                &mut || {
+                    log.borrow_mut().push(0);
+                    let start = thread_cpu_time().unwrap();
+                    while thread_cpu_time().unwrap() - start < Duration::from_millis(2) {}
+                },
+                &mut || log.borrow_mut().push(1),
+            ],
+        );
+        assert_eq!((slow.samples, fast.samples), (1, 4));
+        assert_eq!(slow.batch, 1);
+        assert!(slow.median_ns >= 2e6);
+        // Warm-up round, first sample round, then the fast engine alone.
+        assert_eq!(runs(&log), [0, 1, 0, 1]);
+        assert_eq!(log.borrow().iter().filter(|&&e| e == 0).count(), 2);
     }
 
     #[test]
@@ -265,8 +327,10 @@ mod tests {
                 min_time: Duration::ZERO,
                 max_samples: 1000,
             };
-            let (ta, tb) = measure_pair(&plan, Duration::ZERO, || {}, || {});
+            let [ta, tb] = measure(&plan, Duration::ZERO, [&mut || {}, &mut || {}]);
             assert_eq!((ta.samples, tb.samples), (1, 1));
+            let [t] = measure(&plan, Duration::ZERO, [&mut || {}]);
+            assert_eq!(t.samples, 1);
         }
     }
 

@@ -1,4 +1,4 @@
-//! What an engine's run of a case did, in a form both engines can be compared in.
+//! What an engine's run of a case did, in a form every engine's run can be compared in.
 
 use ember_evm::{to_hex, StatusCode};
 
@@ -40,46 +40,46 @@ fn short_hex(bytes: &[u8]) -> String {
     }
 }
 
-/// The fields in which `ember` and `revm` differ, as `field: ember=… revm=…` lines.
-pub fn differences(ember: &Outcome, revm: &Outcome) -> Vec<String> {
+/// The fields in which two engines' outcomes differ, as `field: A=… B=…` lines, where `A` and
+/// `B` are the engines' names as given with their outcomes.
+pub fn differences((a_name, a): (&str, &Outcome), (b_name, b): (&str, &Outcome)) -> Vec<String> {
     let mut out = Vec::new();
-    if ember.status != revm.status {
+    if a.status != b.status {
         out.push(format!(
-            "status: ember={} revm={}",
-            ember.status.name(),
-            revm.status.name()
+            "status: {a_name}={} {b_name}={}",
+            a.status.name(),
+            b.status.name()
         ));
     }
-    if ember.gas_used != revm.gas_used {
+    if a.gas_used != b.gas_used {
         out.push(format!(
-            "gas used: ember={} revm={}",
-            ember.gas_used, revm.gas_used
+            "gas used: {a_name}={} {b_name}={}",
+            a.gas_used, b.gas_used
         ));
     }
-    if ember.gas_refund != revm.gas_refund {
+    if a.gas_refund != b.gas_refund {
         out.push(format!(
-            "gas refund: ember={} revm={}",
-            ember.gas_refund, revm.gas_refund
+            "gas refund: {a_name}={} {b_name}={}",
+            a.gas_refund, b.gas_refund
         ));
     }
-    if ember.output != revm.output {
+    if a.output != b.output {
         out.push(format!(
-            "output: ember={} revm={}",
-            short_hex(&ember.output),
-            short_hex(&revm.output)
+            "output: {a_name}={} {b_name}={}",
+            short_hex(&a.output),
+            short_hex(&b.output)
         ));
     }
-    if ember.logs != revm.logs {
+    if a.logs != b.logs {
         out.push(format!(
-            "logs: ember has {} log(s), revm has {} (first difference at index {})",
-            ember.logs.len(),
-            revm.logs.len(),
-            ember
-                .logs
+            "logs: {a_name} has {} log(s), {b_name} has {} (first difference at index {})",
+            a.logs.len(),
+            b.logs.len(),
+            a.logs
                 .iter()
-                .zip(&revm.logs)
-                .position(|(a, b)| a != b)
-                .unwrap_or(ember.logs.len().min(revm.logs.len()))
+                .zip(&b.logs)
+                .position(|(x, y)| x != y)
+                .unwrap_or(a.logs.len().min(b.logs.len()))
         ));
     }
     out
@@ -102,7 +102,7 @@ mod tests {
 
     #[test]
     fn equal_outcomes_have_no_differences() {
-        assert!(differences(&base(), &base()).is_empty());
+        assert!(differences(("interp", &base()), ("revm", &base())).is_empty());
     }
 
     #[test]
@@ -117,16 +117,16 @@ mod tests {
             topics: vec![],
             data: vec![],
         }];
-        let d = differences(&base(), &other);
+        let d = differences(("jit", &base()), ("interp", &other));
         assert_eq!(d.len(), 5, "{d:?}");
-        assert_eq!(d[0], "status: ember=success revm=revert");
-        assert_eq!(d[1], "gas used: ember=100 revm=101");
-        assert_eq!(d[2], "gas refund: ember=0 revm=4800");
-        assert!(d[3].starts_with("output: ember=0x010203 revm=0x0909"));
+        assert_eq!(d[0], "status: jit=success interp=revert");
+        assert_eq!(d[1], "gas used: jit=100 interp=101");
+        assert_eq!(d[2], "gas refund: jit=0 interp=4800");
+        assert!(d[3].starts_with("output: jit=0x010203 interp=0x0909"));
         assert!(d[3].ends_with("(100 bytes)"));
         assert_eq!(
             d[4],
-            "logs: ember has 0 log(s), revm has 1 (first difference at index 0)"
+            "logs: jit has 0 log(s), interp has 1 (first difference at index 0)"
         );
     }
 }

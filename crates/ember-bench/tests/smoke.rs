@@ -26,20 +26,20 @@ fn bench(args: &[&str]) -> Output {
         .expect("the ember-bench binary runs")
 }
 
-#[test]
-fn one_small_case_runs_and_prints_the_geometric_mean() {
-    if main_suite().is_none() {
-        return;
-    }
-    let out = bench(&[
+/// Runs one small case with one sample per engine, plus `extra` arguments; returns stdout
+/// after checking that the run succeeded without a mismatch.
+fn one_small_case(extra: &[&str]) -> String {
+    let mut args = vec![
         "--filter",
         "swap_math/spent",
         "--iterations",
         "1",
         "--min-time",
         "0",
-    ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    ];
+    args.extend(extra);
+    let out = bench(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "exit {:?}\nstdout:\n{stdout}\nstderr:\n{}",
@@ -47,17 +47,63 @@ fn one_small_case_runs_and_prints_the_geometric_mean() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(!stdout.contains("MISMATCH"), "{stdout}");
-    let row = stdout
+    stdout
+}
+
+/// The case's row of the table.
+fn row(stdout: &str) -> &str {
+    stdout
         .lines()
         .find(|l| l.starts_with("swap_math/spent "))
-        .unwrap_or_else(|| panic!("no row for the case in:\n{stdout}"));
-    // Columns: name, gas used, ember time + unit, revm time + unit, ratio.
-    assert_eq!(row.split_whitespace().count(), 7, "{row}");
-    let mean = stdout
+        .unwrap_or_else(|| panic!("no row for the case in:\n{stdout}"))
+}
+
+/// The line starting with `prefix`, which must not say n/a.
+fn line<'a>(stdout: &'a str, prefix: &str) -> &'a str {
+    let line = stdout
         .lines()
-        .find(|l| l.starts_with("geometric mean of revm/ember over 1 case(s): "))
-        .unwrap_or_else(|| panic!("no geometric mean line in:\n{stdout}"));
-    assert!(!mean.contains("n/a"), "{mean}");
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting with {prefix:?} in:\n{stdout}"));
+    assert!(!line.contains("n/a"), "{line}");
+    line
+}
+
+#[test]
+fn one_small_case_runs_in_three_engines_and_prints_the_closing_lines() {
+    if main_suite().is_none() {
+        return;
+    }
+    let stdout = one_small_case(&[]);
+    // Columns: name, gas used, three times with units, three ratios, compile time and its
+    // IR/opt/emit parts, code size.
+    let row = row(&stdout);
+    assert_eq!(row.split_whitespace().count(), 14, "{row}");
+    line(&stdout, "geometric mean of revm/ember over 1 case(s): ");
+    line(&stdout, "geometric mean of interp/jit over 1 case(s): ");
+    line(&stdout, "geometric mean of revm/jit over 1 case(s): ");
+    let compile = line(
+        &stdout,
+        "compile time per contract over 1 distinct contract(s), ms: total median ",
+    );
+    for part in ["; IR median ", "; opt median ", "; emit median "] {
+        assert!(compile.contains(part), "{compile}");
+    }
+    line(&stdout, "machine code per contract: median ");
+}
+
+#[test]
+fn without_the_jit_the_two_engine_table_is_printed() {
+    if main_suite().is_none() {
+        return;
+    }
+    let stdout = one_small_case(&["--no-jit"]);
+    // Columns: name, gas used, ember time + unit, revm time + unit, ratio.
+    let row = row(&stdout);
+    assert_eq!(row.split_whitespace().count(), 7, "{row}");
+    line(&stdout, "geometric mean of revm/ember over 1 case(s): ");
+    for gone in ["interp/jit", "revm/jit", "compile time", "machine code"] {
+        assert!(!stdout.contains(gone), "{gone} in:\n{stdout}");
+    }
 }
 
 #[test]
@@ -94,7 +140,19 @@ fn json_output_is_one_object_with_every_selected_case() {
     );
     assert_eq!(v["failures"], serde_json::json!([]));
     assert_eq!(v["revision"], "London");
-    assert!(v["geometric_mean"].as_f64().is_some_and(|g| g > 0.0));
+    let positive = |x: &serde_json::Value| x.as_f64().is_some_and(|g| g > 0.0);
+    assert!(positive(&v["geometric_mean"]));
+    assert!(positive(&v["geometric_mean_interp_over_jit"]));
+    assert!(positive(&v["geometric_mean_revm_over_jit"]));
+    for case in v["cases"].as_array().expect("a cases array") {
+        assert!(positive(&case["jit"]["ns"]), "{case}");
+        assert!(positive(&case["jit"]["compile"]["emit_ns"]), "{case}");
+    }
+    // The three inputs share one contract.
+    assert_eq!(v["compile"]["contracts"], 1);
+    assert_eq!(v["compile"]["not_compiled"], 0);
+    assert!(positive(&v["compile"]["total_ns"]["max"]));
+    assert!(positive(&v["compile"]["code_bytes"]["median"]));
 }
 
 #[test]

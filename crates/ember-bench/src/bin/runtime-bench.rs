@@ -12,7 +12,7 @@
 //! Run: `cargo run --release -p ember-bench --bin runtime-bench -- --help`.
 
 use ember_bench::ember_runner::{BenchHost, REVISION};
-use ember_bench::measure::{geometric_mean, measure_pair, Clock, Plan};
+use ember_bench::measure::{geometric_mean, measure, Clock, Plan};
 use ember_bench::report::format_ns;
 use ember_bench::suite::{self, Benchmark, Case, World};
 use ember_evm::{
@@ -189,17 +189,19 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> bool {
             );
             return false;
         }
-        let (bare, runtime) = measure_pair(
+        let [bare, runtime] = measure(
             &plan,
             Duration::from_millis(200),
-            || {
-                h1.reset();
-                black_box(execute_analyzed(&mut h1, REVISION, &msg, &analysis));
-            },
-            || {
-                h2.reset();
-                black_box(rt.execute(&mut h2, REVISION, &msg, code, Some(&hash)));
-            },
+            [
+                &mut || {
+                    h1.reset();
+                    black_box(execute_analyzed(&mut h1, REVISION, &msg, &analysis));
+                },
+                &mut || {
+                    h2.reset();
+                    black_box(rt.execute(&mut h2, REVISION, &msg, code, Some(&hash)));
+                },
+            ],
         );
         let ratio = runtime.median_ns / bare.median_ns;
         ratios.push(ratio);
