@@ -16,6 +16,7 @@
 
 use crate::backend::Backend;
 use crate::store::{Entry, Outcome, COLD, COMPILED, COMPILING, QUEUED, REJECTED};
+use ember_jit::panic_message;
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::BinaryHeap;
 use std::panic::{self, AssertUnwindSafe};
@@ -375,14 +376,4 @@ fn finish<C>(entry: &Entry<C>, outcome: &Outcome<C>) {
         Outcome::Rejected(_) => REJECTED,
     };
     entry.state.store(state, Ordering::Release);
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_owned()
-    }
 }
