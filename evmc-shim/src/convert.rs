@@ -373,18 +373,7 @@ mod tests {
 
     #[test]
     fn message_with_bad_kind_or_input_is_refused() {
-        let msg = Message {
-            kind: CallKind::Call,
-            flags: 0,
-            depth: 0,
-            gas: 1,
-            recipient: addr(1),
-            sender: addr(2),
-            input: &[],
-            value: U256::ZERO,
-            create2_salt: B256::ZERO,
-            code_address: addr(1),
-        };
+        let msg = Message::call(addr(2), addr(1), &[], 1);
         let mut e = message_to_evmc(&msg);
         assert!(e.input_data.is_null());
         e.kind = evmc_call_kind::EVMC_EOFCREATE;

@@ -153,7 +153,6 @@ mod tests {
 
     #[test]
     fn a_setting_after_the_first_call_replaces_the_runtime() {
-        use ember_evm::{CallKind, B256, U256};
         use ember_state::{run_message, Account, BlockEnv, WorldState};
         let o = Options::default();
         o.set("tier", "jit").unwrap();
@@ -180,18 +179,7 @@ mod tests {
                 ..Account::default()
             },
         );
-        let msg = Message {
-            kind: CallKind::Call,
-            flags: 0,
-            depth: 0,
-            gas: 1000,
-            recipient: to,
-            sender: ember_evm::Address([0xaa; 20]),
-            input: &[],
-            value: U256::ZERO,
-            create2_salt: B256::ZERO,
-            code_address: to,
-        };
+        let msg = Message::call(ember_evm::Address([0xaa; 20]), to, &[], 1000);
         let block = BlockEnv::default();
         let (r, _) = run_message(&mut state, &block, Revision::Cancun, &Shim(&o), &msg, None);
         assert_eq!(r.gas_left, 1000 - 9);

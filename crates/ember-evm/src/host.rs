@@ -127,7 +127,23 @@ pub struct Message<'a> {
     pub code_address: Address,
 }
 
-impl Message<'_> {
+impl<'a> Message<'a> {
+    /// A plain top-level CALL: depth 0, no flags, no value, running the recipient's own code.
+    pub fn call(sender: Address, recipient: Address, input: &'a [u8], gas: i64) -> Self {
+        Message {
+            kind: CallKind::Call,
+            flags: 0,
+            depth: 0,
+            gas,
+            recipient,
+            sender,
+            input,
+            value: U256::ZERO,
+            create2_salt: B256::ZERO,
+            code_address: recipient,
+        }
+    }
+
     /// Whether the frame runs in static mode.
     #[inline]
     pub fn is_static(&self) -> bool {

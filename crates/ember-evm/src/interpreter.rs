@@ -585,23 +585,12 @@ fn step_inner<const TRACE: bool>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::CallKind;
+
     use crate::types::Address;
 
     #[test]
     fn published_offsets_reach_the_fields() {
-        let msg = Message {
-            kind: CallKind::Call,
-            flags: 0,
-            depth: 0,
-            gas: 1234,
-            recipient: Address::ZERO,
-            sender: Address::ZERO,
-            input: &[],
-            value: U256::ZERO,
-            create2_salt: B256::ZERO,
-            code_address: Address::ZERO,
-        };
+        let msg = Message::call(Address::ZERO, Address::ZERO, &[], 1234);
         let mut f = Frame::new(&msg, Revision::Cancun, &[]);
         f.gas_refund = -7;
         f.stack.push(U256::from(0xabcdu64));
@@ -633,18 +622,7 @@ mod tests {
             0x60, 3, 0x60, 8, 0x56, 0xfe, 0xfe, 0xfe, 0x5b, 0x60, 4, 0x01, 0x00,
         ];
         let a = CodeAnalysis::new(&code);
-        let msg = Message {
-            kind: CallKind::Call,
-            flags: 0,
-            depth: 0,
-            gas: 100,
-            recipient: Address::ZERO,
-            sender: Address::ZERO,
-            input: &[],
-            value: U256::ZERO,
-            create2_salt: B256::ZERO,
-            code_address: Address::ZERO,
-        };
+        let msg = Message::call(Address::ZERO, Address::ZERO, &[], 100);
         let mut f = Frame::new(&msg, Revision::Cancun, a.code());
         let mut host = crate::host::tests_support::NullHost;
         let mut pcs = vec![];

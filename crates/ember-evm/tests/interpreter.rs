@@ -501,18 +501,7 @@ fn nested_calls_recurse_to_depth_1024_without_native_overflow() {
         .spawn(move || {
             let mut h = MockHost::default().with_code(addr(0xcc), &code);
             h.rev = Some(Cancun);
-            let msg = Message {
-                kind: CallKind::Call,
-                flags: 0,
-                depth: 0,
-                gas: i64::MAX / 4,
-                recipient: addr(0xcc),
-                sender: addr(1),
-                input: &[],
-                value: U256::ZERO,
-                create2_salt: B256::ZERO,
-                code_address: addr(0xcc),
-            };
+            let msg = Message::call(addr(1), addr(0xcc), &[], i64::MAX / 4);
             let r = execute(&mut h, Cancun, &msg, &code);
             (
                 r.status,
@@ -554,18 +543,7 @@ fn tracer_sees_every_instruction_with_gas_before_it() {
 fn resuming_a_frame_at_a_block_matches_running_it_whole() {
     // PUSH1 3 PUSH1 9 JUMP, four INVALIDs, 9: JUMPDEST PUSH1 4 ADD RET_TOP
     let code = parse_hex(&format!("6003600956fefefefe5b600401{RET_TOP}")).unwrap();
-    let msg = Message {
-        kind: CallKind::Call,
-        flags: 0,
-        depth: 0,
-        gas: 1000,
-        recipient: addr(CONTRACT),
-        sender: addr(CALLER),
-        input: &[],
-        value: U256::ZERO,
-        create2_salt: B256::ZERO,
-        code_address: addr(CONTRACT),
-    };
+    let msg = Message::call(addr(CALLER), addr(CONTRACT), &[], 1000);
     let whole = execute(&mut MockHost::default(), Cancun, &msg, &code);
     let analysis = CodeAnalysis::new(&code);
     let mut frame = Frame::new(&msg, Cancun, analysis.code());

@@ -10,8 +10,7 @@
 //! the same for both tiers and left out); both tiers must return the same result.
 
 use ember_evm::{
-    execute_analyzed, parse_hex, Address, CallKind, CodeAnalysis, Interpreter, Message, Revision,
-    B256, U256,
+    execute_analyzed, parse_hex, Address, CodeAnalysis, Interpreter, Message, Revision, U256,
 };
 use ember_jit::difftest::RecordingHost;
 use ember_jit::{compile, CompiledContract, JitConfig, OptLevel};
@@ -85,18 +84,7 @@ fn load(dir: &Path) -> Result<Vec<Case>, String> {
 }
 
 fn message<'a>(c: &'a Case) -> Message<'a> {
-    Message {
-        kind: CallKind::Call,
-        flags: 0,
-        depth: 0,
-        gas: c.gas,
-        recipient: c.address,
-        sender: Address([0xa9; 20]),
-        input: &c.input,
-        value: U256::ZERO,
-        create2_salt: B256::ZERO,
-        code_address: c.address,
-    }
+    Message::call(Address([0xa9; 20]), c.address, &c.input, c.gas)
 }
 
 /// The median time of one run of `f`, repeating it for about `budget`.

@@ -458,21 +458,10 @@ mod tests {
     }
 
     use crate::difftest::{address, assemble, RecordingHost};
-    use ember_evm::{step, CallKind, Interpreter, StatusCode, Step, B256, U256};
+    use ember_evm::{step, Interpreter, StatusCode, Step, U256};
 
     fn message(gas: i64, input: &[u8]) -> Message<'_> {
-        Message {
-            kind: CallKind::Call,
-            flags: 0,
-            depth: 0,
-            gas,
-            recipient: address(0x10),
-            sender: address(0xa0),
-            input,
-            value: U256::ZERO,
-            create2_salt: B256::ZERO,
-            code_address: address(0x10),
-        }
+        Message::call(address(0xa0), address(0x10), input, gas)
     }
 
     /// The frame state that matters for handing over: stack, gas, refund, memory.

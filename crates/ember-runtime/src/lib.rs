@@ -352,22 +352,11 @@ impl<B: Backend> Drop for Runtime<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ember_evm::{CallKind, Interpreter, StatusCode, U256};
+    use ember_evm::{Interpreter, StatusCode};
     use ember_jit::difftest::{address, RecordingHost};
 
     fn message(gas: i64) -> Message<'static> {
-        Message {
-            kind: CallKind::Call,
-            flags: 0,
-            depth: 0,
-            gas,
-            recipient: address(0x10),
-            sender: address(0xa0),
-            input: &[],
-            value: U256::ZERO,
-            create2_salt: B256::ZERO,
-            code_address: address(0x10),
-        }
+        Message::call(address(0xa0), address(0x10), &[], gas)
     }
 
     #[test]

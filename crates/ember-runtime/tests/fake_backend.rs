@@ -2,8 +2,8 @@
 //! counts its compiles, can fail or panic, and can block until released.
 
 use ember_evm::{
-    execute_analyzed, keccak256, CallKind, CodeAnalysis, ExecResult, Host, Interpreter, Message,
-    Revision, StatusCode, Vm, B256, U256,
+    execute_analyzed, keccak256, CodeAnalysis, ExecResult, Host, Interpreter, Message, Revision,
+    StatusCode, Vm,
 };
 use ember_jit::difftest::{address, RecordingHost};
 use ember_runtime::{
@@ -124,18 +124,7 @@ const CONTRACT_GAS: u64 = 3 + 3 + 3 + 3 + 3 + 3;
 /// Runs `code` as a call with its keccak hash (as ember-state gives it).
 fn run(vm: &dyn Vm, code: &[u8]) -> ExecResult {
     let mut host = RecordingHost::new(&Interpreter, REV);
-    let msg = Message {
-        kind: CallKind::Call,
-        flags: 0,
-        depth: 0,
-        gas: 100_000,
-        recipient: address(0x10),
-        sender: address(0xa0),
-        input: &[],
-        value: U256::ZERO,
-        create2_salt: B256::ZERO,
-        code_address: address(0x10),
-    };
+    let msg = Message::call(address(0xa0), address(0x10), &[], 100_000);
     let hash = keccak256(code);
     vm.execute(&mut host, REV, &msg, code, Some(&hash))
 }
@@ -545,18 +534,7 @@ fn the_interp_tier_keeps_nothing() {
 fn code_without_a_hash_gets_its_own_entry_by_content() {
     let (rt, _clock) = runtime(&[("jit.hot-calls", "2")], Fake::default());
     let mut host = RecordingHost::new(&Interpreter, REV);
-    let msg = Message {
-        kind: CallKind::Call,
-        flags: 0,
-        depth: 0,
-        gas: 100_000,
-        recipient: address(0x10),
-        sender: address(0xa0),
-        input: &[],
-        value: U256::ZERO,
-        create2_salt: B256::ZERO,
-        code_address: address(0x10),
-    };
+    let msg = Message::call(address(0xa0), address(0x10), &[], 100_000);
     let (a, b) = (contract(1), contract(2));
     for code in [&a, &b, &a] {
         let r = rt.execute(&mut host, REV, &msg, code, None);

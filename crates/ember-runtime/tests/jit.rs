@@ -2,8 +2,7 @@
 //! every result and every effect is the interpreter's.
 
 use ember_evm::{
-    keccak256, Address, CallKind, ExecResult, Interpreter, Message, Revision, StatusCode, Vm, B256,
-    U256,
+    keccak256, Address, ExecResult, Interpreter, Message, Revision, StatusCode, Vm, B256, U256,
 };
 use ember_jit::difftest::{random_program, run, Case, Outcome, XorShift};
 use ember_runtime::{ContractState, Runtime, RuntimeConfig};
@@ -204,18 +203,7 @@ fn call_world(vm: &dyn Vm, n: u8) -> (ExecResult, Vec<Log>, B256) {
     let (mut state, caller) = world();
     let mut input = [0u8; 32];
     input[31] = n;
-    let msg = Message {
-        kind: CallKind::Call,
-        flags: 0,
-        depth: 0,
-        gas: 5_000_000,
-        recipient: caller,
-        sender: Address([0x5e; 20]),
-        input: &input,
-        value: U256::ZERO,
-        create2_salt: B256::ZERO,
-        code_address: caller,
-    };
+    let msg = Message::call(Address([0x5e; 20]), caller, &input, 5_000_000);
     let block = BlockEnv {
         number: 1,
         gas_limit: 30_000_000,

@@ -1287,18 +1287,7 @@ mod tests {
                     ..Account::default()
                 },
             );
-            let msg = Message {
-                kind: CallKind::Call,
-                flags: 0,
-                depth: 0,
-                gas: 100_000,
-                recipient: a(2),
-                sender: a(SENDER),
-                input: &[],
-                value: U256::ZERO,
-                create2_salt: B256::ZERO,
-                code_address: a(2),
-            };
+            let msg = Message::call(a(SENDER), a(2), &[], 100_000);
             let (r, logs) =
                 run_message(&mut w, &block(), Revision::Cancun, &Interpreter, &msg, None);
             assert!(logs.is_empty());

@@ -5,7 +5,7 @@
 pub mod programs;
 
 use ember_evm::{
-    keccak256, AccessStatus, Address, CallKind, ExecResult, Host, Message, Revision, StatusCode,
+    keccak256, AccessStatus, Address, ExecResult, Host, Message, Revision, StatusCode,
     StorageStatus, TxContext, Vm, B256, EMPTY_CODE_HASH, U256,
 };
 use std::collections::{BTreeMap, BTreeSet};
@@ -98,18 +98,7 @@ impl<'v> TestHost<'v> {
     /// Runs a top-level call of `to` with `gas`.
     pub fn run(&mut self, to: Address, gas: i64, input: &[u8]) -> ExecResult {
         let code = self.world.code.get(&to).cloned().unwrap_or_default();
-        let msg = Message {
-            kind: CallKind::Call,
-            flags: 0,
-            depth: 0,
-            gas,
-            recipient: to,
-            sender: addr(0x0f),
-            input,
-            value: U256::ZERO,
-            create2_salt: B256::ZERO,
-            code_address: to,
-        };
+        let msg = Message::call(addr(0x0f), to, input, gas);
         self.world.warm_accounts.insert(to);
         let (vm, rev) = (self.vm, self.rev);
         vm.execute(self, rev, &msg, &code, None)

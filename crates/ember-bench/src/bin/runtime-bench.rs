@@ -427,18 +427,12 @@ mod tests {
         for n in [1u64, 2] {
             let code = cold_contract(n);
             let mut host = ember_jit::difftest::RecordingHost::new(&Interpreter, REVISION);
-            let msg = Message {
-                kind: CallKind::Call,
-                flags: 0,
-                depth: 0,
-                gas: 1_000_000,
-                recipient: ember_jit::difftest::address(1),
-                sender: ember_jit::difftest::address(2),
-                input: &[],
-                value: U256::ZERO,
-                create2_salt: B256::ZERO,
-                code_address: ember_jit::difftest::address(1),
-            };
+            let msg = Message::call(
+                ember_jit::difftest::address(2),
+                ember_jit::difftest::address(1),
+                &[],
+                1_000_000,
+            );
             let r = ember_evm::execute(&mut host, REVISION, &msg, &code);
             assert_eq!(r.status, StatusCode::Success);
             // The same recurrence, computed independently.

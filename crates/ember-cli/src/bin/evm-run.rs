@@ -7,8 +7,7 @@ use ember_cli::args::{flag, value, Args, Opt, UsageError};
 use ember_cli::runtime_args::{first_runtime_option, runtime_config, RUNTIME_OPTS};
 use ember_cli::trace::Eip3155Tracer;
 use ember_evm::{
-    keccak256, parse_hex, to_hex, Address, CallKind, ExecResult, Message, Revision, Tracer, Vm,
-    B256, U256,
+    keccak256, parse_hex, to_hex, Address, ExecResult, Message, Revision, Tracer, Vm, U256,
 };
 use ember_runtime::{Runtime, RuntimeConfig, Stats, Tier};
 use ember_state::{run_message, Account, BlockEnv, Log, WorldState};
@@ -244,18 +243,7 @@ fn run(cfg: &Config, engine: &Engine) {
     }
     let vm = engine.vm();
     let block = block_env();
-    let msg = Message {
-        kind: CallKind::Call,
-        flags: 0,
-        depth: 0,
-        gas: cfg.gas,
-        recipient: receiver(),
-        sender: sender(),
-        input: &cfg.input,
-        value: U256::ZERO,
-        create2_salt: B256::ZERO,
-        code_address: receiver(),
-    };
+    let msg = Message::call(sender(), receiver(), &cfg.input, cfg.gas);
 
     let mut times = Vec::with_capacity(cfg.repeat);
     let mut last: Option<(ExecResult, Vec<Log>)> = None;
