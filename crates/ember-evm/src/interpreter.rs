@@ -122,7 +122,41 @@ pub fn execute_analyzed(
     analysis: &CodeAnalysis,
 ) -> ExecResult {
     let mut frame = Frame::new(msg, rev, analysis.code());
-    let status = run(&mut frame, analysis, host, 0);
+    let status = run(&mut frame, analysis, host, 0, &NoObserver);
+    frame.finish(status, host)
+}
+
+/// Sees where a frame's jumps go, for profile-guided compilation. The interpreter calls it
+/// only from [`execute_observed`]; every other entry point is compiled without the calls.
+pub trait JumpObserver {
+    /// The JUMP or JUMPI at `pc` jumped to `target` (a valid JUMPDEST).
+    fn taken(&self, pc: usize, target: usize);
+    /// The JUMPI at `pc` did not jump.
+    fn not_taken(&self, pc: usize);
+}
+
+/// The observer of unobserved runs: its calls compile to nothing.
+struct NoObserver;
+
+impl JumpObserver for NoObserver {
+    #[inline(always)]
+    fn taken(&self, _: usize, _: usize) {}
+    #[inline(always)]
+    fn not_taken(&self, _: usize) {}
+}
+
+/// Runs already analysed code as the frame `msg`, telling `obs` about every jump that
+/// executes (a jump to a bad destination ends the frame and is not reported). Nested frames
+/// are the host's business and are not observed.
+pub fn execute_observed<O: JumpObserver>(
+    host: &mut dyn Host,
+    rev: Revision,
+    msg: &Message<'_>,
+    analysis: &CodeAnalysis,
+    obs: &O,
+) -> ExecResult {
+    let mut frame = Frame::new(msg, rev, analysis.code());
+    let status = run(&mut frame, analysis, host, 0, obs);
     frame.finish(status, host)
 }
 
@@ -137,15 +171,21 @@ pub fn execute_from(
     pc: usize,
 ) -> ExecResult {
     let pc = pc.min(analysis.code().len());
-    let status = run(&mut frame, analysis, host, pc);
+    let status = run(&mut frame, analysis, host, pc, &NoObserver);
     frame.finish(status, host)
 }
 
-fn run(f: &mut Frame<'_>, a: &CodeAnalysis, host: &mut dyn Host, pc: usize) -> StatusCode {
+fn run<O: JumpObserver>(
+    f: &mut Frame<'_>,
+    a: &CodeAnalysis,
+    host: &mut dyn Host,
+    pc: usize,
+    obs: &O,
+) -> StatusCode {
     if host.tracer().is_some() {
-        run_loop::<true>(f, a, host, pc)
+        run_loop::<true, O>(f, a, host, pc, obs)
     } else {
-        run_loop::<false>(f, a, host, pc)
+        run_loop::<false, O>(f, a, host, pc, obs)
     }
 }
 
@@ -269,16 +309,17 @@ impl Regs {
 }
 
 #[inline(always)]
-fn run_loop<const TRACE: bool>(
+fn run_loop<const TRACE: bool, O: JumpObserver>(
     f: &mut Frame<'_>,
     a: &CodeAnalysis,
     host: &mut dyn Host,
     mut pc: usize,
+    obs: &O,
 ) -> StatusCode {
     let table = op_table(f.rev);
     let mut r = Regs::load(f);
     loop {
-        match step_inner::<TRACE>(f, &mut r, a, host, table, pc) {
+        match step_inner::<TRACE, O>(f, &mut r, a, host, table, pc, obs) {
             Step::Next(next) => pc = next,
             Step::Halt(status) => {
                 r.store(f);
@@ -303,7 +344,7 @@ pub enum Step {
 pub fn step(f: &mut Frame<'_>, a: &CodeAnalysis, host: &mut dyn Host, pc: usize) -> Step {
     let pc = pc.min(a.code().len());
     let mut r = Regs::load(f);
-    let s = step_inner::<false>(f, &mut r, a, host, op_table(f.rev), pc);
+    let s = step_inner::<false, NoObserver>(f, &mut r, a, host, op_table(f.rev), pc, &NoObserver);
     r.store(f);
     s
 }
@@ -317,13 +358,14 @@ fn push_n<const N: usize>(code: &[u8], pc: usize) -> U256 {
 }
 
 #[inline(always)]
-fn step_inner<const TRACE: bool>(
+fn step_inner<const TRACE: bool, O: JumpObserver>(
     f: &mut Frame<'_>,
     r: &mut Regs,
     a: &CodeAnalysis,
     host: &mut dyn Host,
     table: &OpTable,
     pc: usize,
+    obs: &O,
 ) -> Step {
     let code = a.padded_code();
 
@@ -501,14 +543,19 @@ fn step_inner<const TRACE: bool>(
         SSTORE => outline!(ins::sstore(f, host)),
         JUMP => {
             let dest = r.pop();
-            return Step::Next(tri!(jump_target(a, &dest)));
+            let target = tri!(jump_target(a, &dest));
+            obs.taken(pc, target);
+            return Step::Next(target);
         }
         JUMPI => {
             let dest = r.pop();
             let cond = r.pop();
             if !cond.is_zero() {
-                return Step::Next(tri!(jump_target(a, &dest)));
+                let target = tri!(jump_target(a, &dest));
+                obs.taken(pc, target);
+                return Step::Next(target);
             }
+            obs.not_taken(pc);
         }
         PC => r.push(U256::from(pc)),
         MSIZE => r.push(U256::from(f.memory.len())),

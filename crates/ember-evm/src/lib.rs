@@ -19,7 +19,10 @@ pub use host::{
     AccessStatus, CallKind, ExecResult, Host, Message, StatusCode, StorageStatus, TraceStep,
     Tracer, TxContext, FLAG_DELEGATED, FLAG_STATIC,
 };
-pub use interpreter::{execute, execute_analyzed, execute_from, step, Frame, Interpreter, Step};
+pub use interpreter::{
+    execute, execute_analyzed, execute_from, execute_observed, step, Frame, Interpreter,
+    JumpObserver, Step,
+};
 pub use revision::{Revision, ALL_REVISIONS};
 pub use types::{keccak256, parse_hex, to_hex, Address, HexError, B256, EMPTY_CODE_HASH, U256};
 

@@ -554,3 +554,43 @@ fn resuming_a_frame_at_a_block_matches_running_it_whole() {
     assert_eq!(resumed, whole);
     assert_eq!(out_word(&whole), U256::from(7));
 }
+
+#[test]
+fn execute_observed_reports_every_executed_jump_and_nothing_else() {
+    use std::cell::RefCell;
+    #[derive(Default)]
+    struct Seen(RefCell<Vec<(usize, Option<usize>)>>);
+    impl JumpObserver for Seen {
+        fn taken(&self, pc: usize, target: usize) {
+            self.0.borrow_mut().push((pc, Some(target)));
+        }
+        fn not_taken(&self, pc: usize) {
+            self.0.borrow_mut().push((pc, None));
+        }
+    }
+    // 0: PUSH1 0 (JUMPI condition)  2: PUSH1 9  4: JUMPI (not taken)  5: PUSH1 10  7: JUMP
+    // 8: INVALID  9: JUMPDEST  10: JUMPDEST  11: PUSH1 1  13: PUSH1 17  15: JUMPI (taken)
+    // 16: INVALID  17: JUMPDEST  18: PUSH1 99  20: JUMP (bad destination: not reported).
+    let code = parse_hex(
+        "60006009 57 600a 56 fe 5b 5b 6001 6011 57 fe 5b 6063 56"
+            .replace(' ', "")
+            .as_str(),
+    )
+    .unwrap();
+    let analysis = CodeAnalysis::new(&code);
+    let mut host = MockHost {
+        rev: Some(Cancun),
+        ..MockHost::default()
+    };
+    let msg = Message::call(addr(CALLER), addr(CONTRACT), &[], G);
+    let seen = Seen::default();
+    let r = execute_observed(&mut host, Cancun, &msg, &analysis, &seen);
+    assert_eq!(r.status, StatusCode::BadJumpDestination);
+    assert_eq!(
+        seen.0.into_inner(),
+        [(4, None), (7, Some(10)), (15, Some(17))]
+    );
+    // The same frame unobserved gives the same result.
+    let plain = execute_analyzed(&mut host, Cancun, &msg, &analysis);
+    assert_eq!(plain, r);
+}
