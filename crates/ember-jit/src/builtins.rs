@@ -1,7 +1,8 @@
 //! What compiled code calls, and the encoding of what it returns.
 //!
-//! Compiled code returns a `u64`: a pc at which the interpreter continues (a side exit), or a
-//! halt with bit 63 set and the [`StatusCode`] in the low 32 bits. A Rust panic inside a
+//! Compiled code returns a `u64`: a pc at which the interpreter continues (a side exit; with
+//! bit 62 set, a recompile side exit of speculative code), or a halt with bit 63 set and the
+//! [`StatusCode`] in the low 32 bits. A Rust panic inside a
 //! builtin (a bug in a host, say) is caught before it could unwind through native frames,
 //! parked in a thread-local slot, and reported as [`PANICKED`]; the caller resumes unwinding
 //! once it is back in Rust, so a panic behaves as it would in the interpreter.
@@ -15,8 +16,10 @@ use std::panic::{self, AssertUnwindSafe};
 
 /// Bit 63 marks a return value that is not a pc.
 pub(crate) const HALT: u64 = 1 << 63;
+/// Bit 62 without bit 63 marks a recompile side exit at the pc in the low bits.
+pub(crate) const RECOMPILE: u64 = 1 << 62;
 /// The return value after a builtin caught a panic (bit 62 is never set by a halt).
-pub(crate) const PANICKED: u64 = HALT | (1 << 62);
+pub(crate) const PANICKED: u64 = HALT | RECOMPILE;
 
 /// How compiled code left.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +28,8 @@ pub(crate) enum Outcome {
     Halt(StatusCode),
     /// The interpreter continues at this pc with the frame as it is.
     SideExit(usize),
+    /// As `SideExit`, at a jump whose target the speculation did not foresee.
+    Recompile(usize),
     /// A builtin caught a panic, which is parked in [`take_panic`].
     Panicked,
 }
@@ -41,6 +46,8 @@ pub(crate) fn decode(r: u64) -> Outcome {
     } else if r & HALT != 0 {
         // Every halt code was made by `halt_code` from a real status.
         Outcome::Halt(StatusCode::from_evmc(r as u32 as i32).unwrap_or(StatusCode::InternalError))
+    } else if r & RECOMPILE != 0 {
+        Outcome::Recompile((r & !RECOMPILE) as usize)
     } else {
         Outcome::SideExit(r as usize)
     }
@@ -261,5 +268,7 @@ mod tests {
         assert_eq!(decode(0), Outcome::SideExit(0));
         assert_eq!(decode(24575), Outcome::SideExit(24575));
         assert_eq!(decode(PANICKED), Outcome::Panicked);
+        assert_eq!(decode(RECOMPILE), Outcome::Recompile(0));
+        assert_eq!(decode(RECOMPILE | 24575), Outcome::Recompile(24575));
     }
 }

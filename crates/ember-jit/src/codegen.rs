@@ -24,11 +24,15 @@
 //! * **Jumps.** A constant target that is a JUMPDEST becomes a direct branch; a constant
 //!   invalid target side-exits at the jump (the interpreter then reports it). Dynamic targets
 //!   go through one shared `switch` over all JUMPDESTs whose default side-exits at the jump.
+//!   Compiled against a [`Speculation`], a dynamic jump goes where its site's plan says (see
+//!   the `speculation` module): compare-and-branch to the profiled targets, the shared
+//!   `switch`, or a recompile side exit, which returns the pc with [`RECOMPILE`] set.
 //! * INVALID and undefined opcodes side-exit at their pc.
 
 use crate::builtins::{
-    fold_pure, frame_builtin, halt_code, pure_builtin, step_address, FrameFn, PureFn,
+    fold_pure, frame_builtin, halt_code, pure_builtin, step_address, FrameFn, PureFn, RECOMPILE,
 };
+use crate::speculation::{plan, SitePlan, Speculation, SpeculationStats};
 use ember_evm::instructions as ins;
 use ember_evm::opcodes::{self as op, immediate_size, op_table, stack_io, OpTable, STACK_LIMIT};
 use ember_evm::{BasicBlock as EvmBlock, CodeAnalysis, Frame, Revision, StatusCode, U256};
@@ -40,7 +44,7 @@ use inkwell::module::Module;
 use inkwell::types::{FunctionType, IntType};
 use inkwell::values::{BasicValue, FunctionValue, IntValue, PointerValue};
 use inkwell::IntPredicate;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Name of the generated function.
 pub(crate) const ENTRY_NAME: &str = "ember_contract";
@@ -107,22 +111,38 @@ struct Cg<'a, 'ctx> {
     out_var: PointerValue<'ctx>,
     analysis: &'a CodeAnalysis,
     table: &'static OpTable,
-    /// LLVM block of every compiled EVM block, by start pc.
-    bbs: HashMap<usize, BasicBlock<'ctx>>,
+    /// The EVM blocks, by start pc.
+    blocks: &'a [EvmBlock],
+    /// The LLVM block of every EVM block some branch goes to, by start pc: created on first
+    /// use, laid out in pc order.
+    bbs: BTreeMap<usize, BasicBlock<'ctx>>,
+    /// Blocks branched to but not emitted yet.
+    pending: BTreeSet<usize>,
     dispatch: Option<BasicBlock<'ctx>>,
     stop: BasicBlock<'ctx>,
+    /// The profile to speculate on, if any.
+    spec: Option<&'a Speculation>,
+    /// What was done with it so far.
+    spec_stats: SpeculationStats,
 }
 
-/// Builds the function for `analysis` at `rev` into `module`.
+/// The host CPU the machine code is generated for (LLVM's names).
+pub(crate) struct Target<'s> {
+    pub cpu: &'s str,
+    pub features: &'s str,
+}
+
+/// Builds the function for `analysis` at `rev` into `module`, speculating on `spec` if given;
+/// returns what was done with the speculation.
 pub(crate) fn build<'ctx>(
     ctx: &'ctx Context,
     module: &Module<'ctx>,
     analysis: &CodeAnalysis,
     rev: Revision,
-    target_cpu: &str,
-    target_features: &str,
-) -> Result<(), String> {
-    build_inner(ctx, module, analysis, rev, target_cpu, target_features).map_err(|e| e.to_string())
+    target: Target<'_>,
+    spec: Option<&Speculation>,
+) -> Result<SpeculationStats, String> {
+    build_inner(ctx, module, analysis, rev, target, spec).map_err(|e| e.to_string())
 }
 
 fn build_inner<'ctx>(
@@ -130,9 +150,10 @@ fn build_inner<'ctx>(
     module: &Module<'ctx>,
     analysis: &CodeAnalysis,
     rev: Revision,
-    target_cpu: &str,
-    target_features: &str,
-) -> R<()> {
+    target: Target<'_>,
+    spec: Option<&Speculation>,
+) -> R<SpeculationStats> {
+    let (target_cpu, target_features) = (target.cpu, target.features);
     let ptr = ctx.ptr_type(Default::default());
     let i64 = ctx.i64_type();
     let fn_ty = i64.fn_type(&[ptr.into(), ptr.into(), ptr.into()], false);
@@ -182,6 +203,7 @@ fn build_inner<'ctx>(
     let step_ptr =
         b.build_int_to_ptr(i64.const_int(step_address() as u64, false), ptr, "jit_step")?;
 
+    let blocks = analysis.basic_blocks(rev);
     let mut cg = Cg {
         ctx,
         b,
@@ -209,9 +231,13 @@ fn build_inner<'ctx>(
         out_var,
         analysis,
         table: op_table(rev),
-        bbs: HashMap::new(),
+        blocks: &blocks,
+        bbs: BTreeMap::new(),
+        pending: BTreeSet::new(),
         dispatch: None,
         stop,
+        spec,
+        spec_stats: SpeculationStats::default(),
     };
 
     // Entry: the stack array pointer, height and gas from the frame.
@@ -224,20 +250,7 @@ fn build_inner<'ctx>(
     let gas = cg.load_frame_gas()?;
     cg.b.build_store(gas_var, gas)?;
 
-    // One LLVM block per reachable EVM block: the first, every JUMPDEST, and every block that
-    // the previous one falls into.
-    let blocks = analysis.basic_blocks(rev);
-    let code = analysis.code();
-    let reachable: Vec<bool> = (0..blocks.len())
-        .map(|i| {
-            i == 0 || code.get(blocks[i].start) == Some(&op::JUMPDEST) || !blocks[i - 1].terminates
-        })
-        .collect();
-    for (blk, _) in blocks.iter().zip(&reachable).filter(|(_, r)| **r) {
-        let bb = ctx.append_basic_block(func, &format!("pc{}", blk.start));
-        cg.bbs.insert(blk.start, bb);
-    }
-    let first = cg.bbs[&blocks[0].start];
+    let first = cg.block_at(0);
     cg.b.build_unconditional_branch(first)?;
 
     // Falling off the end of the code is STOP.
@@ -246,11 +259,18 @@ fn build_inner<'ctx>(
     cg.store_frame_gas(gas)?;
     cg.ret_const(halt_code(StatusCode::Success))?;
 
-    for (blk, _) in blocks.iter().zip(&reachable).filter(|(_, r)| **r) {
-        cg.block(blk)?;
+    // Only blocks that something branches to are compiled: from the first, through
+    // fall-throughs, constant and guarded targets, and every JUMPDEST once a dynamic jump uses
+    // the shared dispatch. What only recompile exits lead to is left to the interpreter.
+    while let Some(pc) = cg.pending.pop_first() {
+        let i = blocks
+            .binary_search_by_key(&pc, |b| b.start)
+            .expect("branch targets are block starts");
+        cg.block(&blocks[i])?;
+        cg.spec_stats.compiled_blocks += 1;
     }
     cg.finish_dispatch()?;
-    Ok(())
+    Ok(cg.spec_stats)
 }
 
 impl<'a, 'ctx> Cg<'a, 'ctx> {
@@ -487,18 +507,39 @@ impl<'a, 'ctx> Cg<'a, 'ctx> {
     }
 
     /// Writes back the block's state and branches to the block at `next`.
-    fn goto_next(&self, st: &mut BlockState<'ctx>, next: usize) -> R<()> {
+    fn goto_next(&mut self, st: &mut BlockState<'ctx>, next: usize) -> R<()> {
         let len = self.flush(st)?;
         self.b.build_store(self.len_var, len)?;
         self.b.build_store(self.gas_var, st.gas)?;
-        self.b.build_unconditional_branch(self.next_block(next))?;
+        let bb = self.next_block(next);
+        self.b.build_unconditional_branch(bb)?;
         Ok(())
     }
 
+    /// The LLVM block of the EVM block starting at `pc`, created (and queued for emission)
+    /// on first use.
+    fn block_at(&mut self, pc: usize) -> BasicBlock<'ctx> {
+        if let Some(&bb) = self.bbs.get(&pc) {
+            return bb;
+        }
+        let bb = self.ctx.append_basic_block(self.func, &format!("pc{pc}"));
+        // Keep the blocks in pc order, after the shared STOP, as the code is laid out.
+        let before = self
+            .bbs
+            .range(..pc)
+            .next_back()
+            .map_or(self.stop, |(_, &b)| b);
+        bb.move_after(before)
+            .expect("both blocks belong to the function");
+        self.bbs.insert(pc, bb);
+        self.pending.insert(pc);
+        bb
+    }
+
     /// The block execution continues in at `pc` when it falls through: STOP past the end.
-    fn next_block(&self, pc: usize) -> BasicBlock<'ctx> {
+    fn next_block(&mut self, pc: usize) -> BasicBlock<'ctx> {
         if pc < self.analysis.code().len() {
-            self.bbs[&pc]
+            self.block_at(pc)
         } else {
             self.stop
         }
@@ -855,16 +896,18 @@ impl<'a, 'ctx> Cg<'a, 'ctx> {
                 let len = self.flush(st)?;
                 self.b.build_store(self.len_var, len)?;
                 self.b.build_store(self.gas_var, st.gas)?;
-                self.b.build_unconditional_branch(self.bbs[&target])?;
+                let bb = self.block_at(target);
+                self.b.build_unconditional_branch(bb)?;
             }
             Some(None) => {
                 let g = self.gas_at(st, suffix)?;
                 self.side_exit(st, pc, g)?;
             }
             None => {
+                let plan = self.site_plan(pc);
                 let len = self.flush(st)?;
                 let taken = self.add_const(len, -1)?;
-                self.dynamic_jump(st, pc, suffix, dest.v, len, taken)?;
+                self.dynamic_jump(st, pc, suffix, dest.v, len, taken, plan)?;
             }
         }
         Ok(())
@@ -887,7 +930,8 @@ impl<'a, 'ctx> Cg<'a, 'ctx> {
                         let len = self.flush(st)?;
                         self.b.build_store(self.len_var, len)?;
                         self.b.build_store(self.gas_var, st.gas)?;
-                        self.b.build_unconditional_branch(self.bbs[&target])?;
+                        let bb = self.block_at(target);
+                        self.b.build_unconditional_branch(bb)?;
                         Ok(())
                     }
                     Some(None) => {
@@ -895,9 +939,10 @@ impl<'a, 'ctx> Cg<'a, 'ctx> {
                         self.side_exit(st, pc, g)
                     }
                     None => {
+                        let plan = self.site_plan(pc);
                         let len = self.flush(st)?;
                         let taken = self.add_const(len, -2)?;
-                        self.dynamic_jump(st, pc, suffix, dest.v, len, taken)
+                        self.dynamic_jump(st, pc, suffix, dest.v, len, taken, plan)
                     }
                 };
             }
@@ -913,8 +958,8 @@ impl<'a, 'ctx> Cg<'a, 'ctx> {
                 let len = self.flush(st)?;
                 self.b.build_store(self.len_var, len)?;
                 self.b.build_store(self.gas_var, st.gas)?;
-                self.b
-                    .build_conditional_branch(nonzero, self.bbs[&target], next_bb)?;
+                let bb = self.block_at(target);
+                self.b.build_conditional_branch(nonzero, bb, next_bb)?;
                 return Ok(());
             }
             Some(None) => {
@@ -933,13 +978,19 @@ impl<'a, 'ctx> Cg<'a, 'ctx> {
                 self.b.build_store(self.gas_var, st.gas)?;
             }
             None => {
+                let plan = self.site_plan(pc);
                 let len = self.flush(st)?;
+                if plan == SitePlan::Unprofiled {
+                    // Never ran: the whole JUMPI is the exit, whatever the condition.
+                    let g = self.gas_at(st, suffix)?;
+                    return self.recompile_exit(len, g, pc);
+                }
                 let taken_len = self.add_const(len, -2)?;
                 let fall = self.ctx.append_basic_block(self.func, "fall");
                 let taken = self.ctx.append_basic_block(self.func, "taken");
                 self.b.build_conditional_branch(nonzero, taken, fall)?;
                 self.b.position_at_end(taken);
-                self.dynamic_jump(st, pc, suffix, dest.v, len, taken_len)?;
+                self.dynamic_jump(st, pc, suffix, dest.v, len, taken_len, plan)?;
                 self.b.position_at_end(fall);
                 self.b.build_store(self.len_var, taken_len)?;
                 self.b.build_store(self.gas_var, st.gas)?;
@@ -949,10 +1000,79 @@ impl<'a, 'ctx> Cg<'a, 'ctx> {
         Ok(())
     }
 
+    /// How the dynamic jump at `pc` is compiled; counted in the speculation stats (call it
+    /// once per site).
+    fn site_plan(&mut self, pc: usize) -> SitePlan {
+        let analysis = self.analysis;
+        let p = plan(self.spec, pc, |t| analysis.is_jumpdest(t));
+        let s = &mut self.spec_stats;
+        match p {
+            SitePlan::Table => s.table_sites += 1,
+            SitePlan::Guard(_) => s.guarded_sites += 1,
+            SitePlan::Unprofiled => s.unprofiled_sites += 1,
+        }
+        p
+    }
+
+    /// A recompile side exit at the jump at `pc`: the stack height `len` (the jump's operands
+    /// still on the stack) and `gas_before` (the gas before the jump) go to the frame.
+    fn recompile_exit(
+        &mut self,
+        len: IntValue<'ctx>,
+        gas_before: IntValue<'ctx>,
+        pc: usize,
+    ) -> R<()> {
+        self.store_frame_len(len)?;
+        self.store_frame_gas(gas_before)?;
+        self.spec_stats.recompile_exits += 1;
+        self.ret_const(RECOMPILE | pc as u64)
+    }
+
+    /// A taken jump at `pc` to the run-time value `dest`, compiled as `plan` says. Where it
+    /// reaches a JUMPDEST the stack height is `taken_len` and the gas is the block's; where it
+    /// exits, the stack is at `exit_len` (operands still on it) with the gas before the jump.
+    #[allow(clippy::too_many_arguments)]
+    fn dynamic_jump(
+        &mut self,
+        st: &BlockState<'ctx>,
+        pc: usize,
+        suffix: i64,
+        dest: IntValue<'ctx>,
+        exit_len: IntValue<'ctx>,
+        taken_len: IntValue<'ctx>,
+        plan: SitePlan,
+    ) -> R<()> {
+        match plan {
+            SitePlan::Table => self.table_jump(st, pc, suffix, dest, exit_len, taken_len),
+            SitePlan::Guard(targets) => {
+                self.b.build_store(self.len_var, taken_len)?;
+                self.b.build_store(self.gas_var, st.gas)?;
+                // A chain of 256-bit comparisons: at O0 it beat a `switch` on the 32-bit pc
+                // (which LLVM may lower to an indirect jump) by 15% on weierstrudel.
+                for t in targets {
+                    let c = self.i256.const_int(t as u64, false);
+                    let hit = self
+                        .b
+                        .build_int_compare(IntPredicate::EQ, dest, c, "guard")?;
+                    let miss = self.ctx.append_basic_block(self.func, "unseen");
+                    let bb = self.block_at(t);
+                    self.b.build_conditional_branch(hit, bb, miss)?;
+                    self.b.position_at_end(miss);
+                }
+                let g = self.gas_at(st, suffix)?;
+                self.recompile_exit(exit_len, g, pc)
+            }
+            SitePlan::Unprofiled => {
+                let g = self.gas_at(st, suffix)?;
+                self.recompile_exit(exit_len, g, pc)
+            }
+        }
+    }
+
     /// Branches to the shared dispatch with the state for both outcomes: `taken_len` and the
     /// block's gas if `dest` is a JUMPDEST, or a side exit at the jump at `pc` with the stack
     /// at `exit_len` (operands still on it) and the gas before the jump.
-    fn dynamic_jump(
+    fn table_jump(
         &mut self,
         st: &BlockState<'ctx>,
         pc: usize,
@@ -981,6 +1101,14 @@ impl<'a, 'ctx> Cg<'a, 'ctx> {
             None => {
                 let d = self.ctx.append_basic_block(self.func, "dispatch");
                 self.dispatch = Some(d);
+                // The dispatch may go to any JUMPDEST.
+                let code = self.analysis.code();
+                for i in 0..self.blocks.len() {
+                    let start = self.blocks[i].start;
+                    if code.get(start) == Some(&op::JUMPDEST) {
+                        self.block_at(start);
+                    }
+                }
                 d
             }
         };
@@ -999,13 +1127,12 @@ impl<'a, 'ctx> Cg<'a, 'ctx> {
             .build_load(self.i32, self.target_var, "t")?
             .into_int_value();
         let bad = self.ctx.append_basic_block(self.func, "bad_jump");
-        let mut cases: Vec<(IntValue<'ctx>, BasicBlock<'ctx>)> = self
+        let cases: Vec<(IntValue<'ctx>, BasicBlock<'ctx>)> = self
             .bbs
             .iter()
             .filter(|(&pc, _)| self.analysis.is_jumpdest(pc))
             .map(|(&pc, &bb)| (self.i32.const_int(pc as u64, false), bb))
             .collect();
-        cases.sort_by_key(|(v, _)| v.get_zero_extended_constant());
         b.build_switch(t, bad, &cases)?;
         b.position_at_end(bad);
         let len = b

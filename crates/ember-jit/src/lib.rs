@@ -8,6 +8,10 @@
 //! * [`CompiledContract::execute`] runs a frame natively; whatever the compiled code does not
 //!   handle itself it hands to the interpreter, one instruction ([`ember_evm::step`]) or the
 //!   rest of the frame ([`ember_evm::execute_from`]) at a time, with the exact state.
+//! * [`compile_speculative`] compiles against a profile of the dynamic jumps (a
+//!   [`Speculation`]): seen targets become compare-and-branch, unseen ones and sites that
+//!   never ran leave through *recompile side exits*, which
+//!   [`CompiledContract::execute_observed`] reports (see the [`speculation`] module).
 //! * [`JitVm`] is the `jit` tier: an [`ember_evm::Vm`] that compiles every contract it runs.
 //!
 //! Compiled code never unwinds: panics in builtins are caught and re-raised in Rust, and
@@ -20,13 +24,19 @@ mod codegen;
 pub mod difftest;
 pub mod heap;
 mod memory_manager;
+pub mod speculation;
 mod vm;
 
 pub use analyzer::{AnalyzerLimits, CodeShape, Rejection};
 pub use heap::{CodeHeap, CodeRegion, HeapError, Protection};
-pub use vm::{JitStats, JitVm};
+pub use speculation::{
+    ExitKind, JumpRecorder, SideExit, SiteProfile, Speculation, SpeculationStats,
+    MAX_SPECULATED_TARGETS,
+};
+pub use vm::{JitStats, JitVm, DEFAULT_CACHE_LIMIT};
 
 use builtins::{decode, take_panic, Outcome};
+use ember_evm::opcodes as op;
 use ember_evm::Revision;
 use ember_evm::{execute_analyzed, execute_from, CodeAnalysis, ExecResult, Frame, Host, Message};
 use inkwell::context::Context;
@@ -176,11 +186,16 @@ pub struct CompiledContract {
     analysis: Arc<CodeAnalysis>,
     /// The heap pages holding the code and its constants; freed when the contract is dropped.
     regions: Vec<CodeRegion>,
+    /// The executable range holding the entry function: (start, length).
+    text: (usize, usize),
     rev: Revision,
     stats: CompileStats,
-    /// Frames that ended in native code, and frames that left it through a side exit.
+    speculation: SpeculationStats,
+    /// Frames that ended in native code, frames that left it through a side exit, and the
+    /// recompile exits among those.
     native_halts: AtomicU64,
     side_exits: AtomicU64,
+    recompile_exits: AtomicU64,
 }
 
 impl fmt::Debug for CompiledContract {
@@ -190,6 +205,7 @@ impl fmt::Debug for CompiledContract {
             .field("code_len", &self.analysis.code().len())
             .field("rev", &self.rev)
             .field("stats", &self.stats)
+            .field("speculation", &self.speculation)
             .field("regions", &self.regions)
             .finish()
     }
@@ -211,7 +227,20 @@ impl CompiledContract {
         self.stats
     }
 
-    /// How many frames ended in native code and how many side-exited to the interpreter.
+    /// What the compiler did with the dynamic jumps and which blocks it compiled (without a
+    /// speculation every dynamic jump uses the dispatch and no site has an exit).
+    pub fn speculation_stats(&self) -> SpeculationStats {
+        self.speculation
+    }
+
+    /// Whether the code was compiled against a [`Speculation`] and has at least one recompile
+    /// exit (so it may ask to be recompiled).
+    pub fn is_speculative(&self) -> bool {
+        self.speculation.recompile_exits > 0
+    }
+
+    /// How many frames ended in native code and how many side-exited to the interpreter
+    /// (recompile exits included).
     pub fn exit_counts(&self) -> (u64, u64) {
         (
             self.native_halts.load(Ordering::Relaxed),
@@ -219,15 +248,50 @@ impl CompiledContract {
         )
     }
 
+    /// How many frames left through a recompile side exit.
+    pub fn recompile_exit_count(&self) -> u64 {
+        self.recompile_exits.load(Ordering::Relaxed)
+    }
+
     /// The heap regions holding the machine code and constants.
     pub fn regions(&self) -> &[CodeRegion] {
         &self.regions
+    }
+
+    /// Memory this contract keeps alive: the heap pages of its regions plus the struct
+    /// itself (the shared [`CodeAnalysis`] is not counted).
+    pub fn resident_bytes(&self) -> usize {
+        self.regions.iter().map(CodeRegion::len).sum::<usize>()
+            + std::mem::size_of::<CompiledContract>()
+    }
+
+    /// (start address, length) of the machine code, for symbol maps such as perf's
+    /// `/tmp/perf-PID.map`: the entry function to the end of the code section LLVM emitted
+    /// it in (the module has no other function).
+    pub fn code_symbols(&self) -> Vec<(usize, usize)> {
+        vec![self.text]
     }
 
     /// Runs the frame `msg` natively. The result is exactly the interpreter's: side exits
     /// continue in the interpreter with the frame's exact state. With a tracer attached the
     /// frame runs in the interpreter, so that every instruction is traced.
     pub fn execute(&self, host: &mut dyn Host, msg: &Message<'_>) -> ExecResult {
+        self.execute_observed(host, msg, &mut |_| {})
+    }
+
+    /// [`execute`](Self::execute), calling `on_exit` once when the native code leaves through
+    /// a side exit, before the interpreter continues the frame, and never otherwise (not for
+    /// frames that halt natively or run in the interpreter from the start).
+    ///
+    /// A recompile exit at a jump whose destination turns out not to be a JUMPDEST at all is
+    /// reported as [`ExitKind::Fallback`]: the frame fails there with a bad jump destination,
+    /// which no profile can improve on.
+    pub fn execute_observed(
+        &self,
+        host: &mut dyn Host,
+        msg: &Message<'_>,
+        on_exit: &mut dyn FnMut(SideExit),
+    ) -> ExecResult {
         let entry = self.entry.load(Ordering::Acquire);
         if entry == 0 || host.tracer().is_some() {
             return execute_analyzed(host, self.rev, msg, &self.analysis);
@@ -255,6 +319,24 @@ impl CompiledContract {
             }
             Outcome::SideExit(pc) => {
                 self.side_exits.fetch_add(1, Ordering::Relaxed);
+                on_exit(SideExit {
+                    pc: pc as u32,
+                    kind: ExitKind::Fallback,
+                });
+                execute_from(frame, &self.analysis, host, pc)
+            }
+            Outcome::Recompile(pc) => {
+                self.side_exits.fetch_add(1, Ordering::Relaxed);
+                let kind = if jump_fails(&frame, &self.analysis, pc) {
+                    ExitKind::Fallback
+                } else {
+                    self.recompile_exits.fetch_add(1, Ordering::Relaxed);
+                    ExitKind::Recompile
+                };
+                on_exit(SideExit {
+                    pc: pc as u32,
+                    kind,
+                });
                 execute_from(frame, &self.analysis, host, pc)
             }
             Outcome::Panicked => match take_panic() {
@@ -262,6 +344,20 @@ impl CompiledContract {
                 None => panic!("compiled code reported a panic but none was recorded"),
             },
         }
+    }
+}
+
+/// Whether the JUMP or JUMPI at `pc`, about to run on `frame`'s stack, fails with a bad jump
+/// destination (a JUMPI only when its condition is true).
+fn jump_fails(frame: &Frame<'_>, analysis: &CodeAnalysis, pc: usize) -> bool {
+    let stack = frame.stack.as_slice();
+    let is_bad =
+        |dest: &ember_evm::U256| usize::try_from(*dest).map_or(true, |d| !analysis.is_jumpdest(d));
+    match (analysis.code().get(pc), stack) {
+        (Some(&op::JUMP), [.., dest]) => is_bad(dest),
+        (Some(&op::JUMPI), [.., cond, dest]) => !cond.is_zero() && is_bad(dest),
+        // Compiled code only exits this way at a jump with its operands on the stack.
+        _ => false,
     }
 }
 
@@ -295,7 +391,22 @@ pub fn compile_analyzed(
     rev: Revision,
     config: &JitConfig,
 ) -> Result<CompiledContract, CompileError> {
-    match panic::catch_unwind(AssertUnwindSafe(|| compile_inner(analysis, rev, config))) {
+    compile_speculative(analysis, rev, config, None)
+}
+
+/// Compiles already analysed code (skipping the suitability analyzer) against a profile of
+/// its dynamic jumps, if `spec` is given; see the [`speculation`] module for what each kind
+/// of site becomes. Constant jumps are direct branches either way, and with `spec: None` this
+/// is [`compile_analyzed`].
+pub fn compile_speculative(
+    analysis: Arc<CodeAnalysis>,
+    rev: Revision,
+    config: &JitConfig,
+    spec: Option<&Speculation>,
+) -> Result<CompiledContract, CompileError> {
+    match panic::catch_unwind(AssertUnwindSafe(|| {
+        compile_inner(analysis, rev, config, spec)
+    })) {
         Ok(r) => r,
         Err(payload) => Err(CompileError::Panic(panic_message(&*payload))),
     }
@@ -322,6 +433,7 @@ fn compile_inner(
     analysis: Arc<CodeAnalysis>,
     rev: Revision,
     config: &JitConfig,
+    spec: Option<&Speculation>,
 ) -> Result<CompiledContract, CompileError> {
     #[cfg(test)]
     if FORCE_PANIC.with(|f| f.replace(false)) {
@@ -364,7 +476,12 @@ fn compile_inner(
     let module = ctx.create_module("ember");
     module.set_triple(&triple);
     module.set_data_layout(&machine.get_target_data().get_data_layout());
-    codegen::build(&ctx, &module, &analysis, rev, &cpu, &features).map_err(CompileError::Llvm)?;
+    let target = codegen::Target {
+        cpu: &cpu,
+        features: &features,
+    };
+    let speculation =
+        codegen::build(&ctx, &module, &analysis, rev, target, spec).map_err(CompileError::Llvm)?;
     module
         .verify()
         .map_err(|e| CompileError::Llvm(format!("invalid IR: {e}")))?;
@@ -408,15 +525,17 @@ fn compile_inner(
         .filter(|s| s.final_protection == Protection::ReadExecute)
         .map(|s| s.size)
         .sum();
+    // The entry function runs from its address to the end of the code section holding it.
+    let text = taken
+        .iter()
+        .filter(|s| s.final_protection == Protection::ReadExecute)
+        .map(|s| (s.region.as_ptr() as usize, s.size))
+        .find(|&(start, size)| (start..start + size).contains(&addr))
+        .map(|(start, size)| (addr, start + size - addr))
+        .ok_or_else(|| {
+            CompileError::Llvm("the entry point is not in an executable region of the heap".into())
+        })?;
     let regions: Vec<CodeRegion> = taken.into_iter().map(|s| s.region).collect();
-    if !regions.iter().any(|r| {
-        r.protection() == Protection::ReadExecute
-            && (r.as_ptr() as usize..r.as_ptr() as usize + r.len()).contains(&addr)
-    }) {
-        return Err(CompileError::Llvm(
-            "the entry point is not in an executable region of the heap".into(),
-        ));
-    }
     // The execution engine, module and context are dropped here; the code lives on in the
     // regions.
     drop(ee);
@@ -427,7 +546,9 @@ fn compile_inner(
         entry: AtomicUsize::new(0),
         analysis,
         regions,
+        text,
         rev,
+        speculation,
         stats: CompileStats {
             ir_ns: (t1 - t0).as_nanos() as u64,
             opt_ns: (t2 - t1).as_nanos() as u64,
@@ -436,6 +557,7 @@ fn compile_inner(
         },
         native_halts: AtomicU64::new(0),
         side_exits: AtomicU64::new(0),
+        recompile_exits: AtomicU64::new(0),
     };
     contract.entry.store(addr, Ordering::Release);
     Ok(contract)
@@ -479,8 +601,20 @@ mod tests {
     /// Runs the compiled function once, without continuing in the interpreter, and returns
     /// how it left and the frame it left behind.
     fn run_native(src: &str, gas: i64, input: &[u8]) -> (Outcome, State) {
+        run_native_with(src, gas, input, None)
+    }
+
+    /// `run_native` for code compiled against `spec`.
+    fn run_native_with(
+        src: &str,
+        gas: i64,
+        input: &[u8],
+        spec: Option<&Speculation>,
+    ) -> (Outcome, State) {
         let code = assemble(src).unwrap();
-        let c = compile(&code, Revision::Cancun, &JitConfig::compile_everything()).unwrap();
+        let analysis = Arc::new(CodeAnalysis::new(&code));
+        let config = JitConfig::compile_everything();
+        let c = compile_speculative(analysis, Revision::Cancun, &config, spec).unwrap();
         let msg = message(gas, input);
         let mut host = RecordingHost::new(&Interpreter, Revision::Cancun);
         let mut frame = Frame::new(&msg, c.rev, c.analysis.code());
@@ -570,6 +704,229 @@ mod tests {
             run_native("PUSH1 0 CALLDATALOAD JUMP :x STOP", 1000, &input).0,
             Outcome::Halt(StatusCode::Success)
         );
+    }
+
+    /// A dynamic JUMP at pc 3 (target = first calldata word), a dynamic JUMPI at pc 11
+    /// (target = second word, condition = third word), JUMPDESTs at 4, 12 (STOP) and 14
+    /// (SSTORE).
+    const TWO_SITES: &str = "PUSH1 0 CALLDATALOAD JUMP :a PUSH1 64 CALLDATALOAD PUSH1 32 \
+                             CALLDATALOAD JUMPI :b STOP :c PUSH1 1 PUSH1 0 SSTORE STOP";
+
+    fn words(ws: &[u64]) -> Vec<u8> {
+        ws.iter()
+            .flat_map(|&w| U256::from(w).to_be_bytes::<32>())
+            .collect()
+    }
+
+    #[test]
+    fn recompile_exits_hand_over_the_state_before_the_jump() {
+        let mut spec = Speculation::new();
+        spec.record_taken(3, 4);
+        spec.record_taken(11, 14);
+        // Seen targets run natively to the end.
+        let seen = words(&[4, 14, 1]);
+        assert_eq!(
+            run_native_with(TWO_SITES, 100_000, &seen, Some(&spec)).0,
+            Outcome::Halt(StatusCode::Success)
+        );
+        // An unseen target at the JUMP: exit at 3 with the target still on the stack.
+        let input = words(&[12, 14, 1]);
+        let (exit, native) = run_native_with(TWO_SITES, 100_000, &input, Some(&spec));
+        assert_eq!(exit, Outcome::Recompile(3));
+        assert_eq!(native, interpreter_at(TWO_SITES, 100_000, &input, 3));
+        assert_eq!(native.0, [U256::from(12)]);
+        // An unseen target at the JUMPI: exit at 11 with both operands.
+        let input = words(&[4, 12, 1]);
+        let (exit, native) = run_native_with(TWO_SITES, 100_000, &input, Some(&spec));
+        assert_eq!(exit, Outcome::Recompile(11));
+        assert_eq!(native, interpreter_at(TWO_SITES, 100_000, &input, 11));
+        assert_eq!(native.0, [U256::from(1), U256::from(12)]);
+        // A JUMPI that does not jump never exits, whatever its target.
+        let input = words(&[4, 14, 0]);
+        assert_eq!(
+            run_native_with(TWO_SITES, 100_000, &input, Some(&spec)).0,
+            Outcome::Halt(StatusCode::Success)
+        );
+    }
+
+    #[test]
+    fn unprofiled_sites_exit_at_the_jump() {
+        // Only the JUMP ran; the JUMPI exits as a whole, even with a false condition.
+        let mut spec = Speculation::new();
+        spec.record_taken(3, 4);
+        let input = words(&[4, 14, 0]);
+        let (exit, native) = run_native_with(TWO_SITES, 100_000, &input, Some(&spec));
+        assert_eq!(exit, Outcome::Recompile(11));
+        assert_eq!(native, interpreter_at(TWO_SITES, 100_000, &input, 11));
+        // An empty profile: the JUMP exits.
+        let (exit, native) = run_native_with(TWO_SITES, 100_000, &input, Some(&Speculation::new()));
+        assert_eq!(exit, Outcome::Recompile(3));
+        assert_eq!(native, interpreter_at(TWO_SITES, 100_000, &input, 3));
+        // A JUMPI that ran but never jumped falls through natively and exits when it jumps.
+        spec.record_not_taken(11);
+        assert_eq!(
+            run_native_with(TWO_SITES, 100_000, &input, Some(&spec)).0,
+            Outcome::Halt(StatusCode::Success)
+        );
+        let input = words(&[4, 14, 7]);
+        let (exit, native) = run_native_with(TWO_SITES, 100_000, &input, Some(&spec));
+        assert_eq!(exit, Outcome::Recompile(11));
+        assert_eq!(native, interpreter_at(TWO_SITES, 100_000, &input, 11));
+        // Without a speculation the same code never asks for a recompile.
+        assert_eq!(
+            run_native(TWO_SITES, 100_000, &input).0,
+            Outcome::Halt(StatusCode::Success)
+        );
+    }
+
+    #[test]
+    fn speculation_stats_count_sites_and_exits() {
+        let code = assemble(TWO_SITES).unwrap();
+        let analysis = Arc::new(CodeAnalysis::new(&code));
+        let config = JitConfig::compile_everything();
+        let stats = |spec: Option<&Speculation>| {
+            let c = compile_speculative(Arc::clone(&analysis), Revision::Cancun, &config, spec)
+                .unwrap();
+            (c.speculation_stats(), c.is_speculative())
+        };
+        // Blocks at 0, 4 (a), 12 (b) and 14 (c); the dispatch may reach every JUMPDEST.
+        let none = SpeculationStats {
+            table_sites: 2,
+            compiled_blocks: 4,
+            ..SpeculationStats::default()
+        };
+        assert_eq!(stats(None), (none, false));
+        let mut spec = Speculation::new();
+        spec.sites.insert(3, SiteProfile::Megamorphic);
+        spec.sites.insert(11, SiteProfile::Megamorphic);
+        assert_eq!(stats(Some(&spec)), (none, false));
+        // 5 is no JUMPDEST and is dropped; c is reached by nothing but exits.
+        spec.sites.insert(11, SiteProfile::Targets(vec![12]));
+        spec.sites.insert(3, SiteProfile::Targets(vec![4, 5]));
+        let guarded = SpeculationStats {
+            guarded_sites: 2,
+            recompile_exits: 2,
+            compiled_blocks: 3,
+            ..SpeculationStats::default()
+        };
+        assert_eq!(stats(Some(&spec)), (guarded, true));
+        // Nothing ran: the first JUMP exits, and nothing after it is compiled.
+        let unprofiled = SpeculationStats {
+            unprofiled_sites: 1,
+            recompile_exits: 1,
+            compiled_blocks: 1,
+            ..SpeculationStats::default()
+        };
+        assert_eq!(stats(Some(&Speculation::new())), (unprofiled, true));
+    }
+
+    #[test]
+    fn execute_observed_reports_each_exit_once_with_its_kind() {
+        let code = assemble(TWO_SITES).unwrap();
+        let analysis = Arc::new(CodeAnalysis::new(&code));
+        let config = JitConfig::compile_everything();
+        let mut spec = Speculation::new();
+        spec.record_taken(3, 4);
+        spec.record_taken(11, 14);
+        let c = compile_speculative(analysis, Revision::Cancun, &config, Some(&spec)).unwrap();
+        let run = |input: &[u8]| {
+            let msg = message(100_000, input);
+            let mut host = RecordingHost::new(&Interpreter, Revision::Cancun);
+            let mut exits = Vec::new();
+            let r = c.execute_observed(&mut host, &msg, &mut |e| exits.push(e));
+            let mut want_host = RecordingHost::new(&Interpreter, Revision::Cancun);
+            let want = execute_analyzed(&mut want_host, Revision::Cancun, &msg, &c.analysis);
+            assert_eq!(r, want);
+            assert_eq!(host.effects, want_host.effects);
+            exits
+        };
+        assert_eq!(run(&words(&[4, 14, 1])), []);
+        let recompile = |pc| SideExit {
+            pc,
+            kind: ExitKind::Recompile,
+        };
+        assert_eq!(run(&words(&[12, 14, 1])), [recompile(3)]);
+        assert_eq!(run(&words(&[4, 12, 1])), [recompile(11)]);
+        // A bad destination at a guarded site fails in the interpreter: not a profile miss.
+        let fallback = |pc| SideExit {
+            pc,
+            kind: ExitKind::Fallback,
+        };
+        assert_eq!(run(&words(&[5, 14, 1])), [fallback(3)]);
+        assert_eq!(run(&words(&[4, 1 << 40, 1])), [fallback(11)]);
+        assert_eq!(run(&words(&[4, 5, 0])), []);
+        assert_eq!(c.exit_counts(), (2, 4));
+        assert_eq!(c.recompile_exit_count(), 2);
+        // Gas for the first two blocks only: a fallback exit at the entry of the one at 14.
+        let input = words(&[4, 14, 1]);
+        let msg = message((3 + 3 + 8) + (1 + 3 + 3 + 3 + 3 + 10), &input);
+        let mut host = RecordingHost::new(&Interpreter, Revision::Cancun);
+        let mut exits = Vec::new();
+        let r = c.execute_observed(&mut host, &msg, &mut |e| exits.push(e));
+        assert_eq!(exits, [fallback(14)]);
+        assert_eq!(r.status, StatusCode::OutOfGas);
+    }
+
+    #[test]
+    fn execute_observed_reports_fallback_exits_at_their_pc() {
+        let cases: [(&str, u32); 4] = [
+            // An undefined opcode at 7.
+            ("PUSH1 1 PUSH1 2 ADD PUSH1 7 0x0c", 7),
+            // A constant jump to a bad destination at 6.
+            ("PUSH1 1 PUSH1 2 PUSH1 5 JUMPI STOP", 6),
+            // A dynamic jump to a bad destination, through the dispatch, at 3.
+            ("PUSH1 0 CALLDATALOAD JUMP :x STOP", 3),
+            // Stack underflow at the entry of the block at 5.
+            ("PUSH1 1 &b JUMP :b ADD ADD STOP", 6),
+        ];
+        for (src, pc) in cases {
+            let code = assemble(src).unwrap();
+            let c = compile(&code, Revision::Cancun, &JitConfig::compile_everything()).unwrap();
+            let input = words(&[5]);
+            let msg = message(1000, &input);
+            let mut host = RecordingHost::new(&Interpreter, Revision::Cancun);
+            let mut exits = Vec::new();
+            let r = c.execute_observed(&mut host, &msg, &mut |e| exits.push(e));
+            assert_eq!(
+                exits,
+                [SideExit {
+                    pc,
+                    kind: ExitKind::Fallback
+                }],
+                "{src}"
+            );
+            let mut want_host = RecordingHost::new(&Interpreter, Revision::Cancun);
+            assert_eq!(
+                r,
+                ember_evm::execute(&mut want_host, Revision::Cancun, &msg, &code)
+            );
+            assert_eq!(c.recompile_exit_count(), 0);
+            assert!(!c.is_speculative());
+        }
+    }
+
+    #[test]
+    fn resident_bytes_and_code_symbols_describe_the_code() {
+        let code = assemble(TWO_SITES).unwrap();
+        let c = compile(&code, Revision::Cancun, &JitConfig::compile_everything()).unwrap();
+        let pages: usize = c.regions().iter().map(|r| r.len()).sum();
+        assert!(pages >= 4096);
+        assert_eq!(
+            c.resident_bytes(),
+            pages + std::mem::size_of::<CompiledContract>()
+        );
+        let symbols = c.code_symbols();
+        assert_eq!(symbols.len(), 1);
+        let (start, len) = symbols[0];
+        assert_eq!(start, c.entry.load(Ordering::Acquire));
+        assert!(len > 0 && len <= c.stats().code_bytes, "{len}");
+        let text = c
+            .regions()
+            .iter()
+            .find(|r| r.protection() == Protection::ReadExecute)
+            .expect("an executable region");
+        let base = text.as_ptr() as usize;
+        assert!(base <= start && start + len <= base + text.len());
     }
 
     #[test]

@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-/// How many (code, revision) entries the cache holds before it is emptied. Each compiled
-/// contract holds at least two pages of the code heap, so this keeps the heap (and the
-/// kernel's count of mappings) bounded in long runs over many contracts.
-const CACHE_LIMIT: usize = 4096;
+/// How many (code, revision) entries the cache holds by default before it is emptied. Each
+/// compiled contract holds at least two pages of the code heap, so this keeps the heap (and
+/// the kernel's count of mappings) bounded in long runs over many contracts.
+pub const DEFAULT_CACHE_LIMIT: usize = 4096;
 
 /// What the cache knows about one (code, revision).
 #[derive(Clone)]
@@ -39,8 +39,14 @@ pub struct JitStats {
 /// The `jit` tier for the tools: every executed contract is compiled (blocking) the first time
 /// it runs, keyed by code hash and revision; contracts that the analyzer rejects or that fail
 /// to compile run in the interpreter. Thread-safe.
+///
+/// The cache is bounded: when it holds its limit of entries ([`DEFAULT_CACHE_LIMIT`] unless
+/// [`JitVm::with_cache_limit`] says otherwise) it is emptied before the next entry goes in,
+/// so memory and code heap use stay bounded however many contracts run; a contract seen again
+/// is compiled again. Frames running a dropped entry keep it alive until they end.
 pub struct JitVm {
     config: JitConfig,
+    cache_limit: usize,
     cache: RwLock<HashMap<(B256, Revision), Entry>>,
     compiled: AtomicU64,
     interpreter_only: AtomicU64,
@@ -56,10 +62,17 @@ impl Default for JitVm {
 }
 
 impl JitVm {
-    /// A tier compiling with `config`.
+    /// A tier compiling with `config`, caching up to [`DEFAULT_CACHE_LIMIT`] contracts.
     pub fn new(config: JitConfig) -> Self {
+        JitVm::with_cache_limit(config, DEFAULT_CACHE_LIMIT)
+    }
+
+    /// A tier compiling with `config` whose cache holds at most `limit` contracts (at least
+    /// one).
+    pub fn with_cache_limit(config: JitConfig, limit: usize) -> Self {
         JitVm {
             config,
+            cache_limit: limit.max(1),
             cache: RwLock::new(HashMap::new()),
             compiled: AtomicU64::new(0),
             interpreter_only: AtomicU64::new(0),
@@ -67,6 +80,16 @@ impl JitVm {
             interpreted_runs: AtomicU64::new(0),
             compile_ns: AtomicU64::new(0),
         }
+    }
+
+    /// How this tier compiles.
+    pub fn config(&self) -> &JitConfig {
+        &self.config
+    }
+
+    /// How many (code, revision) entries the cache holds now.
+    pub fn cached(&self) -> usize {
+        self.cache.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// The counters so far.
@@ -120,7 +143,7 @@ impl JitVm {
             }
         };
         let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= CACHE_LIMIT {
+        if cache.len() >= self.cache_limit && !cache.contains_key(&key) {
             // Running frames hold their own `Arc`s, so dropping entries frees only code that
             // no frame is executing.
             cache.clear();
@@ -153,5 +176,32 @@ impl Vm for JitVm {
                 execute_analyzed(host, rev, msg, &a)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::difftest::{assemble, compare, Case};
+
+    #[test]
+    fn the_cache_never_holds_more_than_its_limit() {
+        let jit = JitVm::with_cache_limit(JitConfig::compile_everything(), 2);
+        let programs: Vec<Vec<u8>> = (1..=5)
+            .map(|i| assemble(&format!("PUSH1 {i} PUSH1 0 SSTORE STOP")).unwrap())
+            .collect();
+        let mut most = 0;
+        for (i, code) in programs.iter().chain(&programs).enumerate() {
+            compare(&jit, &Case::new(code)).unwrap();
+            most = most.max(jit.cached());
+            assert!(jit.cached() >= 1, "run {i}");
+        }
+        assert_eq!(most, 2);
+        // Every run compiled again: the entries were dropped when the cache filled up.
+        assert_eq!(jit.stats().compiled, 10);
+        assert_eq!(jit.stats().native_runs, 10);
+        // A contract already cached is found without clearing.
+        compare(&jit, &Case::new(&programs[4])).unwrap();
+        assert_eq!(jit.stats().compiled, 10);
     }
 }
