@@ -2,22 +2,56 @@
 //! [`JitBackend`] is ember's LLVM compiler; tests use fake backends that count, fail or block.
 
 use ember_evm::{CodeAnalysis, ExecResult, Host, Message, Revision};
-use ember_jit::{CompiledContract, JitConfig};
+use ember_jit::{CompileError, CompiledContract, JitConfig, SideExit, Speculation};
 use std::sync::Arc;
+
+/// Why a compile produced no code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CompileFailure {
+    /// The contract will not be compiled, ever (the analyzer's verdict, a compiler error):
+    /// it runs in the interpreter for good.
+    Rejected(String),
+    /// It may compile later (the code heap was full): the contract goes back to profiling.
+    Transient(String),
+}
 
 /// A compiler tier.
 pub trait Backend: Send + Sync + 'static {
     /// One compiled contract.
     type Code: Send + Sync + 'static;
 
-    /// Compiles the analysed code for `rev`, or says why it will not run compiled (the
-    /// contract then stays in the interpreter for good). May take long; runs on a compile
-    /// worker (or, in the `jit` tier, on the calling thread). A panic is caught by the
-    /// runtime and treated as a failure.
-    fn compile(&self, code: &Arc<CodeAnalysis>, rev: Revision) -> Result<Arc<Self::Code>, String>;
+    /// Compiles the analysed code for `rev`, speculating on `spec` when given (see
+    /// [`ember_jit::Speculation`]). May take long; runs on a compile worker (or, in the `jit`
+    /// tier, on the calling thread). A panic is caught by the runtime and treated as a
+    /// rejection.
+    fn compile(
+        &self,
+        code: &Arc<CodeAnalysis>,
+        rev: Revision,
+        spec: Option<&Speculation>,
+    ) -> Result<Self::Code, CompileFailure>;
 
-    /// Runs the frame `msg` with compiled code. The result must be exactly the interpreter's.
-    fn execute(&self, code: &Self::Code, host: &mut dyn Host, msg: &Message<'_>) -> ExecResult;
+    /// Runs the frame `msg` with compiled code; calls `on_exit` once if the frame leaves the
+    /// compiled code for the interpreter, at that moment. The result must be exactly the
+    /// interpreter's.
+    fn execute(
+        &self,
+        code: &Self::Code,
+        host: &mut dyn Host,
+        msg: &Message<'_>,
+        on_exit: &mut dyn FnMut(SideExit),
+    ) -> ExecResult;
+
+    /// The memory the compiled code holds, in bytes (what the code cache budget counts).
+    fn resident_bytes(&self, code: &Self::Code) -> usize;
+
+    /// Whether the code may take a recompile exit.
+    fn is_speculative(&self, code: &Self::Code) -> bool;
+
+    /// (start address, length) of the machine code, for perf maps; none by default.
+    fn code_ranges(&self, _code: &Self::Code) -> Vec<(usize, usize)> {
+        Vec::new()
+    }
 }
 
 /// ember's JIT (`ember-jit`): the suitability analyzer, then LLVM.
@@ -45,13 +79,17 @@ impl Backend for JitBackend {
         &self,
         code: &Arc<CodeAnalysis>,
         rev: Revision,
-    ) -> Result<Arc<CompiledContract>, String> {
+        spec: Option<&Speculation>,
+    ) -> Result<CompiledContract, CompileFailure> {
         ember_jit::analyzer::analyze(code.code(), rev, &self.config.limits)
-            .map_err(|r| ember_jit::CompileError::Rejected(r).to_string())?;
+            .map_err(|r| CompileFailure::Rejected(CompileError::Rejected(r).to_string()))?;
         // The compiled contract shares the runtime's analysis rather than making its own.
-        ember_jit::compile_analyzed(Arc::clone(code), rev, &self.config)
-            .map(Arc::new)
-            .map_err(|e| e.to_string())
+        ember_jit::compile_speculative(Arc::clone(code), rev, &self.config, spec).map_err(|e| {
+            match e {
+                CompileError::Heap(_) => CompileFailure::Transient(e.to_string()),
+                _ => CompileFailure::Rejected(e.to_string()),
+            }
+        })
     }
 
     fn execute(
@@ -59,7 +97,20 @@ impl Backend for JitBackend {
         code: &CompiledContract,
         host: &mut dyn Host,
         msg: &Message<'_>,
+        on_exit: &mut dyn FnMut(SideExit),
     ) -> ExecResult {
-        code.execute(host, msg)
+        code.execute_observed(host, msg, on_exit)
+    }
+
+    fn resident_bytes(&self, code: &CompiledContract) -> usize {
+        code.resident_bytes()
+    }
+
+    fn is_speculative(&self, code: &CompiledContract) -> bool {
+        code.is_speculative()
+    }
+
+    fn code_ranges(&self, code: &CompiledContract) -> Vec<(usize, usize)> {
+        code.code_symbols()
     }
 }

@@ -14,6 +14,11 @@
 //! | `jit.max-profiles` | 1 ..= 2^24 | 4096 | most contracts the runtime keeps an entry for |
 //! | `jit.opt-level` | `0` ..= `3` (or `O0` ..= `O3`) | `0` | LLVM optimisation level (O0: see ember-jit for the measurement) |
 //! | `jit.shutdown-ms` | 0 ..= 600000 | 2000 | how long dropping the runtime waits for running compiles |
+//! | `jit.code-cache-bytes` | 65536 ..= 2^30 | 134217728 (128 MiB) | the most bytes of compiled code (machine code, constants, metadata) published at once; more evicts the coldest |
+//! | `jit.idle-evict-ms` | 0 ..= 2^32 | 600000 | evict compiled code not run for this long (0: never) |
+//! | `jit.max-versions` | 1 ..= 16 | 3 | versions compiled per contract before the last, non-speculative one (1: never speculate) |
+//! | `jit.perf-map` | `0`, `1` | `0` | announce compiled code to Linux `perf` in `/tmp/perf-PID.map` |
+//! | `profile.timeline` | `0`, `1` | `0` | record the profiler's timeline of tier transitions, tier events and compile jobs (the per-contract counters are always on) |
 
 use ember_jit::OptLevel;
 use std::fmt;
@@ -101,6 +106,20 @@ pub const SETTINGS: &[(&str, &str)] = &[
         "jit.shutdown-ms",
         "how long shutdown waits for running compiles",
     ),
+    (
+        "jit.code-cache-bytes",
+        "most bytes of compiled code kept; more evicts the coldest",
+    ),
+    (
+        "jit.idle-evict-ms",
+        "evict compiled code idle this long, in milliseconds (0: never)",
+    ),
+    (
+        "jit.max-versions",
+        "versions per contract; the last does not speculate (1: never speculate)",
+    ),
+    ("jit.perf-map", "1: write /tmp/perf-PID.map for Linux perf"),
+    ("profile.timeline", "1: record the profiler's timeline"),
 ];
 
 /// The runtime's settings. Every value held is valid: the only way to change one is
@@ -117,6 +136,11 @@ pub struct RuntimeConfig {
     max_profiles: usize,
     opt_level: OptLevel,
     shutdown_ms: u64,
+    code_cache_bytes: usize,
+    idle_evict_ms: u64,
+    max_versions: u32,
+    perf_map: bool,
+    timeline: bool,
 }
 
 /// The default number of compile threads: half the cores, rounded up, between 1 and 4 (the
@@ -139,6 +163,11 @@ impl Default for RuntimeConfig {
             max_profiles: 4096,
             opt_level: ember_jit::JitConfig::default().opt_level,
             shutdown_ms: 2000,
+            code_cache_bytes: 128 << 20,
+            idle_evict_ms: 600_000,
+            max_versions: 3,
+            perf_map: false,
+            timeline: false,
         }
     }
 }
@@ -179,6 +208,15 @@ impl RuntimeConfig {
                     .ok_or_else(|| invalid("expected 0, 1, 2 or 3".into()))?
             }
             "jit.shutdown-ms" => self.shutdown_ms = number(value, 0, 600_000).map_err(invalid)?,
+            "jit.code-cache-bytes" => {
+                self.code_cache_bytes = number(value, 1 << 16, 1 << 30).map_err(invalid)?
+            }
+            "jit.idle-evict-ms" => {
+                self.idle_evict_ms = number(value, 0, 1 << 32).map_err(invalid)?
+            }
+            "jit.max-versions" => self.max_versions = number(value, 1, 16).map_err(invalid)?,
+            "jit.perf-map" => self.perf_map = switch(value).map_err(invalid)?,
+            "profile.timeline" => self.timeline = switch(value).map_err(invalid)?,
             _ => return Err(ConfigError::UnknownName(name.to_owned())),
         }
         Ok(())
@@ -240,6 +278,40 @@ impl RuntimeConfig {
     pub fn shutdown_ms(&self) -> u64 {
         self.shutdown_ms
     }
+
+    /// The code cache's budget in bytes.
+    pub fn code_cache_bytes(&self) -> usize {
+        self.code_cache_bytes
+    }
+
+    /// Compiled code idle this long is evicted, in milliseconds; 0 never.
+    pub fn idle_evict_ms(&self) -> u64 {
+        self.idle_evict_ms
+    }
+
+    /// Versions a contract may have; the last one is compiled without speculation.
+    pub fn max_versions(&self) -> u32 {
+        self.max_versions
+    }
+
+    /// Whether compiled code is announced in a perf map.
+    pub fn perf_map(&self) -> bool {
+        self.perf_map
+    }
+
+    /// Whether the profiler records a timeline.
+    pub fn timeline(&self) -> bool {
+        self.timeline
+    }
+}
+
+/// Parses `0` or `1`.
+fn switch(value: &str) -> Result<bool, String> {
+    match value.trim() {
+        "0" => Ok(false),
+        "1" => Ok(true),
+        _ => Err("expected 0 or 1".into()),
+    }
 }
 
 /// Parses a decimal integer in `min..=max`.
@@ -273,14 +345,24 @@ mod tests {
             ("jit.max-profiles", "100"),
             ("jit.opt-level", "O2"),
             ("jit.shutdown-ms", "10"),
+            ("jit.code-cache-bytes", "1048576"),
+            ("jit.idle-evict-ms", "0"),
+            ("jit.max-versions", "1"),
+            ("jit.perf-map", "1"),
+            ("profile.timeline", "1"),
         ] {
             c.set(name, value).unwrap();
         }
+        assert!(c.perf_map() && c.timeline());
         assert_eq!(c.tier(), Tier::Jit);
         assert_eq!((c.hot_calls(), c.hot_gas(), c.window_ms()), (3, 0, 250));
         assert_eq!((c.buckets(), c.bucket_ms()), (5, 50));
         assert_eq!((c.workers(), c.queue(), c.max_profiles()), (2, 7, 100));
         assert_eq!((c.opt_level(), c.shutdown_ms()), (OptLevel::O2, 10));
+        assert_eq!(
+            (c.code_cache_bytes(), c.idle_evict_ms(), c.max_versions()),
+            (1 << 20, 0, 1)
+        );
         // Every documented name is accepted.
         for (name, _) in SETTINGS {
             let err = c.set(name, "not a value").unwrap_err();
@@ -306,6 +388,13 @@ mod tests {
             ("jit.max-profiles", "1e3"),
             ("jit.opt-level", "4"),
             ("jit.shutdown-ms", "600001"),
+            ("jit.code-cache-bytes", "65535"),
+            ("jit.code-cache-bytes", "1073741825"),
+            ("jit.idle-evict-ms", "4294967297"),
+            ("jit.max-versions", "0"),
+            ("jit.max-versions", "17"),
+            ("jit.perf-map", "yes"),
+            ("profile.timeline", "2"),
         ] {
             let err = c.set(name, value).unwrap_err();
             assert!(

@@ -1,11 +1,21 @@
 //! ember-runtime: the tiers working together.
 //!
 //! Every contract starts in the interpreter. In the `auto` tier a profiler counts each
-//! contract's calls and gas within a sliding time window (`window.rs`); a contract whose window
-//! reaches both thresholds is handed to a bounded pool of background compile threads
-//! (`pool.rs`); the finished code is published into the contract's entry with one release
-//! store, and the next call finds it with one acquire load and runs it. No call ever waits
-//! for a compiler, and no lock is taken on the way to a contract's code (`store.rs`).
+//! contract's calls and gas within a sliding time window (`window.rs`) and, once it is warm,
+//! where its jumps go (`jumps.rs`); a contract whose window reaches both thresholds is handed
+//! to a bounded pool of background compile threads (`pool.rs`); the finished version is
+//! published into the contract's entry within the code cache's budget (`lifecycle.rs`), and
+//! the next call finds it with one load and runs it. No call ever waits for a compiler, and no
+//! lock is taken on the way to a contract's code (`store.rs`).
+//!
+//! Compiled versions live as long as they are worth their memory and no longer: they are
+//! evicted when the cache is full (coldest first) or idle, invalidated when speculative code
+//! meets a jump target its profile never saw (the contract is then profiled again as a whole
+//! and recompiled, at most `jit.max-versions` times, the last time without speculation), and
+//! discarded all at once on request; each is freed only after the last frame running it has
+//! returned. Every frame is accounted per contract and tier by the profiler (ember-profile):
+//! calls, gas, exclusive and inclusive time, side exits, compile time, and optionally a
+//! timeline ([`Runtime::profile_report`]).
 //!
 //! ```no_run
 //! use ember_runtime::{Runtime, RuntimeConfig};
@@ -14,50 +24,66 @@
 //! let runtime = Runtime::new(config);
 //! // `runtime` is an `ember_evm::Vm`: hand it to a host (ember-state, the EVMC shim).
 //! println!("{}", runtime.stats().to_text(20));
+//! println!("{}", runtime.profile_report().to_text(20));
 //! ```
 //!
-//! Frames run in the interpreter, without profiling, when a tracer is attached (traces come
-//! from the interpreter instruction by instruction) and, in `auto`, for init code (run once
-//! per deployment, it would only churn the store).
+//! Frames run in the interpreter, without profiling or accounting, when a tracer is attached
+//! (traces come from the interpreter instruction by instruction); in `auto`, init code runs in
+//! the interpreter without an entry (run once per deployment, it would only churn the store)
+//! and is accounted to [`OTHER_UNIT`].
 
 pub mod backend;
 pub mod clock;
 pub mod config;
+mod jumps;
+mod lifecycle;
 mod pool;
 pub mod stats;
 mod store;
 mod window;
 
-pub use backend::{Backend, JitBackend};
+pub use backend::{Backend, CompileFailure, JitBackend};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ConfigError, RuntimeConfig, Tier, SETTINGS};
-pub use ember_jit::OptLevel;
+pub use ember_jit::{ExitKind, OptLevel, SideExit, SiteProfile, Speculation};
+pub use ember_profile::report::Report as ProfileReport;
 pub use pool::ShutdownReport;
-pub use stats::{ContractState, ContractStats, PoolStats, Stats};
+pub use stats::{CacheStats, ContractState, ContractStats, PoolStats, Stats};
 
-use ember_evm::{execute_analyzed, ExecResult, Host, Message, Revision, Vm, B256};
+use ember_evm::{
+    execute_analyzed, execute_observed, ExecResult, Host, Message, Revision, Vm, B256,
+};
 use ember_jit::JitConfig;
+use ember_profile::report::{ExitSite, Report, UnitLabel};
+use ember_profile::{account, EventKind, Tier as ProfTier, UnitCounters, UnitId};
+use jumps::JumpProfile;
+use lifecycle::{Core, Unpublish};
 use pool::{Pool, Submit};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use store::{CodeId, Entry, EvictionPolicy, Key, Outcome, Store};
+use store::{CodeId, Entry, EvictionWait, Key, Store};
 use window::Window;
 
 /// The tiered VM: an [`ember_evm::Vm`] that interprets, profiles and runs compiled code.
 pub struct Runtime<B: Backend = JitBackend> {
-    config: RuntimeConfig,
-    backend: Arc<B>,
-    clock: Arc<dyn Clock>,
-    store: Store<B::Code>,
+    core: Arc<Core<B>>,
     pool: Pool<B>,
     /// Seed of the 128-bit hash of code that comes without its keccak hash, random per
     /// runtime so that colliding codes cannot be prepared in advance.
     seed: u64,
     unprofiled: AtomicU64,
     collisions: AtomicU64,
+    /// The profiler's counters of the frames that run without an entry: init code in `auto`,
+    /// frames the store had no room for, hash collisions.
+    other: UnitCounters,
+    /// The next entry's unit number ([`OTHER_UNIT`] is 0).
+    next_unit: AtomicU64,
 }
+
+/// The profiler's unit of the frames that run without an entry.
+pub const OTHER_UNIT: UnitId = UnitId(0);
 
 impl Runtime<JitBackend> {
     /// A runtime compiling with ember's JIT and timing with the system clock. The `jit` tier
@@ -76,31 +102,32 @@ impl Runtime<JitBackend> {
 impl<B: Backend> Runtime<B> {
     /// A runtime compiling with `backend` and timing with `clock`.
     pub fn with_backend(config: RuntimeConfig, backend: B, clock: Arc<dyn Clock>) -> Self {
-        let backend = Arc::new(backend);
-        let policy = match config.tier() {
-            Tier::Jit => EvictionPolicy::AlsoCompiled,
-            Tier::Interp | Tier::Auto => EvictionPolicy::ColdOnly,
+        let wait = match config.tier() {
+            Tier::Jit => EvictionWait::Wait,
+            Tier::Interp | Tier::Auto => EvictionWait::Never,
         };
+        let store = Store::new(config.max_profiles(), wait);
+        let (workers, queue) = (config.workers(), config.queue());
+        let core = Arc::new(Core::new(config, backend, clock, store));
         Runtime {
-            store: Store::new(config.max_profiles(), policy),
-            pool: Pool::new(Arc::clone(&backend), config.workers(), config.queue()),
-            config,
-            backend,
-            clock,
+            pool: Pool::new(Arc::clone(&core), workers, queue),
+            core,
             seed: RandomState::new().hash_one(0u8),
             unprofiled: AtomicU64::new(0),
             collisions: AtomicU64::new(0),
+            other: UnitCounters::new(),
+            next_unit: AtomicU64::new(1),
         }
     }
 
     /// The settings.
     pub fn config(&self) -> &RuntimeConfig {
-        &self.config
+        &self.core.config
     }
 
     /// The compiler.
     pub fn backend(&self) -> &B {
-        &self.backend
+        &self.core.backend
     }
 
     fn key(&self, code: &[u8], code_hash: Option<&B256>, rev: Revision) -> Key {
@@ -122,19 +149,22 @@ impl<B: Backend> Runtime<B> {
         guard: &'g papaya::LocalGuard<'_>,
         made: &'g mut Option<Arc<Entry<B::Code>>>,
     ) -> Option<&'g Arc<Entry<B::Code>>> {
-        let entry = match self.store.get(key, guard) {
+        let core = &*self.core;
+        let entry = match core.store.get(key, guard) {
             Some(e) => e,
             None => {
-                let now = self.clock.now_ms();
-                let window = || Window::new(self.config.buckets(), self.config.bucket_ms());
-                let Some(e) = self
+                let now = core.clock.now_ms();
+                let config = &core.config;
+                let window = || Window::new(config.buckets(), config.bucket_ms());
+                let id = || UnitId(self.next_unit.fetch_add(1, Ordering::Relaxed));
+                let Some(e) = core
                     .store
-                    .get_or_insert(*key, now, || Entry::new(*key, code, window()))
+                    .get_or_insert(*key, now, || Entry::new(*key, code, window(), id()))
                 else {
                     self.unprofiled.fetch_add(1, Ordering::Relaxed);
                     return None;
                 };
-                e.counters.last_used_ms.store(now, Ordering::Relaxed);
+                e.last_used.ms.store(now, Ordering::Relaxed);
                 made.insert(e)
             }
         };
@@ -148,52 +178,72 @@ impl<B: Backend> Runtime<B> {
     }
 
     /// Compiles `code` for `rev` now, on this thread, as the `jit` tier does before a
-    /// contract's first run (a no-op if that happened already). Returns why it will run in
-    /// the interpreter, if it will. Only the `jit` tier compiles on request.
+    /// contract's first run (a no-op if its code is published already). Returns why it will
+    /// run in the interpreter, if it will. Only the `jit` tier compiles on request.
     pub fn compile_now(
         &self,
         code: &[u8],
         code_hash: Option<&B256>,
         rev: Revision,
     ) -> Result<(), String> {
-        if self.config.tier() != Tier::Jit {
+        if self.config().tier() != Tier::Jit {
             return Err(format!(
                 "the {} tier does not compile on request",
-                self.config.tier().name()
+                self.config().tier().name()
             ));
         }
         let key = self.key(code, code_hash, rev);
-        let guard = self.store.guard();
+        let guard = self.core.store.guard();
         let mut made = None;
         let entry = self
             .entry(&key, code, &guard, &mut made)
             .ok_or("the profile store is full")?;
-        match self.pool.compile_now(entry) {
-            Outcome::Compiled(_) => Ok(()),
-            Outcome::Rejected(reason) => Err(reason.clone()),
+        self.core.compile_now(entry);
+        if entry.code.load().is_some() {
+            return Ok(());
         }
+        Err(match entry.rejection.get() {
+            Some(reason) => reason.clone(),
+            None => "the code heap is full; try again later".into(),
+        })
     }
 
-    /// Counts an interpreted call that used `gas` in the entry's window, and asks for a
-    /// compile when the window crosses both thresholds. `calls` and `gas_total` are the
-    /// entry's interpreted totals including this call: while they are below the thresholds
-    /// the window cannot be above them, and its sum is not computed.
-    fn profile(&self, entry: &Arc<Entry<B::Code>>, gas: u64, calls: u64, gas_total: u64) {
-        let now = self.clock.now_ms();
-        entry.counters.last_used_ms.store(now, Ordering::Relaxed);
-        entry.window.record(now, gas);
-        let (hot_calls, hot_gas) = (self.config.hot_calls(), self.config.hot_gas());
-        if calls < hot_calls || gas_total < hot_gas {
+    /// Asks for a compile when the entry's window crosses both thresholds. While the entry's
+    /// interpreted totals (this call included) are below the thresholds the window cannot be
+    /// above them, and its sum is not computed.
+    fn profile(&self, entry: &Arc<Entry<B::Code>>, now: u64) {
+        let config = &self.core.config;
+        let (hot_calls, hot_gas) = (config.hot_calls(), config.hot_gas());
+        let totals = entry.unit.tier(ProfTier::Interp);
+        if totals.calls.load(Ordering::Relaxed) < hot_calls
+            || totals.gas.load(Ordering::Relaxed) < hot_gas
+        {
             return;
         }
         let activity = entry.window.activity(now);
         if activity.calls >= hot_calls && activity.gas >= hot_gas {
-            if let Submit::Dropped = self.pool.submit(entry, activity.gas) {
+            match self.pool.submit(entry, activity.gas) {
+                Submit::Queued => self.core.event(entry, EventKind::Queued),
                 // The contract stays cold and must become hot again to ask again, so that a
                 // full queue is not asked on every call.
-                entry.window.clear();
+                Submit::Dropped => entry.window.clear(),
+                Submit::NotCold => {}
             }
         }
+    }
+
+    /// Whether an interpreted call of a `cold` entry in `auto` records its jump targets:
+    /// when the contract may speculate and is half-way to hot by its totals (counting this
+    /// call, and its gas as nothing yet), so that code that is never warm does not pay for a
+    /// profile nobody will read.
+    fn records_jumps(&self, entry: &Entry<B::Code>) -> bool {
+        let config = &self.core.config;
+        let totals = entry.unit.tier(ProfTier::Interp);
+        let calls = totals.calls.load(Ordering::Relaxed) + 1;
+        config.max_versions() > 1
+            && entry.invalidations.load(Ordering::Relaxed) + 1 < config.max_versions()
+            && calls.saturating_mul(2) >= config.hot_calls()
+            && totals.gas.load(Ordering::Relaxed).saturating_mul(2) >= config.hot_gas()
     }
 
     /// Waits until no compile is queued or running, for at most `timeout`; returns whether
@@ -202,18 +252,70 @@ impl<B: Backend> Runtime<B> {
         self.pool.wait_idle(timeout)
     }
 
+    /// Throws away every compiled version at once, with the same safety as eviction: frames
+    /// running one finish in it, and it is freed when the last returns. Compiles running now
+    /// are discarded when they finish. Every contract goes back to profiling (in `jit`, to
+    /// compiling on its next call). Returns how many versions were unpublished.
+    pub fn discard_compiled(&self) -> usize {
+        self.core.discard_all()
+    }
+
+    /// Evicts the compiled versions not run for `jit.idle-evict-ms` now (calls do this on
+    /// their own every quarter of that time); returns how many.
+    pub fn evict_idle(&self) -> usize {
+        self.core.evict_idle(self.core.clock.now_ms())
+    }
+
     /// Stops the compile pool: queued requests are cancelled, running compiles are waited
     /// for up to `jit.shutdown-ms` and then left to finish on their own. Afterwards the
     /// runtime still executes (compiled code stays published) but compiles nothing more.
     /// Dropping the runtime does this; calling it again does nothing more.
     pub fn shutdown(&self) -> ShutdownReport {
         self.pool
-            .shutdown(Duration::from_millis(self.config.shutdown_ms()))
+            .shutdown(Duration::from_millis(self.config().shutdown_ms()))
+    }
+
+    /// The profiler's report: every contract in the store with its calls, gas and time per
+    /// tier, side exits by site, compile time and versions, plus one unit for the frames run
+    /// without an entry ([`OTHER_UNIT`]: init code in `auto`, frames the store had no room
+    /// for) when there were any, and the timeline when `profile.timeline` is on. Contracts
+    /// evicted from the store (beyond `jit.max-profiles`) are not in it.
+    pub fn profile_report(&self) -> Report {
+        let entries = self.core.store.entries();
+        let other = UnitLabel::no_entry(Revision::LATEST);
+        let other_ran = self.other.snapshot().interp.calls > 0;
+        let units = entries
+            .iter()
+            .map(|e| {
+                let label = UnitLabel {
+                    code_hash: e.code_hash(),
+                    address: e.address.get().copied().unwrap_or(ember_evm::Address::ZERO),
+                    revision: e.key.rev,
+                };
+                (e.id, label, &e.unit)
+            })
+            .chain(other_ran.then_some((OTHER_UNIT, other, &self.other)));
+        let mut report = Report::build(units, self.core.timeline.as_ref());
+        // The exit sites the entries counted (the timeline, when on, counts them too, but
+        // only while it has room).
+        for u in &mut report.units {
+            if let Some(e) = entries.iter().find(|e| e.id == u.id) {
+                let (sites, _) = e.exits.snapshot();
+                let mut sites: Vec<ExitSite> = sites
+                    .into_iter()
+                    .map(|(pc, count)| ExitSite { pc, count })
+                    .collect();
+                sites.sort_by(|a, b| b.count.cmp(&a.count).then(a.pc.cmp(&b.pc)));
+                u.exit_sites = sites;
+            }
+        }
+        report
     }
 
     /// A snapshot of the statistics.
     pub fn stats(&self) -> Stats {
-        let mut contracts: Vec<ContractStats> = self
+        let core = &*self.core;
+        let mut contracts: Vec<ContractStats> = core
             .store
             .entries()
             .iter()
@@ -225,20 +327,34 @@ impl<B: Backend> Runtime<B> {
                 .then(b.calls().cmp(&a.calls()))
                 .then(a.code_hash.cmp(&b.code_hash))
         });
-        let c = self.pool.counters();
+        let p = self.pool.counters();
+        let c = &core.counters;
+        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
         Stats {
-            tier: self.config.tier(),
+            tier: core.config.tier(),
             contracts,
             pool: PoolStats {
                 workers: self.pool.workers(),
-                queued: c.queued.load(Ordering::Relaxed),
+                queued: n(&p.queued),
                 pending: self.pool.pending() as u64,
-                dropped: c.dropped.load(Ordering::Relaxed),
-                completed: c.completed.load(Ordering::Relaxed),
-                failed: c.failed.load(Ordering::Relaxed),
-                cancelled: c.cancelled.load(Ordering::Relaxed),
+                dropped: n(&p.dropped),
+                completed: n(&c.compiled),
+                failed: n(&c.rejected) + n(&c.transient),
+                cancelled: n(&p.cancelled),
             },
-            evicted: self.store.evicted(),
+            cache: CacheStats {
+                budget_bytes: core.config.code_cache_bytes() as u64,
+                published_bytes: core.store.published_bytes.load(Ordering::SeqCst) as u64,
+                resident_bytes: core.store.resident_bytes.load(Ordering::SeqCst) as u64,
+                evicted: n(&c.evicted),
+                idle_evicted: n(&c.idle_evicted),
+                invalidated: n(&c.invalidated),
+                discarded: n(&c.discarded),
+                discards: n(&c.discards),
+                too_large: n(&c.too_large),
+                heap_full: n(&c.transient),
+            },
+            evicted: core.store.evicted(),
             unprofiled: self.unprofiled.load(Ordering::Relaxed),
             collisions: self.collisions.load(Ordering::Relaxed),
         }
@@ -251,44 +367,30 @@ fn contract_stats<C>(e: &Entry<C>) -> Option<ContractStats> {
         store::QUEUED => ContractState::Queued,
         store::COMPILING => ContractState::Compiling,
         store::COMPILED => ContractState::Compiled,
-        store::REJECTED => match e.outcome.get() {
-            Some(Outcome::Rejected(reason)) => ContractState::Rejected(reason.clone()),
-            _ => ContractState::Rejected(String::new()),
-        },
+        store::REJECTED => ContractState::Rejected(e.rejection.get().cloned().unwrap_or_default()),
         _ => return None,
     };
-    let code_hash = match e.key.id {
-        CodeId::Keccak(h) => h,
-        CodeId::Fast(_) => ember_evm::keccak256(e.analysis.code()),
-    };
-    let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    let code_hash = e.code_hash();
+    let unit = e.unit.snapshot();
+    let published = e.code.load();
+    let (side_exits, side_exits_elsewhere) = e.exits.snapshot();
     Some(ContractStats {
         code_hash,
         revision: e.key.rev,
         code_size: e.analysis.code().len(),
         state,
-        calls_interp: n(&e.counters.calls_interp),
-        calls_jit: n(&e.counters.calls_jit),
-        gas_interp: n(&e.counters.gas_interp),
-        gas_jit: n(&e.counters.gas_jit),
-        compile_ns: n(&e.counters.compile_ns),
+        calls_interp: unit.interp.calls,
+        calls_jit: unit.jit.calls,
+        gas_interp: unit.interp.gas,
+        gas_jit: unit.jit.gas,
+        compile_ns: unit.compile_ns,
+        versions: e.versions.load(Ordering::Relaxed),
+        invalidations: e.invalidations.load(Ordering::Relaxed),
+        speculative: published.as_ref().map(|v| v.speculative),
+        code_bytes: published.as_ref().map(|v| v.bytes as u64),
+        side_exits,
+        side_exits_elsewhere,
     })
-}
-
-/// Adds `n` to a gas total and returns the new total. Totals saturate at `u64::MAX` (test
-/// fixtures give frames up to 2^63 gas) at the cost of one comparison on the common path; a
-/// concurrent add racing with the saturating store may be lost, which only a total already
-/// near 2^64 can see.
-#[inline]
-fn add_saturating(total: &AtomicU64, n: u64) -> u64 {
-    let before = total.fetch_add(n, Ordering::Relaxed);
-    match before.checked_add(n) {
-        Some(after) => after,
-        None => {
-            total.store(u64::MAX, Ordering::Relaxed);
-            u64::MAX
-        }
-    }
 }
 
 /// Gas the frame used, within `0..=msg.gas`.
@@ -305,39 +407,86 @@ impl<B: Backend> Vm for Runtime<B> {
         code: &[u8],
         code_hash: Option<&B256>,
     ) -> ExecResult {
-        let tier = self.config.tier();
-        if tier == Tier::Interp
-            || (tier == Tier::Auto && msg.kind.is_create())
-            || host.tracer().is_some()
-        {
+        // Traced frames run in the interpreter, instruction by instruction, unaccounted.
+        if host.tracer().is_some() {
             return ember_evm::execute(host, rev, msg, code);
+        }
+        let core = &*self.core;
+        let tier = core.config.tier();
+        let timeline = core.timeline.as_ref();
+        let elsewhere = |host: &mut dyn Host| {
+            account::frame(&self.other, OTHER_UNIT, ProfTier::Interp, timeline, || {
+                let r = ember_evm::execute(host, rev, msg, code);
+                let gas = gas_used(msg, &r);
+                (r, gas)
+            })
+        };
+        // Init code runs once per deployment: in `auto` it would only churn the store.
+        if tier == Tier::Auto && msg.kind.is_create() {
+            return elsewhere(host);
         }
         let key = self.key(code, code_hash, rev);
-        let guard = self.store.guard();
+        let guard = core.store.guard();
         let mut made = None;
         let Some(entry) = self.entry(&key, code, &guard, &mut made) else {
-            return ember_evm::execute(host, rev, msg, code);
+            return elsewhere(host);
         };
-        if tier == Tier::Jit {
-            if entry.outcome.get().is_none() {
-                self.pool.compile_now(entry);
-            }
-            let now = self.clock.now_ms();
-            entry.counters.last_used_ms.store(now, Ordering::Relaxed);
+        if entry.address.get().is_none() {
+            let _ = entry.address.set(msg.code_address);
         }
-        let c = &entry.counters;
-        if let Some(code) = entry.compiled() {
-            let r = self.backend.execute(code, host, msg);
-            c.calls_jit.fetch_add(1, Ordering::Relaxed);
-            add_saturating(&c.gas_jit, gas_used(msg, &r));
+        let now = core.clock.now_ms();
+        core.maybe_sweep(now);
+        if tier == Tier::Jit {
+            core.compile_now(entry);
+        }
+        // Written once per millisecond at most, not on every call of a busy contract.
+        if entry.last_used.ms.load(Ordering::Relaxed) != now {
+            entry.last_used.ms.store(now, Ordering::Relaxed);
+        }
+        // The guard holds the version for the whole frame (see `lifecycle.rs`). Code is only
+        // ever published while the entry is `compiled` (publishing sets the state first,
+        // unpublishing resets it after), so other entries skip the load.
+        let published = (entry.state() == store::COMPILED).then(|| entry.code.load());
+        if let Some(version) = published.as_ref().and_then(|g| g.as_ref()) {
+            let mut recompile = false;
+            let r = account::frame(&entry.unit, entry.id, ProfTier::Jit, timeline, || {
+                let mut on_exit = |exit: SideExit| {
+                    account::side_exit(exit.pc);
+                    entry.exits.record(exit.pc);
+                    if exit.kind == ExitKind::Recompile {
+                        recompile = true;
+                        core.unpublish(entry, Some(version), Unpublish::Invalidated);
+                    }
+                };
+                let r = core.backend.execute(&version.code, host, msg, &mut on_exit);
+                let gas = gas_used(msg, &r);
+                (r, gas)
+            });
+            // A frame that invalidated its version belongs to no profiling window: the new
+            // window starts with the next call.
+            if !recompile {
+                entry.window.record(now, gas_used(msg, &r));
+            }
             return r;
         }
-        let r = execute_analyzed(host, rev, msg, &entry.analysis);
-        let gas = gas_used(msg, &r);
-        let calls = c.calls_interp.fetch_add(1, Ordering::Relaxed) + 1;
-        let gas_total = add_saturating(&c.gas_interp, gas);
-        if tier == Tier::Auto && entry.state() == store::COLD {
-            self.profile(entry, gas, calls, gas_total);
+        drop(published);
+        let cold_auto = tier == Tier::Auto && entry.state() == store::COLD;
+        let record_jumps = cold_auto && self.records_jumps(entry);
+        let r = account::frame(&entry.unit, entry.id, ProfTier::Interp, timeline, || {
+            let r = if record_jumps {
+                let jumps = entry
+                    .jumps
+                    .get_or_init(|| JumpProfile::new(&entry.analysis));
+                execute_observed(host, rev, msg, &entry.analysis, jumps)
+            } else {
+                execute_analyzed(host, rev, msg, &entry.analysis)
+            };
+            let gas = gas_used(msg, &r);
+            (r, gas)
+        });
+        entry.window.record(now, gas_used(msg, &r));
+        if cold_auto {
+            self.profile(entry, now);
         }
         r
     }
@@ -371,8 +520,11 @@ mod tests {
         other[1] = 8;
         // Forge a collision: an entry holding `other` under the key of `real`.
         let key = rt.key(&real, None, rev);
-        rt.store
-            .get_or_insert(key, 0, || Entry::new(key, &other, Window::new(1, 1)))
+        rt.core
+            .store
+            .get_or_insert(key, 0, || {
+                Entry::new(key, &other, Window::new(1, 1), UnitId(1))
+            })
             .unwrap();
         let mut host = RecordingHost::new(&Interpreter, rev);
         let r = rt.execute(&mut host, rev, &message(1000), &real, None);
@@ -386,15 +538,6 @@ mod tests {
         rt.execute(&mut host, rev, &message(1000), &real, Some(&h));
         assert_eq!(rt.stats().collisions, 1);
         assert_eq!(rt.stats().contracts.len(), 2);
-    }
-
-    #[test]
-    fn gas_totals_saturate() {
-        let t = AtomicU64::new(u64::MAX - 10);
-        assert_eq!(add_saturating(&t, 4), u64::MAX - 6);
-        assert_eq!(add_saturating(&t, 1 << 62), u64::MAX);
-        assert_eq!(t.load(Ordering::Relaxed), u64::MAX);
-        assert_eq!(add_saturating(&t, 0), u64::MAX);
     }
 
     #[test]

@@ -7,19 +7,18 @@
 //! - A full queue drops the request (counted); the entry stays `cold` and may ask again.
 //! - Jobs hold the entry by `Arc`: eviction removes an entry from the store but cannot free
 //!   what a worker is compiling (eviction never takes a queued or compiling entry anyway).
-//! - A compile that fails, is rejected or panics marks the entry interpreter-only with the
-//!   reason.
+//! - What a compile produces is published (or the rejection recorded) by the runtime's
+//!   [`Core`], within the code cache's budget.
 //! - Shutdown cancels the queued jobs (their entries go back to `cold`), then waits for the
 //!   running ones for at most a timeout, then detaches the workers still busy: a stuck LLVM
 //!   compile must not keep the process from exiting. A detached worker finishes its job into
 //!   an entry nobody reads and exits.
 
 use crate::backend::Backend;
-use crate::store::{Entry, Outcome, COLD, COMPILED, COMPILING, QUEUED, REJECTED};
-use ember_jit::panic_message;
+use crate::lifecycle::Core;
+use crate::store::{Entry, COLD, QUEUED};
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::BinaryHeap;
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -71,18 +70,16 @@ struct Queue<C> {
     shutdown: bool,
 }
 
-/// Totals of the pool (and of the `jit` tier's synchronous compiles).
+/// Totals of the pool.
 #[derive(Debug, Default)]
 pub struct PoolCounters {
     pub queued: AtomicU64,
     pub dropped: AtomicU64,
-    pub completed: AtomicU64,
-    pub failed: AtomicU64,
     pub cancelled: AtomicU64,
 }
 
 struct Shared<B: Backend> {
-    backend: Arc<B>,
+    core: Arc<Core<B>>,
     queue: Mutex<Queue<B::Code>>,
     /// Signalled when a job arrives or shutdown begins.
     work: Condvar,
@@ -131,10 +128,10 @@ pub struct Pool<B: Backend> {
 impl<B: Backend> Pool<B> {
     /// A pool of `workers` threads (at least one; started on the first request) and a queue
     /// of at most `bound` jobs (at least one).
-    pub fn new(backend: Arc<B>, workers: usize, bound: usize) -> Self {
+    pub fn new(core: Arc<Core<B>>, workers: usize, bound: usize) -> Self {
         Pool {
             shared: Arc::new(Shared {
-                backend,
+                core,
                 queue: Mutex::new(Queue {
                     jobs: BinaryHeap::new(),
                     next_seq: 0,
@@ -219,7 +216,7 @@ impl<B: Backend> Pool<B> {
             let spawned = std::thread::Builder::new()
                 .name(format!("ember-jit-{i}"))
                 .stack_size(WORKER_STACK)
-                .spawn(move || work(&shared));
+                .spawn(move || work(&shared, i as u32));
             match spawned {
                 Ok(h) => handles.push(h),
                 Err(_) => {
@@ -298,20 +295,10 @@ impl<B: Backend> Pool<B> {
             detached,
         }
     }
-
-    /// Compiles `entry` on the calling thread (the `jit` tier) unless it has been compiled
-    /// already; concurrent callers for the same entry wait for the one compile.
-    pub fn compile_now<'e>(&self, entry: &'e Entry<B::Code>) -> &'e Outcome<B::Code> {
-        let outcome = entry
-            .outcome
-            .get_or_init(|| compile(&*self.shared.backend, entry, &self.shared.counters));
-        finish(entry, outcome);
-        outcome
-    }
 }
 
 /// A worker: takes the best job, compiles it, publishes the outcome, until shutdown.
-fn work<B: Backend>(shared: &Shared<B>) {
+fn work<B: Backend>(shared: &Shared<B>, index: u32) {
     loop {
         let job = {
             let mut q = shared.lock();
@@ -327,53 +314,11 @@ fn work<B: Backend>(shared: &Shared<B>) {
             }
         };
         let Some(job) = job else { break };
-        let entry = &job.entry;
-        let outcome = compile(&*shared.backend, entry, &shared.counters);
-        // The one writer of this entry's outcome: a key has at most one job, and entries
-        // compiled by the `jit` tier never have jobs.
-        let _ = entry.outcome.set(outcome);
-        if let Some(outcome) = entry.outcome.get() {
-            finish(entry, outcome);
-        }
+        shared.core.compile(&job.entry, index);
         drop(job);
         shared.lock().running -= 1;
         shared.progress.notify_all();
     }
     shared.lock().live -= 1;
     shared.progress.notify_all();
-}
-
-/// Runs the backend on `entry`, timing it and catching a panic.
-fn compile<B: Backend>(
-    backend: &B,
-    entry: &Entry<B::Code>,
-    counters: &PoolCounters,
-) -> Outcome<B::Code> {
-    entry.state.store(COMPILING, Ordering::Release);
-    let start = Instant::now();
-    let result = panic::catch_unwind(AssertUnwindSafe(|| {
-        backend.compile(&entry.analysis, entry.key.rev)
-    }))
-    .unwrap_or_else(|payload| Err(format!("compiler panicked: {}", panic_message(&*payload))));
-    let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    entry.counters.compile_ns.store(ns, Ordering::Relaxed);
-    match result {
-        Ok(code) => {
-            counters.completed.fetch_add(1, Ordering::Relaxed);
-            Outcome::Compiled(code)
-        }
-        Err(reason) => {
-            counters.failed.fetch_add(1, Ordering::Relaxed);
-            Outcome::Rejected(reason)
-        }
-    }
-}
-
-/// Sets the entry's state after its outcome is published.
-fn finish<C>(entry: &Entry<C>, outcome: &Outcome<C>) {
-    let state = match outcome {
-        Outcome::Compiled(_) => COMPILED,
-        Outcome::Rejected(_) => REJECTED,
-    };
-    entry.state.store(state, Ordering::Release);
 }

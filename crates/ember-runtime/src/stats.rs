@@ -50,8 +50,20 @@ pub struct ContractStats {
     pub gas_interp: u64,
     /// Gas used by the frames run in compiled code.
     pub gas_jit: u64,
-    /// Wall time of the compile (zero if none ran).
+    /// Wall time of all its compiles (zero if none ran).
     pub compile_ns: u64,
+    /// Versions compiled so far.
+    pub versions: u32,
+    /// Versions invalidated by a recompile exit.
+    pub invalidations: u32,
+    /// Whether the published version speculates (`None`: nothing published).
+    pub speculative: Option<bool>,
+    /// What the published version costs the code cache.
+    pub code_bytes: Option<u64>,
+    /// Side exits from compiled code: (pc, count), by pc.
+    pub side_exits: Vec<(u32, u64)>,
+    /// Side exits at sites beyond the ones kept.
+    pub side_exits_elsewhere: u64,
 }
 
 impl ContractStats {
@@ -81,6 +93,31 @@ pub struct PoolStats {
     pub cancelled: u64,
 }
 
+/// The code cache: its budget, what it holds, and what left it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// `jit.code-cache-bytes`.
+    pub budget_bytes: u64,
+    /// Bytes of the published versions.
+    pub published_bytes: u64,
+    /// Bytes of all versions not freed yet (published, or unpublished with frames inside).
+    pub resident_bytes: u64,
+    /// Versions evicted to make room.
+    pub evicted: u64,
+    /// Versions evicted for being idle.
+    pub idle_evicted: u64,
+    /// Versions invalidated by a recompile exit.
+    pub invalidated: u64,
+    /// Versions unpublished by a discard of everything.
+    pub discarded: u64,
+    /// Discards of everything.
+    pub discards: u64,
+    /// Compiles whose code alone exceeds the budget.
+    pub too_large: u64,
+    /// Compiles that found the code heap full.
+    pub heap_full: u64,
+}
+
 /// Everything the runtime reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stats {
@@ -88,6 +125,7 @@ pub struct Stats {
     /// The contracts in the store, the most gas first.
     pub contracts: Vec<ContractStats>,
     pub pool: PoolStats,
+    pub cache: CacheStats,
     /// Entries evicted from the store.
     pub evicted: u64,
     /// Frames run in the interpreter without an entry: the store was full of entries that
@@ -100,8 +138,11 @@ pub struct Stats {
 
 impl Stats {
     /// The JSON form: `{tier, contracts: [{codeHash, revision, codeSize, state, calls,
-    /// callsInterp, callsJit, gasInterp, gasJit, compileNs}], pool: {workers, queued, pending,
-    /// dropped, completed, failed, cancelled}, evicted, unprofiled, collisions}`.
+    /// callsInterp, callsJit, gasInterp, gasJit, compileNs, versions, invalidations,
+    /// speculative, codeBytes, sideExits: [{pc, count}], sideExitsElsewhere}], pool: {workers,
+    /// queued, pending, dropped, completed, failed, cancelled}, codeCache: {budgetBytes,
+    /// publishedBytes, residentBytes, evicted, idleEvicted, invalidated, discarded, discards,
+    /// tooLarge, heapFull}, evicted, unprofiled, collisions}`.
     pub fn to_json(&self) -> Value {
         let contracts: Vec<Value> = self
             .contracts
@@ -118,6 +159,12 @@ impl Stats {
                     "gasInterp": c.gas_interp,
                     "gasJit": c.gas_jit,
                     "compileNs": c.compile_ns,
+                    "versions": c.versions,
+                    "invalidations": c.invalidations,
+                    "speculative": c.speculative,
+                    "codeBytes": c.code_bytes,
+                    "sideExits": c.side_exits.iter().map(|&(pc, count)| json!({"pc": pc, "count": count})).collect::<Vec<_>>(),
+                    "sideExitsElsewhere": c.side_exits_elsewhere,
                 })
             })
             .collect();
@@ -133,6 +180,18 @@ impl Stats {
                 "completed": p.completed,
                 "failed": p.failed,
                 "cancelled": p.cancelled,
+            },
+            "codeCache": {
+                "budgetBytes": self.cache.budget_bytes,
+                "publishedBytes": self.cache.published_bytes,
+                "residentBytes": self.cache.resident_bytes,
+                "evicted": self.cache.evicted,
+                "idleEvicted": self.cache.idle_evicted,
+                "invalidated": self.cache.invalidated,
+                "discarded": self.cache.discarded,
+                "discards": self.cache.discards,
+                "tooLarge": self.cache.too_large,
+                "heapFull": self.cache.heap_full,
             },
             "evicted": self.evicted,
             "unprofiled": self.unprofiled,
@@ -153,7 +212,7 @@ impl Stats {
         if !self.contracts.is_empty() {
             let _ = writeln!(
                 s,
-                "{:<18} {:<9} {:>6} {:>10} {:>10} {:>14} {:>14} {:>11}  state",
+                "{:<18} {:<9} {:>6} {:>10} {:>10} {:>14} {:>14} {:>11} {:>4} {:>8}  state",
                 "code hash",
                 "revision",
                 "size",
@@ -161,14 +220,16 @@ impl Stats {
                 "calls jit",
                 "gas interp",
                 "gas jit",
-                "compile ms"
+                "compile ms",
+                "ver",
+                "exits"
             );
         }
         for c in self.contracts.iter().take(limit) {
             let hash = c.code_hash.to_string();
             let _ = writeln!(
                 s,
-                "{:<18} {:<9} {:>6} {:>10} {:>10} {:>14} {:>14} {:>11.3}  {}",
+                "{:<18} {:<9} {:>6} {:>10} {:>10} {:>14} {:>14} {:>11.3} {:>4} {:>8}  {}",
                 format!("{}..", &hash[..16]),
                 c.revision.name(),
                 c.code_size,
@@ -177,6 +238,8 @@ impl Stats {
                 c.gas_interp,
                 c.gas_jit,
                 c.compile_ns as f64 / 1e6,
+                c.versions,
+                c.side_exits.iter().map(|s| s.1).sum::<u64>() + c.side_exits_elsewhere,
                 c.state.describe()
             );
         }
@@ -188,6 +251,20 @@ impl Stats {
             s,
             "pool: {} worker(s), {} queued, {} pending, {} dropped, {} completed, {} failed, {} cancelled",
             p.workers, p.queued, p.pending, p.dropped, p.completed, p.failed, p.cancelled
+        );
+        let k = &self.cache;
+        let _ = writeln!(
+            s,
+            "code cache: {} of {} bytes published, {} resident; {} evicted, {} idle, {} invalidated, {} discarded, {} too large, {} heap full",
+            k.published_bytes,
+            k.budget_bytes,
+            k.resident_bytes,
+            k.evicted,
+            k.idle_evicted,
+            k.invalidated,
+            k.discarded,
+            k.too_large,
+            k.heap_full
         );
         let _ = write!(
             s,
@@ -215,6 +292,12 @@ mod tests {
                 gas_interp: 30,
                 gas_jit: 40,
                 compile_ns: 1_500_000,
+                versions: 2,
+                invalidations: 1,
+                speculative: Some(false),
+                code_bytes: Some(8192),
+                side_exits: vec![(17, 3), (40, 1)],
+                side_exits_elsewhere: 2,
             }],
             pool: PoolStats {
                 workers: 2,
@@ -224,6 +307,18 @@ mod tests {
                 completed: 3,
                 failed: 1,
                 cancelled: 0,
+            },
+            cache: CacheStats {
+                budget_bytes: 1 << 20,
+                published_bytes: 8192,
+                resident_bytes: 12288,
+                evicted: 4,
+                idle_evicted: 1,
+                invalidated: 1,
+                discarded: 0,
+                discards: 0,
+                too_large: 0,
+                heap_full: 0,
             },
             evicted: 6,
             unprofiled: 7,
@@ -248,6 +343,19 @@ mod tests {
             (Some(30), Some(40))
         );
         assert_eq!(c["compileNs"], 1_500_000);
+        assert_eq!(
+            (c["versions"].as_u64(), c["invalidations"].as_u64()),
+            (Some(2), Some(1))
+        );
+        assert_eq!(c["speculative"], false);
+        assert_eq!(c["codeBytes"], 8192);
+        assert_eq!(c["sideExits"][0]["pc"], 17);
+        assert_eq!(c["sideExits"][1]["count"], 1);
+        assert_eq!(c["sideExitsElsewhere"], 2);
+        let k = &v["codeCache"];
+        assert_eq!(k["budgetBytes"], 1 << 20);
+        assert_eq!(k["residentBytes"], 12288);
+        assert_eq!(k["idleEvicted"], 1);
         let p = &v["pool"];
         for (k, n) in [
             ("queued", 5),
@@ -266,7 +374,16 @@ mod tests {
         let t = sample().to_text(10);
         assert!(t.starts_with("runtime: tier auto, 1 contract(s)\n"), "{t}");
         assert!(t.contains("0xababababababab.. cancun    "), "{t}");
-        assert!(t.contains("1.500  rejected: too small"), "{t}");
+        assert!(
+            t.contains("1.500    2        6  rejected: too small"),
+            "{t}"
+        );
+        assert!(
+            t.contains(
+                "code cache: 8192 of 1048576 bytes published, 12288 resident; 4 evicted, 1 idle"
+            ),
+            "{t}"
+        );
         assert!(
             t.contains("pool: 2 worker(s), 5 queued, 1 pending, 2 dropped, 3 completed, 1 failed"),
             "{t}"

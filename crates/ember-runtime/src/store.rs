@@ -8,28 +8,32 @@
 //! when a contract is seen for the first time or evicted. (A `RwLock<HashMap>` or a sharded
 //! one would make every call write the lock's shared counter.)
 //!
-//! The store is bounded by `jit.max-profiles`. When it is full, the coldest entries that may
-//! be evicted go first, an eighth of the bound at a time so that the scan is paid rarely:
-//! coldest means fewest calls within the window, then least recently used. In `auto` only
-//! entries still profiling (`cold`) are evicted; entries holding compiled code or a rejection,
-//! or waiting for a compile, stay. In `jit`, where every entry is compiled on its first run and
-//! compiling again is what that tier does anyway, compiled and rejected entries are evicted
-//! too (their code is freed when the last running frame leaves it). When nothing can be
-//! evicted the call runs in the interpreter without an entry.
+//! The store is bounded by `jit.max-profiles`. When it is full, the coldest entries go first,
+//! an eighth of the bound at a time so that the scan is paid rarely: coldest means fewest
+//! calls within the window (every call counts there, interpreted or compiled), then least
+//! recently used. Entries a compile job holds (queued or compiling) stay; compiled ones may go
+//! (their code is unpublished and freed when the last running frame leaves it), and so may
+//! rejected ones (the analyzer's verdict is cheap to reach again), so that a store filled by
+//! contracts that were hot once cannot keep new ones from ever being profiled. When nothing
+//! can be evicted the call runs in the interpreter without an entry.
 
+use crate::jumps::JumpProfile;
 use crate::window::Window;
-use ember_evm::{CodeAnalysis, Revision, B256};
+use arc_swap::ArcSwapOption;
+use ember_evm::{Address, CodeAnalysis, Revision, B256};
+use ember_profile::{UnitCounters, UnitId};
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, TryLockError};
 
-/// The profiler counts the contract's calls in the window.
+/// The profiler counts the contract's calls in the window (its code, if it had any, was
+/// evicted or invalidated).
 pub const COLD: u8 = 0;
 /// A compile request waits in the pool's queue.
 pub const QUEUED: u8 = 1;
 /// A compile is running.
 pub const COMPILING: u8 = 2;
-/// Compiled code is published.
+/// A compiled version is published.
 pub const COMPILED: u8 = 3;
 /// The contract runs in the interpreter for good.
 pub const REJECTED: u8 = 4;
@@ -107,31 +111,69 @@ impl BuildHasher for BuildKeyHasher {
     }
 }
 
-/// What became of a compile.
-#[derive(Debug)]
-pub enum Outcome<C> {
-    Compiled(Arc<C>),
-    /// Interpreter only, with the reason.
-    Rejected(String),
-}
-
-/// Counters of one entry, written on every call: kept on their own cache line, away from the
-/// fields every call only reads.
+/// When the entry was last used, written at most once per millisecond: on its own cache line,
+/// away from the fields every call only reads.
 #[derive(Debug, Default)]
 #[repr(align(64))]
-pub struct Counters {
-    pub calls_interp: AtomicU64,
-    pub calls_jit: AtomicU64,
-    pub gas_interp: AtomicU64,
-    pub gas_jit: AtomicU64,
-    /// The clock at the last profiled call (what eviction calls "recently used").
-    pub last_used_ms: AtomicU64,
-    /// Wall time of the compile.
-    pub compile_ns: AtomicU64,
+pub struct LastUsed {
+    /// The clock at the last call (what eviction calls "recently used").
+    pub ms: AtomicU64,
+}
+
+/// One compiled version of a contract, as published in its entry.
+///
+/// Frames hold the version (through the entry's `ArcSwapOption`, see [`Entry::code`]) for
+/// as long as they run it, so it is dropped, and its machine code freed, only after it has
+/// been unpublished *and* the last frame inside it has returned.
+pub struct Version<C> {
+    pub code: C,
+    /// 1 for the first compile of the contract, then counting up.
+    pub number: u32,
+    /// Compiled against a jump profile, with recompile exits.
+    pub speculative: bool,
+    /// What it costs the code cache: the backend's resident bytes plus this struct.
+    pub bytes: usize,
+    /// The cache's count of resident bytes, decremented when the version is dropped.
+    resident: Arc<AtomicUsize>,
+}
+
+impl<C> Version<C> {
+    /// A version of `bytes` bytes, counted in `resident` until it is dropped.
+    pub fn new(
+        code: C,
+        number: u32,
+        speculative: bool,
+        bytes: usize,
+        resident: Arc<AtomicUsize>,
+    ) -> Self {
+        resident.fetch_add(bytes, Ordering::Relaxed);
+        Version {
+            code,
+            number,
+            speculative,
+            bytes,
+            resident,
+        }
+    }
+}
+
+impl<C> Drop for Version<C> {
+    fn drop(&mut self) {
+        self.resident.fetch_sub(self.bytes, Ordering::Relaxed);
+    }
+}
+
+impl<C> std::fmt::Debug for Version<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Version")
+            .field("number", &self.number)
+            .field("speculative", &self.speculative)
+            .field("bytes", &self.bytes)
+            .finish()
+    }
 }
 
 /// Everything the runtime knows about one (code, revision).
-#[derive(Debug)]
 pub struct Entry<C> {
     pub key: Key,
     /// The code and its jumpdest analysis, built once; shared with compile jobs and compiled
@@ -139,25 +181,54 @@ pub struct Entry<C> {
     pub analysis: Arc<CodeAnalysis>,
     /// One of [`COLD`] … [`EVICTED`].
     pub state: AtomicU8,
-    /// Written once, by the one compile of this entry: `OnceLock::set` stores the outcome and
-    /// then publishes it with one release store; `get` is one acquire load. Never cleared
-    /// while the entry lives, so a frame that read it may run the code for as long as it
-    /// holds the entry.
-    pub outcome: OnceLock<Outcome<C>>,
+    /// The published version, if any. Readers take a guard with one `load` (arc-swap keeps a
+    /// per-thread "debt" slot instead of touching the shared reference count, so concurrent
+    /// callers of one contract do not contend); the code GC replaces it with `None`, and
+    /// arc-swap turns the debts of the readers still inside into real references, so the
+    /// version lives until the last of them returns. See `cache.rs`.
+    pub code: ArcSwapOption<Version<C>>,
+    /// Why the contract stays in the interpreter for good, once known.
+    pub rejection: OnceLock<String>,
+    /// The jump targets seen while profiling, kept across versions (see `jumps.rs`).
+    pub jumps: OnceLock<JumpProfile>,
+    /// Versions compiled so far.
+    pub versions: AtomicU32,
+    /// Versions invalidated by a recompile exit.
+    pub invalidations: AtomicU32,
+    /// Side exits from compiled code, by site.
+    pub exits: ExitSites,
+    /// Held by the `jit` tier's synchronous compile, so that concurrent first calls wait for
+    /// one compile.
+    pub compile_lock: Mutex<()>,
     pub window: Window,
-    pub counters: Counters,
+    pub last_used: LastUsed,
+    /// Calls, gas and time per tier, side exits and compile time (the profiler's counters).
+    pub unit: UnitCounters,
+    /// The entry's number in profiler reports and timelines.
+    pub id: UnitId,
+    /// The address the code first ran at (the code's own address, `code_address`).
+    pub address: OnceLock<Address>,
 }
 
 impl<C> Entry<C> {
-    /// A fresh, cold entry.
-    pub fn new(key: Key, code: &[u8], window: Window) -> Self {
+    /// A fresh, cold entry numbered `id`.
+    pub fn new(key: Key, code: &[u8], window: Window, id: UnitId) -> Self {
         Entry {
             key,
             analysis: Arc::new(CodeAnalysis::new(code)),
             state: AtomicU8::new(COLD),
-            outcome: OnceLock::new(),
+            code: ArcSwapOption::empty(),
+            rejection: OnceLock::new(),
+            jumps: OnceLock::new(),
+            versions: AtomicU32::new(0),
+            invalidations: AtomicU32::new(0),
+            exits: ExitSites::default(),
+            compile_lock: Mutex::new(()),
             window,
-            counters: Counters::default(),
+            last_used: LastUsed::default(),
+            unit: UnitCounters::new(),
+            id,
+            address: OnceLock::new(),
         }
     }
 
@@ -166,32 +237,78 @@ impl<C> Entry<C> {
         self.state.load(Ordering::Acquire)
     }
 
-    /// The published compiled code, if any (one acquire load).
-    #[inline]
-    pub fn compiled(&self) -> Option<&Arc<C>> {
-        match self.outcome.get() {
-            Some(Outcome::Compiled(c)) => Some(c),
-            _ => None,
+    /// keccak256 of the code (computed when the key is the fast hash).
+    pub fn code_hash(&self) -> B256 {
+        match self.key.id {
+            CodeId::Keccak(h) => h,
+            CodeId::Fast(_) => ember_evm::keccak256(self.analysis.code()),
         }
     }
 }
 
-/// Which entries eviction may take.
+/// The most distinct side-exit sites kept per contract; exits elsewhere are only counted.
+pub const EXIT_SITES: usize = 16;
+
+/// Side exits by pc, in a fixed array filled lock-free (a site claims a free slot with one
+/// compare-and-swap and is never removed).
+#[derive(Debug, Default)]
+pub struct ExitSites {
+    /// `pc + 1` of each claimed slot, zero if free.
+    pcs: [AtomicU32; EXIT_SITES],
+    counts: [AtomicU64; EXIT_SITES],
+    /// Exits at sites that found no free slot.
+    other: AtomicU64,
+}
+
+impl ExitSites {
+    /// Counts one exit at `pc`.
+    pub fn record(&self, pc: u32) {
+        let tag = pc.saturating_add(1);
+        for (slot, count) in self.pcs.iter().zip(&self.counts) {
+            let current = slot.load(Ordering::Relaxed);
+            let mine = current == tag
+                || (current == 0
+                    && match slot.compare_exchange(0, tag, Ordering::Relaxed, Ordering::Relaxed) {
+                        Ok(_) => true,
+                        Err(now) => now == tag,
+                    });
+            if mine {
+                count.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        }
+        self.other.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The sites with their counts, by pc, and the count of exits at sites not kept.
+    pub fn snapshot(&self) -> (Vec<(u32, u64)>, u64) {
+        let mut sites: Vec<(u32, u64)> = self
+            .pcs
+            .iter()
+            .zip(&self.counts)
+            .filter_map(|(slot, count)| {
+                let tag = slot.load(Ordering::Relaxed);
+                (tag != 0).then(|| (tag - 1, count.load(Ordering::Relaxed)))
+            })
+            .collect();
+        sites.sort_unstable();
+        (sites, self.other.load(Ordering::Relaxed))
+    }
+}
+
+/// Whether the eviction of a full store may wait for another thread's eviction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EvictionPolicy {
-    /// Only entries still profiling.
-    ColdOnly,
-    /// Also compiled and rejected entries (the `jit` tier).
-    AlsoCompiled,
+pub enum EvictionWait {
+    /// Never (`auto`: a call never waits; it runs unprofiled instead).
+    Never,
+    /// Yes (`jit`: calls wait for compiles anyway, and every frame of that tier should run
+    /// compiled).
+    Wait,
 }
 
-impl EvictionPolicy {
-    fn allows(self, state: u8) -> bool {
-        match self {
-            EvictionPolicy::ColdOnly => state == COLD,
-            EvictionPolicy::AlsoCompiled => matches!(state, COLD | COMPILED | REJECTED),
-        }
-    }
+/// Entries eviction may take: any but those a compile job holds.
+fn evictable(state: u8) -> bool {
+    matches!(state, COLD | COMPILED | REJECTED)
 }
 
 /// The bounded, lock-free map of entries.
@@ -200,23 +317,62 @@ pub struct Store<C> {
     /// Entries in the map, counted by reservation so the bound is never exceeded.
     len: AtomicUsize,
     max: usize,
-    policy: EvictionPolicy,
-    /// Held by the one thread evicting; others do not wait for it.
+    wait: EvictionWait,
+    /// Held by the one thread evicting.
     evicting: Mutex<()>,
     evicted: AtomicU64,
+    /// Bytes of the versions published in the entries (the code cache's budgeted figure).
+    pub published_bytes: AtomicUsize,
+    /// Bytes of all versions not yet dropped: published, or unpublished with frames still
+    /// inside.
+    pub resident_bytes: Arc<AtomicUsize>,
 }
 
 impl<C> Store<C> {
     /// An empty store of at most `max` entries (at least one).
-    pub fn new(max: usize, policy: EvictionPolicy) -> Self {
+    pub fn new(max: usize, wait: EvictionWait) -> Self {
         Store {
             map: papaya::HashMap::builder().hasher(BuildKeyHasher).build(),
             len: AtomicUsize::new(0),
             max: max.max(1),
-            policy,
+            wait,
             evicting: Mutex::new(()),
             evicted: AtomicU64::new(0),
+            published_bytes: AtomicUsize::new(0),
+            resident_bytes: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// Publishes `version` in `entry` (replacing nothing: the entry has none), counting its
+    /// bytes first so that an unpublish racing with this never sees them uncounted.
+    pub fn publish(&self, entry: &Entry<C>, version: Arc<Version<C>>) {
+        self.published_bytes
+            .fetch_add(version.bytes, Ordering::SeqCst);
+        entry.code.store(Some(version));
+    }
+
+    /// Takes `expected` out of `entry` if it is still the published version (any published
+    /// version if `expected` is `None`) and uncounts it. Exactly one of several racing
+    /// callers gets the version; the others get `None`. The version is freed when the
+    /// returned `Arc` and the last frame running it are gone.
+    pub fn unpublish(
+        &self,
+        entry: &Entry<C>,
+        expected: Option<&Arc<Version<C>>>,
+    ) -> Option<Arc<Version<C>>> {
+        let taken = match expected {
+            Some(v) => {
+                let before = entry.code.compare_and_swap(v, None);
+                match &*before {
+                    Some(b) if Arc::ptr_eq(b, v) => Some(Arc::clone(b)),
+                    _ => None,
+                }
+            }
+            None => entry.code.swap(None),
+        }?;
+        self.published_bytes
+            .fetch_sub(taken.bytes, Ordering::SeqCst);
+        Some(taken)
     }
 
     /// A guard of the map's memory reclaimer: entries read under it stay allocated until it
@@ -285,19 +441,19 @@ impl<C> Store<C> {
         take()
     }
 
-    /// Evicts the coldest eighth of the bound among the entries the policy allows. Returns
-    /// whether there is room now. If another thread is evicting, `auto` (which never makes a
-    /// call wait) returns false at once; `jit` (whose calls wait for compiles anyway) waits
-    /// for it, so that every frame of that tier runs compiled.
+    /// Evicts the coldest eighth of the bound among the entries no compile job holds
+    /// (compiled ones included: their code is unpublished and freed when the last frame in it
+    /// returns). Returns whether there is room now. If another thread is evicting, `auto`
+    /// returns false at once and `jit` waits for it (see [`EvictionWait`]).
     fn evict(&self, now_ms: u64) -> bool {
         // The lock guards no data; a panic elsewhere while holding it changes nothing.
-        let _guard = match self.policy {
-            EvictionPolicy::ColdOnly => match self.evicting.try_lock() {
+        let _guard = match self.wait {
+            EvictionWait::Never => match self.evicting.try_lock() {
                 Ok(g) => g,
                 Err(TryLockError::Poisoned(p)) => p.into_inner(),
                 Err(TryLockError::WouldBlock) => return false,
             },
-            EvictionPolicy::AlsoCompiled => {
+            EvictionWait::Wait => {
                 let g = self.evicting.lock().unwrap_or_else(|e| e.into_inner());
                 if self.len.load(Ordering::Relaxed) < self.max {
                     // The thread that held the lock made room.
@@ -311,9 +467,9 @@ impl<C> Store<C> {
             .values()
             .filter_map(|e| {
                 let state = e.state();
-                self.policy.allows(state).then(|| {
+                evictable(state).then(|| {
                     let calls = e.window.activity(now_ms).calls;
-                    let last = e.counters.last_used_ms.load(Ordering::Relaxed);
+                    let last = e.last_used.ms.load(Ordering::Relaxed);
                     (calls, last, state, e)
                 })
             })
@@ -337,6 +493,7 @@ impl<C> Store<C> {
                     Ok(Some(_))
                 )
             {
+                self.unpublish(entry, None);
                 evicted += 1;
             }
         }
@@ -377,7 +534,7 @@ mod tests {
     }
 
     fn entry(k: Key) -> Entry<()> {
-        Entry::new(k, &[0x00], Window::new(4, 10))
+        Entry::new(k, &[0x00], Window::new(4, 10), UnitId(1))
     }
 
     fn has(s: &Store<()>, k: &Key) -> bool {
@@ -398,7 +555,7 @@ mod tests {
         assert_ne!(k, other_rev);
         assert_ne!(k.fingerprint(), other_rev.fingerprint());
         assert_ne!(k.fingerprint(), fast.fingerprint());
-        let s: Store<()> = Store::new(8, EvictionPolicy::ColdOnly);
+        let s: Store<()> = Store::new(8, EvictionWait::Never);
         s.get_or_insert(k, 0, || entry(k)).unwrap();
         assert!(!has(&s, &other_rev));
         assert!(has(&s, &k));
@@ -406,7 +563,7 @@ mod tests {
 
     #[test]
     fn the_same_key_gets_one_entry() {
-        let s: Store<()> = Store::new(8, EvictionPolicy::ColdOnly);
+        let s: Store<()> = Store::new(8, EvictionWait::Never);
         let a = s.get_or_insert(key(1), 0, || entry(key(1))).unwrap();
         let b = s
             .get_or_insert(key(1), 0, || panic!("must not be made"))
@@ -416,9 +573,9 @@ mod tests {
     }
 
     #[test]
-    fn a_full_store_evicts_the_coldest_and_keeps_compiled_and_rejected() {
+    fn a_full_store_evicts_the_coldest_and_keeps_entries_held_by_compile_jobs() {
         // 16 entries: an eviction takes the coldest two.
-        let s: Store<()> = Store::new(16, EvictionPolicy::ColdOnly);
+        let s: Store<()> = Store::new(16, EvictionWait::Never);
         let mut entries = Vec::new();
         for n in 0..16 {
             let e = s.get_or_insert(key(n), 0, || entry(key(n))).unwrap();
@@ -428,14 +585,15 @@ mod tests {
             }
             entries.push(e);
         }
-        // The two coldest are not evictable.
-        entries[0].state.store(COMPILED, Ordering::Relaxed);
-        entries[1].state.store(REJECTED, Ordering::Relaxed);
-        entries[5].state.store(QUEUED, Ordering::Relaxed);
+        // The two coldest are held by compile jobs; the next two are compiled and rejected.
+        entries[0].state.store(QUEUED, Ordering::Relaxed);
+        entries[1].state.store(COMPILING, Ordering::Relaxed);
+        entries[2].state.store(COMPILED, Ordering::Relaxed);
+        entries[3].state.store(REJECTED, Ordering::Relaxed);
         assert!(s.get_or_insert(key(100), 5, || entry(key(100))).is_some());
         assert_eq!(s.evicted(), 2);
         assert_eq!(s.count(), 15);
-        for n in [0, 1, 5, 4, 100] {
+        for n in [0, 1, 4, 100] {
             assert!(has(&s, &key(n)), "{n} was kept");
         }
         for n in [2, 3] {
@@ -446,12 +604,10 @@ mod tests {
 
     #[test]
     fn ties_in_the_window_go_to_the_least_recently_used() {
-        let s: Store<()> = Store::new(8, EvictionPolicy::ColdOnly);
+        let s: Store<()> = Store::new(8, EvictionWait::Never);
         for n in 0..8u8 {
             let e = s.get_or_insert(key(n), 0, || entry(key(n))).unwrap();
-            e.counters
-                .last_used_ms
-                .store(100 - u64::from(n), Ordering::Relaxed);
+            e.last_used.ms.store(100 - u64::from(n), Ordering::Relaxed);
         }
         s.get_or_insert(key(9), 200, || entry(key(9))).unwrap();
         // Nothing is in anyone's window at 200 ms; entry 7 was used longest ago.
@@ -460,27 +616,84 @@ mod tests {
     }
 
     #[test]
-    fn a_store_of_unevictable_entries_refuses_new_ones() {
-        let s: Store<()> = Store::new(2, EvictionPolicy::ColdOnly);
-        for n in 0..2 {
-            let e = s.get_or_insert(key(n), 0, || entry(key(n))).unwrap();
-            e.state.store(COMPILED, Ordering::Relaxed);
+    fn a_store_of_entries_held_by_compile_jobs_refuses_new_ones() {
+        for wait in [EvictionWait::Never, EvictionWait::Wait] {
+            let s: Store<()> = Store::new(2, wait);
+            for (n, state) in [(0, QUEUED), (1, COMPILING)] {
+                let e = s.get_or_insert(key(n), 0, || entry(key(n))).unwrap();
+                e.state.store(state, Ordering::Relaxed);
+            }
+            assert!(s.get_or_insert(key(5), 0, || entry(key(5))).is_none());
+            assert_eq!((s.count(), s.evicted()), (2, 0));
         }
-        assert!(s.get_or_insert(key(5), 0, || entry(key(5))).is_none());
-        assert_eq!((s.count(), s.evicted()), (2, 0));
-        // The jit tier's policy may take compiled entries.
-        let s: Store<()> = Store::new(2, EvictionPolicy::AlsoCompiled);
-        for n in 0..2 {
-            let e = s.get_or_insert(key(n), 0, || entry(key(n))).unwrap();
-            e.state.store(COMPILED, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn evicting_a_compiled_entry_unpublishes_its_code_and_frees_it_after_the_last_reader() {
+        let s: Store<()> = Store::new(1, EvictionWait::Never);
+        let e = s.get_or_insert(key(0), 0, || entry(key(0))).unwrap();
+        let v = Arc::new(Version::new(
+            (),
+            1,
+            false,
+            1000,
+            Arc::clone(&s.resident_bytes),
+        ));
+        s.publish(&e, v);
+        e.state.store(COMPILED, Ordering::Relaxed);
+        assert_eq!(s.published_bytes.load(Ordering::SeqCst), 1000);
+        // A frame inside the version.
+        let running = e.code.load_full().unwrap();
+        assert!(s.get_or_insert(key(1), 0, || entry(key(1))).is_some());
+        assert_eq!(e.state(), EVICTED);
+        assert!(e.code.load().is_none(), "unpublished");
+        assert_eq!(s.published_bytes.load(Ordering::SeqCst), 0);
+        assert_eq!(
+            s.resident_bytes.load(Ordering::SeqCst),
+            1000,
+            "still running"
+        );
+        drop(running);
+        assert_eq!(s.resident_bytes.load(Ordering::SeqCst), 0, "freed");
+    }
+
+    #[test]
+    fn of_racing_unpublishes_of_one_version_exactly_one_wins() {
+        let s: Store<()> = Store::new(4, EvictionWait::Never);
+        let e = s.get_or_insert(key(0), 0, || entry(key(0))).unwrap();
+        for round in 0..100 {
+            let v = Arc::new(Version::new(
+                (),
+                round,
+                true,
+                64,
+                Arc::clone(&s.resident_bytes),
+            ));
+            s.publish(&e, Arc::clone(&v));
+            let wins = AtomicUsize::new(0);
+            std::thread::scope(|scope| {
+                for _ in 0..4 {
+                    scope.spawn(|| {
+                        if s.unpublish(&e, Some(&v)).is_some() {
+                            wins.fetch_add(1, Ordering::Relaxed);
+                        }
+                    });
+                }
+            });
+            assert_eq!(wins.into_inner(), 1);
+            assert_eq!(s.published_bytes.load(Ordering::SeqCst), 0);
+            // An unpublish that names a version no longer published takes nothing.
+            let w = Arc::new(Version::new((), 0, true, 8, Arc::clone(&s.resident_bytes)));
+            s.publish(&e, Arc::clone(&w));
+            assert!(s.unpublish(&e, Some(&v)).is_none());
+            assert!(s.unpublish(&e, None).is_some());
         }
-        assert!(s.get_or_insert(key(5), 0, || entry(key(5))).is_some());
-        assert_eq!((s.count(), s.evicted()), (2, 1));
+        assert_eq!(s.resident_bytes.load(Ordering::SeqCst), 0);
     }
 
     #[test]
     fn concurrent_inserts_never_exceed_the_bound() {
-        let s: Store<()> = Store::new(32, EvictionPolicy::ColdOnly);
+        let s: Store<()> = Store::new(32, EvictionWait::Never);
         let inserted = AtomicUsize::new(0);
         std::thread::scope(|scope| {
             for t in 0..4u8 {

@@ -7,7 +7,8 @@ use ember_evm::{
 };
 use ember_jit::difftest::{address, RecordingHost};
 use ember_runtime::{
-    Backend, ContractState, ContractStats, ManualClock, Runtime, RuntimeConfig, Stats, Tier,
+    Backend, CompileFailure, ContractState, ContractStats, ExitKind, ManualClock, Runtime,
+    RuntimeConfig, SideExit, Speculation, Stats, Tier,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -17,10 +18,18 @@ const REV: Revision = Revision::Cancun;
 /// Long enough for anything that should happen promptly, on a loaded machine.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-/// "Compiled" code: the analysis, run by the interpreter, but counted.
+/// "Compiled" code: the analysis, run by the interpreter, but counted. Speculative code takes
+/// a recompile exit (at pc 0, before running anything) on inputs starting with [`SURPRISE`].
 struct FakeCode {
     analysis: Arc<CodeAnalysis>,
+    speculative: bool,
 }
+
+/// The first input byte that speculative fake code did not expect.
+const SURPRISE: u8 = 0xee;
+
+/// What each fake version costs the code cache.
+const FAKE_CODE_BYTES: usize = 20_000;
 
 /// A compiler that counts, fails on request, and can hold compiles until released.
 #[derive(Default)]
@@ -33,8 +42,12 @@ struct Fake {
     refuse: Option<(Vec<u8>, &'static str)>,
     /// Code it panics on.
     panic_on: Option<Vec<u8>>,
+    /// Code whose compiled form is larger than any code cache.
+    oversized: Option<Vec<u8>>,
     /// The code of each compile, in the order they ran.
     order: Mutex<Vec<Vec<u8>>>,
+    /// Whether each compile was given a speculation, in the order they ran.
+    speculated: Mutex<Vec<bool>>,
     /// While true, compiles wait.
     closed: Mutex<bool>,
     opened: Condvar,
@@ -65,7 +78,12 @@ impl Fake {
 impl Backend for Fake {
     type Code = FakeCode;
 
-    fn compile(&self, code: &Arc<CodeAnalysis>, _rev: Revision) -> Result<Arc<FakeCode>, String> {
+    fn compile(
+        &self,
+        code: &Arc<CodeAnalysis>,
+        _rev: Revision,
+        spec: Option<&Speculation>,
+    ) -> Result<FakeCode, CompileFailure> {
         self.started.fetch_add(1, Ordering::SeqCst);
         let mut closed = self.closed.lock().unwrap();
         while *closed {
@@ -73,20 +91,48 @@ impl Backend for Fake {
         }
         drop(closed);
         self.order.lock().unwrap().push(code.code().to_vec());
+        self.speculated.lock().unwrap().push(spec.is_some());
         if self.panic_on.as_deref() == Some(code.code()) {
             panic!("fake compiler bug");
         }
         match &self.refuse {
-            Some((c, reason)) if c == code.code() => Err(reason.to_string()),
-            _ => Ok(Arc::new(FakeCode {
+            Some((c, reason)) if c == code.code() => {
+                Err(CompileFailure::Rejected(reason.to_string()))
+            }
+            _ => Ok(FakeCode {
                 analysis: Arc::clone(code),
-            })),
+                speculative: spec.is_some(),
+            }),
         }
     }
 
-    fn execute(&self, code: &FakeCode, host: &mut dyn Host, msg: &Message<'_>) -> ExecResult {
+    fn execute(
+        &self,
+        code: &FakeCode,
+        host: &mut dyn Host,
+        msg: &Message<'_>,
+        on_exit: &mut dyn FnMut(SideExit),
+    ) -> ExecResult {
         self.runs.fetch_add(1, Ordering::SeqCst);
+        if code.speculative && msg.input.first() == Some(&SURPRISE) {
+            on_exit(SideExit {
+                pc: 0,
+                kind: ExitKind::Recompile,
+            });
+        }
         execute_analyzed(host, REV, msg, &code.analysis)
+    }
+
+    fn resident_bytes(&self, code: &FakeCode) -> usize {
+        if self.oversized.as_deref() == Some(code.analysis.code()) {
+            2 << 30
+        } else {
+            FAKE_CODE_BYTES
+        }
+    }
+
+    fn is_speculative(&self, code: &FakeCode) -> bool {
+        code.speculative
     }
 }
 
@@ -123,8 +169,13 @@ const CONTRACT_GAS: u64 = 3 + 3 + 3 + 3 + 3 + 3;
 
 /// Runs `code` as a call with its keccak hash (as ember-state gives it).
 fn run(vm: &dyn Vm, code: &[u8]) -> ExecResult {
+    run_with_input(vm, code, &[])
+}
+
+/// The same, with call data.
+fn run_with_input(vm: &dyn Vm, code: &[u8], input: &[u8]) -> ExecResult {
     let mut host = RecordingHost::new(&Interpreter, REV);
-    let msg = Message::call(address(0xa0), address(0x10), &[], 100_000);
+    let msg = Message::call(address(0xa0), address(0x10), input, 100_000);
     let hash = keccak256(code);
     vm.execute(&mut host, REV, &msg, code, Some(&hash))
 }
@@ -145,6 +196,19 @@ fn stats_of(stats: &Stats, code: &[u8]) -> ContractStats {
         .find(|c| c.code_hash == h)
         .cloned()
         .unwrap_or_else(|| panic!("no stats for {h}"))
+}
+
+/// What the published version of `code` costs the code cache: the fake's bytes plus the
+/// runtime's metadata.
+fn version_bytes(rt: &Runtime<Fake>, code: &[u8]) -> u64 {
+    let v = stats_of(&rt.stats(), code)
+        .code_bytes
+        .expect("a published version");
+    assert!(
+        (FAKE_CODE_BYTES as u64..FAKE_CODE_BYTES as u64 + 512).contains(&v),
+        "{v}"
+    );
+    v
 }
 
 fn state_of<B: Backend>(rt: &Runtime<B>, code: &[u8]) -> ContractState {
@@ -431,7 +495,7 @@ fn a_panicking_compiler_marks_the_contract_interpreter_only() {
 }
 
 #[test]
-fn the_profile_store_evicts_the_coldest_and_keeps_compiled_and_rejected() {
+fn the_profile_store_evicts_the_coldest_and_keeps_the_busier_compiled_and_rejected() {
     let rejected = contract(70);
     let fake = Fake {
         refuse: Some((rejected.clone(), "no")),
@@ -472,16 +536,41 @@ fn the_profile_store_evicts_the_coldest_and_keeps_compiled_and_rejected() {
 }
 
 #[test]
-fn a_store_full_of_compiled_code_runs_new_contracts_unprofiled() {
-    let (rt, _clock) = runtime(&[("jit.max-profiles", "2")], Fake::default());
+fn a_store_full_of_compiled_code_evicts_the_coldest_for_a_new_contract() {
+    let (rt, clock) = runtime(&[("jit.max-profiles", "2")], Fake::default());
     for n in 0..2 {
+        clock.advance(1);
         call(&rt, &contract(n));
         assert!(rt.wait_for_compiles(PATIENCE));
     }
+    let v = version_bytes(&rt, &contract(1));
+    assert_eq!(rt.stats().cache.published_bytes, 2 * v);
+    call(&rt, &contract(9));
+    assert!(rt.wait_for_compiles(PATIENCE));
+    let stats = rt.stats();
+    assert_eq!(stats.contracts.len(), 2);
+    assert_eq!((stats.unprofiled, stats.evicted), (0, 1));
+    // Contract 0 was used least recently; its code went with its entry.
+    assert!(!stats
+        .contracts
+        .iter()
+        .any(|c| c.code_hash == keccak256(&contract(0))));
+    // Its code was freed; contracts 1 and 9 hold theirs.
+    assert_eq!(stats.cache.published_bytes, 2 * v);
+    assert_eq!(stats.cache.resident_bytes, 2 * v);
+}
+
+#[test]
+fn a_store_full_of_queued_contracts_runs_new_contracts_unprofiled() {
+    let (rt, _clock) = runtime(&[("jit.max-profiles", "2")], Fake::blocking());
+    call(&rt, &contract(0));
+    eventually("the first compile to start", || rt.backend().started() == 1);
+    call(&rt, &contract(1));
     call(&rt, &contract(9));
     let stats = rt.stats();
     assert_eq!(stats.contracts.len(), 2);
     assert_eq!((stats.unprofiled, stats.evicted), (1, 0));
+    rt.backend().open();
 }
 
 #[test]
@@ -518,14 +607,20 @@ fn the_jit_tier_waits_for_one_compile_from_many_threads() {
 }
 
 #[test]
-fn the_interp_tier_keeps_nothing() {
+fn the_interp_tier_counts_calls_and_compiles_nothing() {
     let (rt, _clock) = runtime(&[("tier", "interp")], Fake::default());
     for _ in 0..20 {
         call(&rt, &contract(90));
     }
+    assert!(rt.wait_for_compiles(PATIENCE));
     let stats = rt.stats();
     assert_eq!(stats.tier, Tier::Interp);
-    assert!(stats.contracts.is_empty());
+    let s = stats_of(&stats, &contract(90));
+    assert_eq!(
+        (s.state, s.calls_interp, s.calls_jit),
+        (ContractState::Cold, 20, 0)
+    );
+    assert_eq!(s.gas_interp, 20 * CONTRACT_GAS);
     assert_eq!(rt.backend().started(), 0);
     assert!(rt.compile_now(&contract(90), None, REV).is_err());
 }
@@ -548,4 +643,199 @@ fn code_without_a_hash_gets_its_own_entry_by_content() {
     let r = rt.execute(&mut host, REV, &msg, &a, None);
     assert_eq!(r.output[31], 1);
     assert_eq!(rt.backend().runs(), 1);
+}
+
+/// Calls `code` until it has been compiled (one worker, hot at one call: one call and a wait).
+fn compile(rt: &Runtime<Fake>, code: &[u8]) {
+    call(rt, code);
+    assert!(rt.wait_for_compiles(PATIENCE));
+    assert_eq!(state_of(rt, code), ContractState::Compiled);
+}
+
+#[test]
+fn a_full_code_cache_evicts_the_coldest_versions_first_and_they_can_come_back() {
+    // 65536 bytes hold three fake versions of about 20 KB.
+    let (rt, clock) = runtime(&[("jit.code-cache-bytes", "65536")], Fake::default());
+    let (a, b, c, d) = (contract(1), contract(2), contract(3), contract(4));
+    for code in [&a, &b, &c] {
+        compile(&rt, code);
+    }
+    // Within the window, a has 5 calls, b 2 and c 3; b is the coldest.
+    for (code, calls) in [(&a, 4), (&b, 1), (&c, 2)] {
+        for _ in 0..calls {
+            call(&rt, code);
+        }
+    }
+    clock.advance(1);
+    compile(&rt, &d);
+    let stats = rt.stats();
+    assert_eq!(stats.cache.evicted, 1);
+    assert_eq!(stats_of(&stats, &b).state, ContractState::Cold);
+    for code in [&a, &c, &d] {
+        assert_eq!(stats_of(&stats, code).state, ContractState::Compiled);
+    }
+    assert!(stats.cache.published_bytes <= 65536);
+    assert_eq!(stats.cache.published_bytes, stats.cache.resident_bytes);
+    // b runs in the interpreter now, and compiles again when hot again: a second version.
+    let runs = rt.backend().runs();
+    call(&rt, &b);
+    assert!(rt.wait_for_compiles(PATIENCE));
+    assert_eq!(rt.backend().runs(), runs, "interpreted");
+    let sb = stats_of(&rt.stats(), &b);
+    assert_eq!((sb.state, sb.versions), (ContractState::Compiled, 2));
+    assert!(rt.stats().cache.evicted >= 2);
+}
+
+#[test]
+fn versions_idle_for_longer_than_the_idle_time_are_evicted() {
+    let (rt, clock) = runtime(&[("jit.idle-evict-ms", "100")], Fake::default());
+    let (idle, busy) = (contract(1), contract(2));
+    compile(&rt, &idle);
+    compile(&rt, &busy);
+    for _ in 0..3 {
+        clock.advance(40);
+        call(&rt, &busy);
+    }
+    // 120 ms since `idle` last ran; the calls sweep every 25 ms.
+    let stats = rt.stats();
+    assert_eq!(stats.cache.idle_evicted, 1);
+    assert_eq!(stats_of(&stats, &idle).state, ContractState::Cold);
+    assert_eq!(stats_of(&stats, &busy).state, ContractState::Compiled);
+    // Nothing else is idle now.
+    assert_eq!(rt.evict_idle(), 0);
+    clock.advance(100);
+    assert_eq!(rt.evict_idle(), 1);
+    assert_eq!(rt.stats().cache.published_bytes, 0);
+}
+
+#[test]
+fn discarding_everything_unpublishes_every_version_and_compiles_in_flight() {
+    let (rt, _clock) = runtime(&[], Fake::default());
+    for n in 1..=3 {
+        compile(&rt, &contract(n));
+    }
+    assert_eq!(rt.discard_compiled(), 3);
+    let stats = rt.stats();
+    assert_eq!((stats.cache.discarded, stats.cache.discards), (3, 1));
+    assert_eq!(stats.cache.published_bytes, 0);
+    assert!(stats
+        .contracts
+        .iter()
+        .all(|c| c.state == ContractState::Cold));
+    // They run interpreted, then compile again.
+    let runs = rt.backend().runs();
+    call(&rt, &contract(1));
+    assert!(rt.wait_for_compiles(PATIENCE));
+    assert_eq!(rt.backend().runs(), runs);
+    assert_eq!(state_of(&rt, &contract(1)), ContractState::Compiled);
+}
+
+#[test]
+fn a_compile_running_during_a_discard_is_not_published() {
+    let (rt, _clock) = runtime(&[], Fake::blocking());
+    let code = contract(5);
+    call(&rt, &code);
+    eventually("the compile to start", || rt.backend().started() == 1);
+    assert_eq!(rt.discard_compiled(), 0);
+    rt.backend().open();
+    assert!(rt.wait_for_compiles(PATIENCE));
+    let s = stats_of(&rt.stats(), &code);
+    assert_eq!((s.state, s.versions), (ContractState::Cold, 1));
+    assert_eq!(rt.stats().cache.discarded, 1);
+    assert_eq!(rt.stats().cache.resident_bytes, 0, "and it was freed");
+}
+
+#[test]
+fn a_version_larger_than_the_whole_cache_leaves_the_contract_interpreted() {
+    let big = contract(9);
+    let fake = Fake {
+        oversized: Some(big.clone()),
+        ..Fake::default()
+    };
+    let (rt, _clock) = runtime(&[("jit.code-cache-bytes", "65536")], fake);
+    compile(&rt, &contract(1));
+    call(&rt, &big);
+    assert!(rt.wait_for_compiles(PATIENCE));
+    let stats = rt.stats();
+    match stats_of(&stats, &big).state {
+        ContractState::Rejected(reason) => {
+            assert!(reason.contains("exceeds the code cache"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!((stats.cache.too_large, stats.cache.evicted), (1, 0));
+    assert_eq!(
+        state_of(&rt, &contract(1)),
+        ContractState::Compiled,
+        "nothing evicted for it"
+    );
+    assert_eq!(stats.cache.resident_bytes, stats.cache.published_bytes);
+}
+
+#[test]
+fn a_recompile_exit_invalidates_reprofiles_and_the_last_version_never_speculates() {
+    let (rt, clock) = runtime(&[("jit.hot-calls", "3")], Fake::default());
+    let code = contract(7);
+    let surprise = [SURPRISE];
+    let hot = |rt: &Runtime<Fake>| {
+        for _ in 0..3 {
+            call(rt, &code);
+        }
+        assert!(rt.wait_for_compiles(PATIENCE));
+    };
+    // Version 1 speculates (the first calls recorded a jump profile: the fake takes any).
+    hot(&rt);
+    let s = stats_of(&rt.stats(), &code);
+    assert_eq!((s.versions, s.speculative), (1, Some(true)));
+    for version in 1..=2u32 {
+        // A surprising input exits, and the frame still gives the contract's result.
+        let r = run_with_input(&rt, &code, &surprise);
+        assert_eq!(r.output[31], code[1]);
+        let s = stats_of(&rt.stats(), &code);
+        assert_eq!(s.state, ContractState::Cold, "invalidated");
+        assert_eq!(
+            (s.invalidations, s.side_exits.clone()),
+            (version, vec![(0, u64::from(version))])
+        );
+        // Profiling restarted with an empty window: two calls are not hot, three are.
+        clock.advance(1);
+        call(&rt, &code);
+        call(&rt, &code);
+        assert!(rt.wait_for_compiles(PATIENCE));
+        assert_eq!(state_of(&rt, &code), ContractState::Cold);
+        call(&rt, &code);
+        assert!(rt.wait_for_compiles(PATIENCE));
+        let s = stats_of(&rt.stats(), &code);
+        assert_eq!(
+            (s.state, s.versions),
+            (ContractState::Compiled, version + 1)
+        );
+    }
+    // Version 3 is the last (jit.max-versions 3): compiled without speculation.
+    let s = stats_of(&rt.stats(), &code);
+    assert_eq!(s.speculative, Some(false));
+    assert_eq!(
+        *rt.backend().speculated.lock().unwrap(),
+        [true, true, false]
+    );
+    // Surprises change nothing now: no exit, no profiling, no compile.
+    let started = rt.backend().started();
+    for _ in 0..10 {
+        run_with_input(&rt, &code, &surprise);
+    }
+    assert!(rt.wait_for_compiles(PATIENCE));
+    let s = stats_of(&rt.stats(), &code);
+    assert_eq!(
+        (s.state, s.versions, s.invalidations),
+        (ContractState::Compiled, 3, 2)
+    );
+    assert_eq!(s.side_exits, [(0, 2)]);
+    assert_eq!(rt.backend().started(), started);
+}
+
+#[test]
+fn one_version_per_contract_never_speculates() {
+    let (rt, _clock) = runtime(&[("jit.max-versions", "1")], Fake::default());
+    compile(&rt, &contract(3));
+    assert_eq!(*rt.backend().speculated.lock().unwrap(), [false]);
 }

@@ -41,9 +41,22 @@ pub struct UnitLabel {
 }
 
 impl UnitLabel {
+    /// The label of the frames a runtime runs without a contract entry of their own (init
+    /// code, frames its store had no room for): zero hash, zero address.
+    pub fn no_entry(revision: Revision) -> UnitLabel {
+        UnitLabel {
+            code_hash: B256::ZERO,
+            address: Address::ZERO,
+            revision,
+        }
+    }
+
     /// `0x1234abcd.. @0x11223344..eeff`: the first 4 bytes of the code hash, and the first 4
-    /// and last 2 bytes of the address.
+    /// and last 2 bytes of the address; `(no entry)` for [`UnitLabel::no_entry`].
     pub fn short(&self) -> String {
+        if self.code_hash == B256::ZERO && self.address == Address::ZERO {
+            return "(no entry)".to_owned();
+        }
         let a = &self.address.0;
         format!(
             "0x{}.. @0x{}..{}",

@@ -588,3 +588,9 @@ fn the_svg_draws_at_most_a_hundred_rows() {
         150
     );
 }
+
+#[test]
+fn frames_without_an_entry_have_a_readable_label() {
+    use ember_evm::Revision;
+    assert_eq!(UnitLabel::no_entry(Revision::Cancun).short(), "(no entry)");
+}

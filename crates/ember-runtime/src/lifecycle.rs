@@ -1,0 +1,357 @@
+//! The life of compiled versions: compiled, published within the code-cache budget, then
+//! evicted (to make room, or idle), invalidated (a recompile exit) or discarded (all at once).
+//!
+//! **Budget.** The code cache counts the bytes of every published version (its machine code
+//! and constants as the heap holds them, plus its metadata). A version about to be published
+//! that would take the total over `jit.code-cache-bytes` first evicts the least valuable
+//! published versions: the fewest calls in the window (compiled calls count there too), then
+//! the least recently run. A version larger than the whole budget is not published and its
+//! contract stays in the interpreter.
+//!
+//! **Reclamation.** Unpublishing takes a version out of its entry with one compare-and-swap
+//! (so of racing evictions, invalidations and discards exactly one takes it) and never frees
+//! anything itself. Each frame running compiled code holds the version through an arc-swap
+//! guard for its whole run, nested calls included, so the version's reference count reaches
+//! zero only after the last frame that could run it or return into it has finished; the drop
+//! of the last reference frees the machine code (the heap makes its pages inaccessible before
+//! they can be reused, so a stale pointer faults instead of running other code). Reference
+//! counting rather than epochs: a frame may run for seconds, and an epoch held that long would
+//! hold back the freeing of every other version, while a count holds back only its own.
+//! arc-swap keeps the common case cheap: a load writes a per-thread debt slot instead of the
+//! shared count, and an unpublish converts outstanding debts into counts.
+//!
+//! **Speculation.** While a contract is profiled in the interpreter its jump targets are
+//! recorded (`jumps.rs`). A compile speculates on them unless the contract is at its last
+//! allowed version (`jit.max-versions`): then it compiles without speculation and can never ask
+//! to be recompiled. A recompile exit invalidates the version it left: unpublished, the
+//! contract back to `cold` with its window cleared, so that it is profiled for a real window
+//! (every site, merged with what was seen before) and compiled again once hot.
+
+use crate::backend::{Backend, CompileFailure};
+use crate::clock::Clock;
+use crate::config::RuntimeConfig;
+use crate::store::{Entry, Store, Version, COLD, COMPILED, COMPILING, REJECTED};
+use ember_jit::panic_message;
+use ember_profile::perfmap::{symbol_name, PerfMap};
+use ember_profile::{account, EventKind, Timeline, TimelineConfig};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Why a version was unpublished.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unpublish {
+    /// Made room for another version within the budget.
+    Evicted,
+    /// Not run for `jit.idle-evict-ms`.
+    Idle,
+    /// A recompile exit was taken.
+    Invalidated,
+    /// Everything was discarded.
+    Discarded,
+}
+
+/// Totals of the code cache.
+#[derive(Debug, Default)]
+pub struct CacheCounters {
+    pub compiled: AtomicU64,
+    pub rejected: AtomicU64,
+    /// Compiles that failed for a reason that may pass (a full code heap).
+    pub transient: AtomicU64,
+    pub evicted: AtomicU64,
+    pub idle_evicted: AtomicU64,
+    pub invalidated: AtomicU64,
+    pub discarded: AtomicU64,
+    /// `discard_all` calls.
+    pub discards: AtomicU64,
+    /// Versions not published because they alone exceed the budget.
+    pub too_large: AtomicU64,
+}
+
+/// What the runtime and its compile workers share.
+pub struct Core<B: Backend> {
+    pub config: RuntimeConfig,
+    pub backend: B,
+    pub clock: Arc<dyn Clock>,
+    pub store: Store<B::Code>,
+    pub counters: CacheCounters,
+    /// Bumped by `discard_all`; a compile that started under an older generation does not
+    /// stay published.
+    generation: AtomicU64,
+    /// Serialises publishing (and the evictions that make room for it), so that two
+    /// publishers do not both evict for the same free bytes.
+    publishing: Mutex<()>,
+    /// The clock at the last idle sweep.
+    last_sweep_ms: AtomicU64,
+    /// The profiler's timeline, when `profile.timeline` is on.
+    pub timeline: Option<Timeline>,
+    /// Where compiled code is announced to `perf`, when `jit.perf-map` is on (and the file
+    /// could be opened: a perf map is a diagnostic, its absence changes nothing else).
+    perf_map: Option<PerfMap>,
+}
+
+impl<B: Backend> Core<B> {
+    /// The shared state of a runtime.
+    pub fn new(
+        config: RuntimeConfig,
+        backend: B,
+        clock: Arc<dyn Clock>,
+        store: Store<B::Code>,
+    ) -> Self {
+        let now = clock.now_ms();
+        Core {
+            backend,
+            clock,
+            store,
+            counters: CacheCounters::default(),
+            generation: AtomicU64::new(0),
+            publishing: Mutex::new(()),
+            last_sweep_ms: AtomicU64::new(now),
+            timeline: config
+                .timeline()
+                .then(|| Timeline::new(TimelineConfig::default())),
+            perf_map: config
+                .perf_map()
+                .then(PerfMap::open_for_this_process)
+                .and_then(Result::ok),
+            config,
+        }
+    }
+
+    /// Records `kind` for `entry` in the timeline, if there is one.
+    pub fn event(&self, entry: &Entry<B::Code>, kind: EventKind) {
+        if let Some(t) = &self.timeline {
+            t.event(entry.id, kind);
+        }
+    }
+
+    /// Compiles `entry` now on this thread, as the `jit` tier does before a contract's first
+    /// run, unless it has published code or a rejection; concurrent callers for one entry
+    /// wait for the one compile.
+    pub fn compile_now(&self, entry: &Arc<Entry<B::Code>>) {
+        let done = |e: &Entry<B::Code>| e.code.load().is_some() || e.rejection.get().is_some();
+        if done(entry) {
+            return;
+        }
+        // The lock guards no data; a panic while holding it leaves nothing half done.
+        let _g = entry.compile_lock.lock().unwrap_or_else(|e| e.into_inner());
+        if !done(entry) && entry.state() == COLD {
+            self.compile(entry, 0);
+        }
+    }
+
+    /// Compiles `entry` and publishes the result, or records why not. The entry is
+    /// `queued` (a pool job of compile worker `worker`) or held under its compile lock (the
+    /// `jit` tier, whose compiles count as worker 0's in the timeline).
+    pub fn compile(&self, entry: &Arc<Entry<B::Code>>, worker: u32) {
+        entry.state.store(COMPILING, Ordering::Release);
+        let generation = self.generation.load(Ordering::SeqCst);
+        let invalidations = entry.invalidations.load(Ordering::Relaxed);
+        // Speculate unless this is the last version allowed, and only on a profile.
+        let spec = (invalidations + 1 < self.config.max_versions())
+            .then(|| entry.jumps.get().map(|p| p.speculation()))
+            .flatten();
+        let start = Instant::now();
+        let start_ns = account::now_ns();
+        let result = panic::catch_unwind(AssertUnwindSafe(|| {
+            self.backend
+                .compile(&entry.analysis, entry.key.rev, spec.as_ref())
+        }))
+        .unwrap_or_else(|payload| {
+            Err(CompileFailure::Rejected(format!(
+                "compiler panicked: {}",
+                panic_message(&*payload)
+            )))
+        });
+        let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        entry.unit.add_compile_ns(ns);
+        if let Some(t) = &self.timeline {
+            t.compile_job(
+                worker,
+                entry.id,
+                start_ns,
+                account::now_ns(),
+                result.is_ok(),
+            );
+        }
+        match result {
+            Ok(code) => self.publish(entry, code, generation),
+            Err(CompileFailure::Rejected(reason)) => self.reject(entry, reason),
+            Err(CompileFailure::Transient(_)) => {
+                self.counters.transient.fetch_add(1, Ordering::Relaxed);
+                self.back_to_profiling(entry, COMPILING);
+            }
+        }
+    }
+
+    fn reject(&self, entry: &Entry<B::Code>, reason: String) {
+        self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+        self.event(entry, EventKind::Rejected);
+        let _ = entry.rejection.set(reason);
+        entry.state.store(REJECTED, Ordering::Release);
+    }
+
+    /// Moves `entry` from `from` back to `cold` with an empty window: it must become hot again
+    /// before it asks for another compile.
+    fn back_to_profiling(&self, entry: &Entry<B::Code>, from: u8) {
+        entry.window.clear();
+        let _ = entry
+            .state
+            .compare_exchange(from, COLD, Ordering::AcqRel, Ordering::Relaxed);
+    }
+
+    fn publish(&self, entry: &Arc<Entry<B::Code>>, code: B::Code, generation: u64) {
+        let bytes = self.backend.resident_bytes(&code) + std::mem::size_of::<Version<B::Code>>();
+        let speculative = self.backend.is_speculative(&code);
+        let budget = self.config.code_cache_bytes();
+        if bytes > budget {
+            self.counters.too_large.fetch_add(1, Ordering::Relaxed);
+            self.reject(
+                entry,
+                format!(
+                    "its compiled code ({bytes} bytes) exceeds the code cache ({budget} bytes)"
+                ),
+            );
+            return;
+        }
+        {
+            // The lock guards no data; a panic while holding it leaves nothing half done.
+            let _g = self.publishing.lock().unwrap_or_else(|e| e.into_inner());
+            self.make_room(bytes, budget);
+            let number = entry.versions.fetch_add(1, Ordering::Relaxed) + 1;
+            let version = Version::new(
+                code,
+                number,
+                speculative,
+                bytes,
+                Arc::clone(&self.store.resident_bytes),
+            );
+            if let Some(map) = &self.perf_map {
+                let name = symbol_name(&entry.code_hash(), number);
+                for (start, len) in self.backend.code_ranges(&version.code) {
+                    // A failed write loses a symbol, nothing else.
+                    let _ = map.add(start, len, &name);
+                }
+            }
+            // The state first: an invalidation of the new version moves the entry from
+            // `compiled` back to `cold`, so it must not find it still `compiling`.
+            entry.state.store(COMPILED, Ordering::Release);
+            self.store.publish(entry, Arc::new(version));
+            self.counters.compiled.fetch_add(1, Ordering::Relaxed);
+        }
+        entry.unit.add_version();
+        self.event(entry, EventKind::Compiled);
+        // `discard_all` bumps the generation before it scans: either its scan saw this
+        // version, or this sees the new generation (both sides are sequentially consistent).
+        if self.generation.load(Ordering::SeqCst) != generation {
+            self.unpublish(entry, None, Unpublish::Discarded);
+        }
+    }
+
+    /// Evicts published versions, least valuable first, until `bytes` more fit in `budget`.
+    fn make_room(&self, bytes: usize, budget: usize) {
+        let fits = || self.store.published_bytes.load(Ordering::SeqCst) + bytes <= budget;
+        if fits() {
+            return;
+        }
+        let now = self.clock.now_ms();
+        let mut candidates: Vec<_> = self
+            .store
+            .entries()
+            .into_iter()
+            .filter(|e| e.code.load().is_some())
+            .map(|e| {
+                let calls = e.window.activity(now).calls;
+                let last = e.last_used.ms.load(Ordering::Relaxed);
+                ((calls, last), e)
+            })
+            .collect();
+        candidates.sort_unstable_by_key(|c| c.0);
+        for (_, e) in candidates {
+            if fits() {
+                break;
+            }
+            self.unpublish(&e, None, Unpublish::Evicted);
+        }
+    }
+
+    /// Takes `expected` (or whatever is published, if `None`) out of `entry` and sends the
+    /// contract back to profiling. Returns whether this call took it.
+    pub fn unpublish(
+        &self,
+        entry: &Entry<B::Code>,
+        expected: Option<&Arc<Version<B::Code>>>,
+        why: Unpublish,
+    ) -> bool {
+        let Some(version) = self.store.unpublish(entry, expected) else {
+            return false;
+        };
+        let c = &self.counters;
+        let (count, kind) = match why {
+            Unpublish::Evicted => (&c.evicted, EventKind::Evicted),
+            Unpublish::Idle => (&c.idle_evicted, EventKind::Evicted),
+            Unpublish::Invalidated => {
+                entry.invalidations.fetch_add(1, Ordering::Relaxed);
+                (&c.invalidated, EventKind::Invalidated)
+            }
+            Unpublish::Discarded => (&c.discarded, EventKind::Discarded),
+        };
+        count.fetch_add(1, Ordering::Relaxed);
+        self.event(entry, kind);
+        self.back_to_profiling(entry, COMPILED);
+        // The last reference, unless frames are still inside: then the last of them frees it.
+        drop(version);
+        true
+    }
+
+    /// Unpublishes every version; compiles running now are discarded when they finish.
+    /// Returns how many versions were unpublished.
+    pub fn discard_all(&self) -> usize {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.counters.discards.fetch_add(1, Ordering::Relaxed);
+        self.store
+            .entries()
+            .iter()
+            .filter(|e| self.unpublish(e, None, Unpublish::Discarded))
+            .count()
+    }
+
+    /// Evicts the versions not run for `jit.idle-evict-ms`; returns how many.
+    pub fn evict_idle(&self, now_ms: u64) -> usize {
+        let idle = self.config.idle_evict_ms();
+        if idle == 0 {
+            return 0;
+        }
+        self.last_sweep_ms.store(now_ms, Ordering::Relaxed);
+        self.store
+            .entries()
+            .iter()
+            .filter(|e| {
+                e.code.load().is_some()
+                    && now_ms.saturating_sub(e.last_used.ms.load(Ordering::Relaxed)) >= idle
+                    && self.unpublish(e, None, Unpublish::Idle)
+            })
+            .count()
+    }
+
+    /// Runs an idle sweep if a quarter of the idle time has passed since the last one; the one
+    /// thread that claims the sweep does it (a scan of the store, a few microseconds per
+    /// thousand entries), the others go on at once.
+    #[inline]
+    pub fn maybe_sweep(&self, now_ms: u64) {
+        let idle = self.config.idle_evict_ms();
+        if idle == 0 {
+            return;
+        }
+        let last = self.last_sweep_ms.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(last) >= (idle / 4).max(1)
+            && self
+                .last_sweep_ms
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.evict_idle(now_ms);
+        }
+    }
+}
