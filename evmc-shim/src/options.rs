@@ -14,8 +14,24 @@
 //! | `jit.workers` | 1 ..= 64 | ceil(cpus / 2), at most 4 |
 //! | `jit.queue` | 1 ..= 65536 | 256 |
 //! | `jit.max-profiles` | 1 ..= 2^24 | 4096 |
-//! | `jit.opt-level` | `0` ..= `3` | `1` |
+//! | `jit.opt-level` | `0` ..= `3` | `0` |
 //! | `jit.shutdown-ms` | 0 ..= 600000 | 2000 |
+//! | `jit.code-cache-bytes` | 65536 ..= 2^30 | 134217728 |
+//! | `jit.idle-evict-ms` | 0 ..= 2^32 | 600000 |
+//! | `jit.max-versions` | 1 ..= 16 | 3 |
+//!
+//! | `jit.perf-map` | `0`, `1` | `0` |
+//! | `profile.timeline` | `0`, `1` | `0` |
+//! | `profile` | a file path | none |
+//!
+//! `profile=PATH` writes the profiler's report of the running runtime to PATH when the VM is
+//! destroyed: JSON if PATH ends in `.json`, the timeline as an SVG picture if it ends in `.svg`
+//! (which switches the timeline on), the text table otherwise. A report that cannot be written
+//! is lost silently (destroy has no way to fail).
+//!
+//! One more option is an action rather than a setting: `jit.discard=all` throws away every
+//! compiled version of the running runtime at once (for a configuration change or memory
+//! pressure), with the code GC's safety: calls running compiled code finish in it.
 //!
 //! An unknown name is `EVMC_SET_OPTION_INVALID_NAME`, a bad value
 //! `EVMC_SET_OPTION_INVALID_VALUE`. The runtime is created on the first `execute`, from the
@@ -27,6 +43,7 @@
 use arc_swap::ArcSwapOption;
 use ember_evm::{ExecResult, Host, Message, Revision, Vm};
 use ember_runtime::{Runtime, RuntimeConfig};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use ember_runtime::ConfigError as OptionError;
@@ -39,6 +56,8 @@ pub struct Options {
     config: Mutex<RuntimeConfig>,
     /// The runtime, once the first call has created it. Read without a lock on every call.
     runtime: ArcSwapOption<Runtime>,
+    /// Where to write the profiler's report when the instance is dropped.
+    profile: Mutex<Option<PathBuf>>,
 }
 
 impl Options {
@@ -50,6 +69,33 @@ impl Options {
 
     /// Applies one `name=value` option.
     pub fn set(&self, name: &str, value: &str) -> Result<(), OptionError> {
+        if name == "profile" {
+            if value.is_empty() {
+                return Err(OptionError::InvalidValue {
+                    name: name.to_owned(),
+                    value: value.to_owned(),
+                    reason: "expected a file path".into(),
+                });
+            }
+            if value.ends_with(".svg") {
+                self.set("profile.timeline", "1")?;
+            }
+            *self.profile.lock().unwrap_or_else(|e| e.into_inner()) = Some(PathBuf::from(value));
+            return Ok(());
+        }
+        if name == "jit.discard" {
+            if value != "all" {
+                return Err(OptionError::InvalidValue {
+                    name: name.to_owned(),
+                    value: value.to_owned(),
+                    reason: "expected all".into(),
+                });
+            }
+            if let Some(rt) = self.runtime.load().as_ref() {
+                rt.discard_compiled();
+            }
+            return Ok(());
+        }
         let mut config = self.config();
         config.set(name, value)?;
         // The next call builds a runtime with the new settings.
@@ -95,6 +141,32 @@ impl Options {
     pub fn stats(&self) -> Option<ember_runtime::Stats> {
         self.runtime.load().as_ref().map(|rt| rt.stats())
     }
+
+    /// Writes the profiler's report to the `profile` path, if one was set and a runtime ran.
+    fn write_profile(&self) -> std::io::Result<()> {
+        let path = self
+            .profile
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let (Some(path), Some(rt)) = (path, self.runtime.load_full()) else {
+            return Ok(());
+        };
+        let report = rt.profile_report();
+        let text = match path.extension().and_then(|e| e.to_str()) {
+            Some("json") => report.to_json().to_string(),
+            Some("svg") => report.to_svg(),
+            _ => report.to_text(usize::MAX),
+        };
+        std::fs::write(path, text)
+    }
+}
+
+impl Drop for Options {
+    fn drop(&mut self) {
+        // Destroy cannot report a failure; the report is a diagnostic.
+        let _ = self.write_profile();
+    }
 }
 
 #[cfg(test)]
@@ -119,6 +191,10 @@ mod tests {
             ("jit.max-profiles", "64"),
             ("jit.opt-level", "2"),
             ("jit.shutdown-ms", "10"),
+            ("jit.code-cache-bytes", "1000000"),
+            ("jit.idle-evict-ms", "0"),
+            ("jit.max-versions", "2"),
+            ("jit.discard", "all"),
         ] {
             assert_eq!(o.set(name, value), Ok(()), "{name}={value}");
         }
@@ -140,6 +216,8 @@ mod tests {
             ("tier", "fast"),
             ("jit.workers", "0"),
             ("jit.queue", "-3"),
+            ("jit.discard", "1"),
+            ("jit.code-cache-bytes", "1"),
         ] {
             assert!(
                 matches!(o.set(name, value), Err(OptionError::InvalidValue { .. })),
@@ -186,10 +264,38 @@ mod tests {
         let stats = o.stats().unwrap();
         assert_eq!(stats.tier, Tier::Jit);
         assert_eq!(stats.contracts[0].calls_jit, 1);
+        assert_eq!(stats.cache.discards, 0);
+        // Discarding acts on the running runtime and keeps it.
+        o.set("jit.discard", "all").unwrap();
+        let stats = o.stats().unwrap();
+        assert_eq!((stats.cache.discards, stats.cache.discarded), (1, 1));
+        assert_eq!(stats.cache.published_bytes, 0);
+        run_message(&mut state, &block, Revision::Cancun, &Shim(&o), &msg, None);
+        assert_eq!(o.stats().unwrap().contracts[0].versions, 2);
+        // The profile is written when the instance goes.
+        let dir = std::env::temp_dir().join(format!("ember-shim-profile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("profile.json");
+        o.set("profile", path.to_str().unwrap()).unwrap();
+        assert!(matches!(
+            o.set("profile", ""),
+            Err(OptionError::InvalidValue { .. })
+        ));
+        o.write_profile().unwrap();
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(written["units"][0]["jit"]["calls"], 2, "{written}");
+        std::fs::remove_dir_all(&dir).unwrap();
         o.set("tier", "interp").unwrap();
         assert!(o.stats().is_none());
         run_message(&mut state, &block, Revision::Cancun, &Shim(&o), &msg, None);
         let stats = o.stats().unwrap();
-        assert_eq!((stats.tier, stats.contracts.len()), (Tier::Interp, 0));
+        assert_eq!((stats.tier, stats.contracts.len()), (Tier::Interp, 1));
+        let c = &stats.contracts[0];
+        assert_eq!(
+            (c.calls_interp, c.calls_jit, c.versions),
+            (1, 0, 0),
+            "a fresh runtime"
+        );
     }
 }

@@ -16,6 +16,10 @@ const FLAGS: &[(&str, &str)] = &[
     ("--jit-max-profiles", "jit.max-profiles"),
     ("--jit-opt-level", "jit.opt-level"),
     ("--jit-shutdown-ms", "jit.shutdown-ms"),
+    ("--jit-max-versions", "jit.max-versions"),
+    ("--jit-perf-map", "jit.perf-map"),
+    ("--code-cache-bytes", "jit.code-cache-bytes"),
+    ("--idle-evict-ms", "jit.idle-evict-ms"),
 ];
 
 /// `--tier` and the `--jit-*` options, for [`Args::parse`].
@@ -30,6 +34,10 @@ pub const RUNTIME_OPTS: &[Opt] = &[
     value("--jit-max-profiles"),
     value("--jit-opt-level"),
     value("--jit-shutdown-ms"),
+    value("--jit-max-versions"),
+    value("--jit-perf-map"),
+    value("--code-cache-bytes"),
+    value("--idle-evict-ms"),
 ];
 
 /// Help text for the runtime options (each line indented by two spaces).
@@ -43,8 +51,14 @@ pub const RUNTIME_HELP: &str = "\
   --jit-workers N        auto: compile threads (default: half the cores, 1 to 4)
   --jit-queue N          auto: most compile requests waiting (default 256)
   --jit-max-profiles N   most contracts the runtime keeps (default 4096)
-  --jit-opt-level N      LLVM optimisation level 0..3 (default 1)
-  --jit-shutdown-ms N    how long exit waits for running compiles (default 2000)";
+  --jit-opt-level N      LLVM optimisation level 0..3 (default 0)
+  --jit-shutdown-ms N    how long exit waits for running compiles (default 2000)
+  --jit-max-versions N   auto: versions per contract; the last one does not speculate
+                         (default 3; 1 never speculates)
+  --jit-perf-map 0|1     announce compiled code to Linux perf in /tmp/perf-PID.map (default 0)
+  --code-cache-bytes N   most bytes of compiled code kept; more evicts the coldest
+                         (default 134217728)
+  --idle-evict-ms N      evict compiled code not run for this long (default 600000; 0 never)";
 
 /// The runtime configuration the options ask for; the tier defaults to `interp`.
 pub fn runtime_config(args: &Args) -> Result<RuntimeConfig, UsageError> {
@@ -108,6 +122,12 @@ mod tests {
             "2",
             "--jit-shutdown-ms",
             "5",
+            "--jit-max-versions",
+            "2",
+            "--code-cache-bytes",
+            "100000",
+            "--idle-evict-ms",
+            "0",
         ])
         .unwrap();
         assert_eq!(c.tier(), Tier::Auto);
@@ -115,6 +135,10 @@ mod tests {
         assert_eq!((c.buckets(), c.workers(), c.queue()), (5, 3, 9));
         assert_eq!((c.max_profiles(), c.shutdown_ms()), (77, 5));
         assert_eq!(c.opt_level(), ember_runtime::OptLevel::O2);
+        assert_eq!(
+            (c.max_versions(), c.code_cache_bytes(), c.idle_evict_ms()),
+            (2, 100_000, 0)
+        );
         assert_eq!(FLAGS.len() + 1, RUNTIME_OPTS.len());
         for (flag, _) in FLAGS {
             assert!(RUNTIME_HELP.contains(flag), "{flag} is documented");

@@ -257,3 +257,136 @@ fn vm_flag_runs_the_same_code_through_an_evmc_library() {
     let out = evm_run(&["--code", "00", "--vm", lib, "--trace"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// PUSH1 0 CALLDATALOAD PUSH1 248 SHR JUMP, then three blocks at pcs 7, 15 and 23 that each
+/// return a different byte (JUMPDEST PUSH1 v PUSH1 0 MSTORE8 PUSH1 1 PUSH1 0 RETURN): the
+/// first calldata byte picks the block.
+const JUMP_BY_INPUT: &str = "60003560f81c56\
+5b60aa60005360016000f3\
+5b60bb60005360016000f3\
+5b60cc60005360016000f3";
+
+#[test]
+fn inputs_from_a_file_are_cycled_through_and_stats_show_versions_and_exits() {
+    let dir = std::env::temp_dir().join(format!("evm-run-inputs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("inputs.txt");
+    // Targets 7, 18 and 29; a comment and a blank line are skipped.
+    std::fs::write(&file, "# one per line\n07\n\n12\n1d\n").unwrap();
+    let file = file.to_str().unwrap();
+    for (repeat, want) in [("1", "0xaa"), ("2", "0xbb"), ("3", "0xcc"), ("4", "0xaa")] {
+        let v = json(&[
+            "--code",
+            JUMP_BY_INPUT,
+            "--inputs",
+            file,
+            "--repeat",
+            repeat,
+        ]);
+        assert_eq!(
+            (v["status"].as_str(), v["output"].as_str()),
+            (Some("success"), Some(want))
+        );
+    }
+    let v = json(&[
+        "--code",
+        JUMP_BY_INPUT,
+        "--inputs",
+        file,
+        "--repeat",
+        "30",
+        "--tier",
+        "jit",
+        "--stats",
+    ]);
+    let c = &v["stats"]["contracts"][0];
+    assert_eq!(c["versions"], 1, "{c}");
+    assert!(c["sideExits"].is_array(), "{c}");
+    assert_eq!(c["callsJit"], 30);
+    // Bad files are usage errors.
+    let out = evm_run(&["--code", "00", "--inputs", "/nonexistent/inputs"]);
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::write(dir.join("bad.txt"), "0x12\nzz\n").unwrap();
+    let out = evm_run(&[
+        "--code",
+        "00",
+        "--inputs",
+        dir.join("bad.txt").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.txt:2"));
+    let out = evm_run(&["--code", "00", "--input", "00", "--inputs", file]);
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn discard_every_throws_compiled_code_away_between_runs() {
+    let v = json(&[
+        "--code",
+        JUMP_BY_INPUT,
+        "--input",
+        "07",
+        "--repeat",
+        "7",
+        "--tier",
+        "jit",
+        "--discard-every",
+        "3",
+        "--stats",
+    ]);
+    assert_eq!(v["output"], "0xaa");
+    let s = &v["stats"];
+    // Before runs 3 and 6; each time the one version goes and is compiled again.
+    assert_eq!(s["codeCache"]["discards"], 2);
+    assert_eq!(s["codeCache"]["discarded"], 2);
+    assert_eq!(s["contracts"][0]["versions"], 3);
+    assert_eq!(s["contracts"][0]["callsJit"], 7);
+    let out = evm_run(&["--code", "00", "--discard-every", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn profile_table_json_trace_and_svg() {
+    let dir = std::env::temp_dir().join(format!("evm-run-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (trace, svg, js) = (dir.join("t.json"), dir.join("t.svg"), dir.join("p.json"));
+    let v = json(&[
+        "--code",
+        JUMP_BY_INPUT,
+        "--input",
+        "07",
+        "--repeat",
+        "5",
+        "--tier",
+        "jit",
+        "--profile",
+        "--profile-trace",
+        trace.to_str().unwrap(),
+        "--profile-svg",
+        svg.to_str().unwrap(),
+        "--profile-json",
+        js.to_str().unwrap(),
+    ]);
+    let units = v["profile"]["units"].as_array().expect("profile units");
+    assert_eq!(units.len(), 1);
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&js).unwrap()).unwrap();
+    assert_eq!(written["units"].as_array().map(Vec::len), Some(1));
+    let t: Value = serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    let events = t["traceEvents"].as_array().expect("trace events");
+    assert!(events.iter().any(|e| e["ph"] == "X"), "spans: {t}");
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    assert!(picture.contains("<svg") && picture.trim_end().ends_with("</svg>"));
+    // The text table, and the profiler is refused for other VMs.
+    let out = evm_run(&["--code", JUMP_BY_INPUT, "--input", "07", "--profile"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("interp") && text.contains("compiled"),
+        "{text}"
+    );
+    let out = evm_run(&["--code", "00", "--vm", "x.so", "--profile"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = evm_run(&["--code", "00", "--profile-svg", "/nonexistent-dir/x.svg"]);
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -2,8 +2,9 @@
 //!
 //! 1. Profiler overhead: the interpreter alone (`execute_analyzed`, analysis cached) against
 //!    the runtime in `auto` with thresholds no contract reaches (so every call is looked up,
-//!    interpreted with the entry's cached analysis and counted in its window), per case of
-//!    the main suite, sampled alternately in thread CPU time.
+//!    interpreted with the entry's cached analysis, counted in its window and accounted in
+//!    the profiler's per-contract counters), and against the same with the profiler's
+//!    timeline on, per case of the main suite, sampled alternately in thread CPU time.
 //! 2. A mixed workload: the benchmark contracts called many times (hottest first, in a
 //!    skewed, Zipf-like mix) among thousands of distinct small contracts called once or
 //!    twice, in a shuffled order; total wall time in `interp`, eager `jit` and `auto`, with
@@ -35,6 +36,8 @@ usage: runtime-bench [options]
   --cold N           mixed: distinct small contracts, each called once or twice (default 2000)
   --set NAME=VALUE   mixed: a runtime setting for the auto run (repeatable), e.g. jit.workers=1
   --stats            mixed: print each tier's runtime statistics (the 12 contracts with most gas)
+  --profile-dir DIR  mixed: record the auto run's profiler timeline and write its report to
+                     DIR as profile.txt, profile.json, profile-trace.json and profile.svg
   -h, --help         this help";
 
 struct Options {
@@ -47,6 +50,7 @@ struct Options {
     cold: usize,
     auto: RuntimeConfig,
     stats: bool,
+    profile_dir: Option<PathBuf>,
 }
 
 fn parse(args: Vec<String>) -> Result<Option<Options>, String> {
@@ -61,6 +65,7 @@ fn parse(args: Vec<String>) -> Result<Option<Options>, String> {
         cold: 2000,
         auto: RuntimeConfig::default(),
         stats: false,
+        profile_dir: None,
     };
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -82,6 +87,7 @@ fn parse(args: Vec<String>) -> Result<Option<Options>, String> {
             },
             "--filter" => o.filter = Some(v()?),
             "--stats" => o.stats = true,
+            "--profile-dir" => o.profile_dir = Some(PathBuf::from(v()?)),
             "--min-time-ms" => o.min_time = Duration::from_millis(number(v()?)?),
             "--hot" => o.hot = number(v()?)?.clamp(1, 100_000) as usize,
             "--cold" => o.cold = number(v()?)?.min(1_000_000) as usize,
@@ -149,11 +155,16 @@ fn message<'a>(world: &World, bench: &Benchmark, input: &'a [u8]) -> Message<'a>
 
 /// Part 1. Returns false if the two engines disagreed on a case.
 fn overhead(cases: &[Case<'_>], opts: &Options) -> bool {
-    let mut never_hot = RuntimeConfig::default();
-    never_hot
-        .set("jit.hot-calls", "4294967296")
-        .expect("a valid setting");
-    let rt = Runtime::new(never_hot);
+    let never_hot = |timeline: bool| {
+        let mut c = RuntimeConfig::default();
+        c.set("jit.hot-calls", "4294967296")
+            .expect("a valid setting");
+        if timeline {
+            c.set("profile.timeline", "1").expect("a valid setting");
+        }
+        Runtime::new(c)
+    };
+    let (rt, rt_timeline) = (never_hot(false), never_hot(true));
     let plan = Plan {
         clock: Clock::ThreadCpu,
         min_time: opts.min_time,
@@ -163,68 +174,85 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> bool {
         eprintln!("runtime-bench: the thread CPU clock cannot be read here");
         return false;
     }
-    println!("profiler overhead: the runtime in auto, nothing hot, vs the bare interpreter");
+    println!(
+        "profiler overhead: the bare interpreter vs the runtime in auto with nothing hot (store \
+         lookup, window, per-contract profiler counters), and the same with the profiler's \
+         timeline on"
+    );
     println!(
         "(thread CPU time, median of interleaved samples, {} ms per engine and case)\n",
         opts.min_time.as_millis()
     );
     println!(
-        "{:<34} {:>12} {:>12} {:>9}",
-        "case", "interpreter", "runtime", "overhead"
+        "{:<34} {:>12} {:>12} {:>9} {:>12} {:>9}",
+        "case", "interpreter", "runtime", "overhead", "+timeline", "overhead"
     );
     let mut ratios = Vec::new();
+    let mut timeline_ratios = Vec::new();
     for case in cases {
         let world = &case.bench.world;
         let code = world.contract_code();
         let hash = keccak256(code);
         let analysis = CodeAnalysis::new(code);
         let msg = message(world, case.bench, &case.input.data);
-        let (mut h1, mut h2) = (BenchHost::new(world), BenchHost::new(world));
-        let want = execute_analyzed(&mut h1, REVISION, &msg, &analysis);
-        let got = rt.execute(&mut h2, REVISION, &msg, code, Some(&hash));
-        if want != got {
-            eprintln!(
-                "{}: the runtime's result differs from the interpreter's",
-                case.name()
-            );
-            return false;
+        let [mut h0, mut h1, mut h2] = [(); 3].map(|_| BenchHost::new(world));
+        let want = execute_analyzed(&mut h0, REVISION, &msg, &analysis);
+        for (rt, host) in [(&rt, &mut h1), (&rt_timeline, &mut h2)] {
+            if rt.execute(host, REVISION, &msg, code, Some(&hash)) != want {
+                eprintln!(
+                    "{}: the runtime's result differs from the interpreter's",
+                    case.name()
+                );
+                return false;
+            }
         }
-        let [bare, runtime] = measure(
+        let [bare, runtime, timeline] = measure(
             &plan,
             Duration::from_millis(200),
             [
                 &mut || {
+                    h0.reset();
+                    black_box(execute_analyzed(&mut h0, REVISION, &msg, &analysis));
+                },
+                &mut || {
                     h1.reset();
-                    black_box(execute_analyzed(&mut h1, REVISION, &msg, &analysis));
+                    black_box(rt.execute(&mut h1, REVISION, &msg, code, Some(&hash)));
                 },
                 &mut || {
                     h2.reset();
-                    black_box(rt.execute(&mut h2, REVISION, &msg, code, Some(&hash)));
+                    black_box(rt_timeline.execute(&mut h2, REVISION, &msg, code, Some(&hash)));
                 },
             ],
         );
         let ratio = runtime.median_ns / bare.median_ns;
+        let timeline_ratio = timeline.median_ns / bare.median_ns;
         ratios.push(ratio);
+        timeline_ratios.push(timeline_ratio);
         println!(
-            "{:<34} {:>12} {:>12} {:>+8.2}%",
+            "{:<34} {:>12} {:>12} {:>+8.2}% {:>12} {:>+8.2}%",
             case.name(),
             format_ns(bare.median_ns),
             format_ns(runtime.median_ns),
-            (ratio - 1.0) * 100.0
+            (ratio - 1.0) * 100.0,
+            format_ns(timeline.median_ns),
+            (timeline_ratio - 1.0) * 100.0
         );
     }
-    let stats = rt.stats();
-    assert!(
-        stats.pool.queued == 0,
-        "nothing may get hot in this measurement"
-    );
-    if let Some(g) = geometric_mean(&ratios) {
+    for rt in [&rt, &rt_timeline] {
+        assert!(
+            rt.stats().pool.queued == 0,
+            "nothing may get hot in this measurement"
+        );
+    }
+    if let (Some(g), Some(t)) = (geometric_mean(&ratios), geometric_mean(&timeline_ratios)) {
         println!(
-            "{:<34} {:>12} {:>12} {:>+8.2}%\n",
+            "{:<34} {:>12} {:>12} {:>+8.2}% {:>12} {:>+8.2}%\n",
             "geometric mean",
             "",
             "",
-            (g - 1.0) * 100.0
+            (g - 1.0) * 100.0,
+            "",
+            (t - 1.0) * 100.0
         );
     }
     true
@@ -333,6 +361,9 @@ fn mixed(cases: &[Case<'_>], opts: &Options) -> bool {
     jit_config.set("tier", "jit").expect("valid");
     let mut auto = opts.auto.clone();
     auto.set("tier", "auto").expect("valid");
+    if opts.profile_dir.is_some() {
+        auto.set("profile.timeline", "1").expect("valid");
+    }
     println!(
         "auto settings: hot-calls {}, hot-gas {}, window {} ms, {} worker(s), queue {}\n",
         auto.hot_calls(),
@@ -352,6 +383,12 @@ fn mixed(cases: &[Case<'_>], opts: &Options) -> bool {
         let rt = Runtime::new(config);
         let (wall, results) = run_calls(&rt, cases, &calls);
         let stats = rt.stats();
+        if let (Some(dir), ember_runtime::Tier::Auto) = (&opts.profile_dir, tier) {
+            if let Err(e) = write_profile(dir, &rt.profile_report()) {
+                eprintln!("runtime-bench: --profile-dir {}: {e}", dir.display());
+                return false;
+            }
+        }
         drop(rt);
         let same = match &reference {
             None => "reference",
@@ -374,6 +411,21 @@ fn mixed(cases: &[Case<'_>], opts: &Options) -> bool {
          concurrently with execution)"
     );
     ok
+}
+
+/// Writes the profiler's report in its four forms into `dir`.
+fn write_profile(
+    dir: &std::path::Path,
+    report: &ember_runtime::ProfileReport,
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("profile.txt"), report.to_text(20))?;
+    std::fs::write(dir.join("profile.json"), report.to_json().to_string())?;
+    std::fs::write(
+        dir.join("profile-trace.json"),
+        report.to_chrome_trace().to_string(),
+    )?;
+    std::fs::write(dir.join("profile.svg"), report.to_svg())
 }
 
 fn run_calls(rt: &Runtime, cases: &[Case<'_>], calls: &[Call<'_>]) -> (Duration, Vec<ExecResult>) {

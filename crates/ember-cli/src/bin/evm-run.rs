@@ -4,28 +4,35 @@
 //! results), 2 on bad input (with a one-line error on stderr).
 
 use ember_cli::args::{flag, value, Args, Opt, UsageError};
+use ember_cli::profile_args::{ProfileOptions, PROFILE_OPTS};
 use ember_cli::runtime_args::{first_runtime_option, runtime_config, RUNTIME_OPTS};
 use ember_cli::trace::Eip3155Tracer;
 use ember_evm::{
     keccak256, parse_hex, to_hex, Address, ExecResult, Message, Revision, Tracer, Vm, U256,
 };
-use ember_runtime::{Runtime, RuntimeConfig, Stats, Tier};
+use ember_runtime::{ProfileReport, Runtime, RuntimeConfig, Stats, Tier};
 use ember_state::{run_message, Account, BlockEnv, Log, WorldState};
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-const USAGE: &str = "usage: evm-run [--code HEX | --codefile PATH] [--input HEX] [--gas N] \
-[--rev NAME] [--prestate FILE] [--tier interp|jit|auto] [--jit-SETTING N...] \
-[--vm PATH[,opt=val...]] [--repeat N] [--json] [--trace] [--stats] \
+const USAGE: &str = "usage: evm-run [--code HEX | --codefile PATH] [--input HEX | --inputs FILE] \
+[--gas N] [--rev NAME] [--prestate FILE] [--tier interp|jit|auto] [--jit-SETTING N...] \
+[--code-cache-bytes N] [--idle-evict-ms N] [--discard-every N] [--vm PATH[,opt=val...]] \
+[--repeat N] [--json] [--trace] [--stats] [--profile] [--profile-json FILE] \
+[--profile-trace FILE] [--profile-svg FILE] \
 (tier interp by default; --jit-hot-calls, --jit-hot-gas, --jit-window-ms, --jit-buckets, \
---jit-workers, --jit-queue, --jit-max-profiles, --jit-opt-level, --jit-shutdown-ms)";
+--jit-workers, --jit-queue, --jit-max-profiles, --jit-opt-level, --jit-shutdown-ms, \
+--jit-max-versions; --inputs: one hex input per line, the runs cycle through them; \
+--discard-every N: throw away all compiled code before every Nth run)";
 
 const OPTS: &[Opt] = &[
     value("--code"),
     value("--codefile"),
     value("--input"),
+    value("--inputs"),
+    value("--discard-every"),
     value("--gas"),
     value("--rev"),
     value("--prestate"),
@@ -59,7 +66,10 @@ fn ascii_address(name: &[u8]) -> Address {
 /// Everything `evm-run` was asked to do, validated.
 struct Config {
     code: Vec<u8>,
-    input: Vec<u8>,
+    /// The calldata of each run, in turn (at least one).
+    inputs: Vec<Vec<u8>>,
+    /// Discard every compiled version before every this many runs.
+    discard_every: Option<usize>,
     gas: i64,
     rev: Revision,
     prestate: Vec<(Address, Account)>,
@@ -70,6 +80,8 @@ struct Config {
     stats: bool,
     /// The tier and its settings.
     runtime: RuntimeConfig,
+    /// The profiler output asked for.
+    profile: ProfileOptions,
     /// Runs the code in this EVMC VM library instead of ember's own engine.
     vm: Option<String>,
 }
@@ -82,10 +94,13 @@ fn main() -> ExitCode {
             println!("{USAGE}");
             ExitCode::SUCCESS
         }
-        Ok(Some((cfg, vm))) => {
-            run(&cfg, &vm);
-            ExitCode::SUCCESS
-        }
+        Ok(Some((cfg, vm))) => match run(&cfg, &vm) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("evm-run: {e}");
+                ExitCode::from(2)
+            }
+        },
         Err(e) => {
             eprintln!("evm-run: {e}");
             ExitCode::from(2)
@@ -94,7 +109,7 @@ fn main() -> ExitCode {
 }
 
 fn parse_config(argv: Vec<String>) -> Result<Option<Config>, UsageError> {
-    let args = Args::parse(argv, &[OPTS, RUNTIME_OPTS].concat())?;
+    let args = Args::parse(argv, &[OPTS, RUNTIME_OPTS, PROFILE_OPTS].concat())?;
     if args.flag("--help") {
         return Ok(None);
     }
@@ -116,9 +131,15 @@ fn parse_config(argv: Vec<String>) -> Result<Option<Config>, UsageError> {
         }
         (None, None) => return Err(UsageError(format!("no code given; {USAGE}"))),
     };
-    let input = match args.value("--input")? {
-        Some(s) => hex("--input", s)?,
-        None => Vec::new(),
+    let inputs = match (args.value("--input")?, args.value("--inputs")?) {
+        (Some(_), Some(_)) => {
+            return Err(UsageError(
+                "give either --input or --inputs, not both".into(),
+            ))
+        }
+        (Some(s), None) => vec![hex("--input", s)?],
+        (None, Some(path)) => read_inputs(path)?,
+        (None, None) => vec![Vec::new()],
     };
     let gas = args.parsed::<i64>("--gas")?.unwrap_or(DEFAULT_GAS);
     if gas < 0 {
@@ -132,7 +153,9 @@ fn parse_config(argv: Vec<String>) -> Result<Option<Config>, UsageError> {
             ))
         })?,
     };
-    let runtime = runtime_config(&args)?;
+    let mut runtime = runtime_config(&args)?;
+    let profile = ProfileOptions::from_args(&args)?;
+    profile.configure(&mut runtime);
     let prestate = match args.value("--prestate")? {
         None => Vec::new(),
         Some(path) => {
@@ -146,7 +169,16 @@ fn parse_config(argv: Vec<String>) -> Result<Option<Config>, UsageError> {
     if repeat == 0 {
         return Err(UsageError("--repeat must be at least 1".into()));
     }
+    let discard_every = args.parsed::<usize>("--discard-every")?;
+    if discard_every == Some(0) {
+        return Err(UsageError("--discard-every must be at least 1".into()));
+    }
     let vm = args.value("--vm")?.map(str::to_string);
+    if vm.is_some() && discard_every.is_some() {
+        return Err(UsageError(
+            "--discard-every acts on ember's own runtime; it does not apply to --vm".into(),
+        ));
+    }
     if vm.is_some() && args.flag("--trace") {
         return Err(UsageError(
             "--trace needs ember's own engine: EVMC VMs cannot report instructions".into(),
@@ -155,6 +187,11 @@ fn parse_config(argv: Vec<String>) -> Result<Option<Config>, UsageError> {
     if let (Some(_), Some(opt)) = (&vm, first_runtime_option(&args)) {
         return Err(UsageError(format!("{opt} and --vm exclude each other")));
     }
+    if vm.is_some() && profile.any() {
+        return Err(UsageError(
+            "the profiler reports ember's own runtime; it does not apply to --vm".into(),
+        ));
+    }
     if vm.is_some() && args.flag("--stats") {
         return Err(UsageError(
             "--stats reports ember's own runtime; it does not apply to --vm".into(),
@@ -162,7 +199,8 @@ fn parse_config(argv: Vec<String>) -> Result<Option<Config>, UsageError> {
     }
     Ok(Some(Config {
         code,
-        input,
+        inputs,
+        discard_every,
         gas,
         rev,
         prestate,
@@ -171,8 +209,29 @@ fn parse_config(argv: Vec<String>) -> Result<Option<Config>, UsageError> {
         trace: args.flag("--trace"),
         stats: args.flag("--stats"),
         runtime,
+        profile,
         vm,
     }))
+}
+
+/// The inputs of `--inputs FILE`: one hex string per line; blank lines and lines starting
+/// with `#` are skipped.
+fn read_inputs(path: &str) -> Result<Vec<Vec<u8>>, UsageError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| UsageError(format!("--inputs {path}: {e}")))?;
+    let inputs = text
+        .lines()
+        .enumerate()
+        .map(|(n, l)| (n + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+        .map(|(n, l)| parse_hex(l).map_err(|e| UsageError(format!("--inputs {path}:{n}: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    if inputs.is_empty() {
+        return Err(UsageError(format!(
+            "--inputs {path}: no inputs in the file"
+        )));
+    }
+    Ok(inputs)
 }
 
 /// The state every run starts from: the prestate, then the code at the receiver.
@@ -236,18 +295,29 @@ fn compile_ahead(rt: &Runtime, state: &WorldState, rev: Revision) {
     }
 }
 
-fn run(cfg: &Config, engine: &Engine) {
+fn run(cfg: &Config, engine: &Engine) -> Result<(), UsageError> {
     let base = initial_state(cfg);
     if let Engine::Ember(rt) = engine {
         compile_ahead(rt, &base, cfg.rev);
     }
     let vm = engine.vm();
     let block = block_env();
-    let msg = Message::call(sender(), receiver(), &cfg.input, cfg.gas);
 
     let mut times = Vec::with_capacity(cfg.repeat);
     let mut last: Option<(ExecResult, Vec<Log>)> = None;
     for i in 0..cfg.repeat {
+        if let (Engine::Ember(rt), Some(n)) = (engine, cfg.discard_every) {
+            if i > 0 && i % n == 0 {
+                rt.discard_compiled();
+                compile_ahead(rt, &base, cfg.rev);
+            }
+        }
+        let msg = Message::call(
+            sender(),
+            receiver(),
+            &cfg.inputs[i % cfg.inputs.len()],
+            cfg.gas,
+        );
         let mut state = base.clone();
         let trace_this = cfg.trace && i == 0;
         let mut tracer = Eip3155Tracer::new(std::io::stderr().lock());
@@ -262,11 +332,25 @@ fn run(cfg: &Config, engine: &Engine) {
         last = Some(outcome);
     }
     let (result, logs) = last.expect("repeat is at least 1");
-    let stats = match engine {
-        Engine::Ember(rt) => Some(rt.stats()),
-        Engine::Evmc(_) => None,
+    let (stats, profile) = match engine {
+        Engine::Ember(rt) => (
+            Some(rt.stats()),
+            cfg.profile.any().then(|| rt.profile_report()),
+        ),
+        Engine::Evmc(_) => (None, None),
     };
-    report(cfg, &result, &logs, &mut times, stats.as_ref());
+    if let Some(p) = &profile {
+        cfg.profile.write_files(p).map_err(UsageError)?;
+    }
+    report(
+        cfg,
+        &result,
+        &logs,
+        &mut times,
+        stats.as_ref(),
+        profile.as_ref().filter(|_| cfg.profile.table),
+    );
+    Ok(())
 }
 
 fn gas_used(gas: i64, r: &ExecResult) -> u64 {
@@ -279,9 +363,16 @@ fn median(times: &mut [u128]) -> u128 {
 }
 
 /// Writes the result; with `stats` (ember's own engine) the compile time in the compiling
-/// tiers, which is not part of the timed runs in `jit` (see [`compile_ahead`]), and with
-/// `--stats` the runtime's statistics.
-fn report(cfg: &Config, r: &ExecResult, logs: &[Log], times: &mut [u128], stats: Option<&Stats>) {
+/// tiers, which is not part of the timed runs in `jit` (see [`compile_ahead`]), with
+/// `--stats` the runtime's statistics, and with `--profile` the profiler's table.
+fn report(
+    cfg: &Config,
+    r: &ExecResult,
+    logs: &[Log],
+    times: &mut [u128],
+    stats: Option<&Stats>,
+    profile: Option<&ProfileReport>,
+) {
     let compile_ns = stats
         .filter(|s| s.tier != Tier::Interp)
         .map(|s| s.contracts.iter().map(|c| c.compile_ns).sum::<u64>());
@@ -310,6 +401,9 @@ fn report(cfg: &Config, r: &ExecResult, logs: &[Log], times: &mut [u128], stats:
         if let Some(s) = stats.filter(|_| cfg.stats) {
             obj["stats"] = s.to_json();
         }
+        if let Some(p) = profile {
+            obj["profile"] = p.to_json();
+        }
         let _ = writeln!(out, "{obj}");
     } else {
         let _ = writeln!(out, "status: {}", r.status.name());
@@ -323,6 +417,9 @@ fn report(cfg: &Config, r: &ExecResult, logs: &[Log], times: &mut [u128], stats:
         }
         if let Some(s) = stats.filter(|_| cfg.stats) {
             let _ = writeln!(out, "{}", s.to_text(usize::MAX));
+        }
+        if let Some(p) = profile {
+            let _ = writeln!(out, "{}", p.to_text(usize::MAX));
         }
     }
 }

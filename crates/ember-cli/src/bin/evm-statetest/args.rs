@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use ember_cli::args::{flag, value, Args, Opt, UsageError};
+use ember_cli::profile_args::{ProfileOptions, PROFILE_HELP, PROFILE_OPTS};
 use ember_cli::runtime_args::{first_runtime_option, runtime_config, RUNTIME_HELP, RUNTIME_OPTS};
 use ember_evm::Revision;
 use ember_runtime::RuntimeConfig;
@@ -27,6 +28,7 @@ options:
   -j, --jobs N           use N threads (default: one per core)
   --stats                print the runtime's statistics (the 20 contracts with the most gas)
   -h, --help             print this help
+{PROFILE_HELP}
 {RUNTIME_HELP}
 
 exit status: 0 all passed, 1 a case failed, 2 bad arguments, 3 a fixture could not be read"
@@ -47,12 +49,14 @@ pub struct Options {
     pub trace: bool,
     pub jobs: Option<usize>,
     pub stats: bool,
+    /// The profiler output asked for.
+    pub profile: ProfileOptions,
 }
 
 /// What to do.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Command {
-    Run(Options),
+    Run(Box<Options>),
     Help,
 }
 
@@ -73,7 +77,7 @@ const OPTIONS: &[Opt] = &[
 /// `--opt=VALUE`; `--` ends the options.
 pub fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Command, String> {
     let usage = |e: UsageError| e.0;
-    let args = Args::parse(argv, &[OPTIONS, RUNTIME_OPTS].concat()).map_err(usage)?;
+    let args = Args::parse(argv, &[OPTIONS, RUNTIME_OPTS, PROFILE_OPTS].concat()).map_err(usage)?;
     if args.flag("-h") || args.flag("--help") {
         return Ok(Command::Help);
     }
@@ -83,7 +87,9 @@ pub fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Command, St
             Revision::from_name(name).ok_or_else(|| format!("unknown fork {name:?} for --fork"))?,
         ),
     };
-    let runtime = runtime_config(&args).map_err(usage)?;
+    let mut runtime = runtime_config(&args).map_err(usage)?;
+    let profile = ProfileOptions::from_args(&args).map_err(usage)?;
+    profile.configure(&mut runtime);
     let jobs = match (
         args.value("-j").map_err(usage)?,
         args.value("--jobs").map_err(usage)?,
@@ -104,12 +110,17 @@ pub fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Command, St
     if let (Some(_), Some(opt)) = (&vm, first_runtime_option(&args)) {
         return Err(format!("{opt} and --vm exclude each other"));
     }
+    if vm.is_some() && profile.any() {
+        return Err(
+            "the profiler reports ember's own runtime; it does not apply to --vm".to_owned(),
+        );
+    }
     if vm.is_some() && args.flag("--trace") {
         return Err(
             "--trace needs ember's own engine: EVMC VMs cannot report instructions".to_owned(),
         );
     }
-    Ok(Command::Run(Options {
+    Ok(Command::Run(Box::new(Options {
         paths: args.positional.iter().map(PathBuf::from).collect(),
         fork,
         filter: args.value("--filter").map_err(usage)?.map(str::to_owned),
@@ -119,7 +130,8 @@ pub fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Command, St
         trace: args.flag("--trace"),
         jobs,
         stats: args.flag("--stats"),
-    }))
+        profile,
+    })))
 }
 
 #[cfg(test)]
@@ -133,7 +145,7 @@ mod tests {
 
     fn run(args: &[&str]) -> Options {
         match parse(args) {
-            Ok(Command::Run(o)) => o,
+            Ok(Command::Run(o)) => *o,
             other => panic!("expected options for {args:?}, got {other:?}"),
         }
     }

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         }
     }
     let opts = match args::parse_args(argv) {
-        Ok(Command::Run(opts)) => opts,
+        Ok(Command::Run(opts)) => *opts,
         Ok(Command::Help) => {
             let _ = writeln!(std::io::stdout().lock(), "{}", usage());
             return ExitCode::SUCCESS;
@@ -76,6 +76,20 @@ fn main() -> ExitCode {
 
     let stats = opts.stats.then(|| engine.stats());
     let stats = stats.as_deref();
+    let profile = match &engine {
+        Engine::Ember(rt) if opts.profile.any() => Some(rt.profile_report()),
+        _ => None,
+    };
+    if let Some(p) = &profile {
+        if let Err(e) = opts.profile.write_files(p) {
+            eprintln!("evm-statetest: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let table = profile
+        .as_ref()
+        .filter(|_| opts.profile.table)
+        .map(|p| p.to_text(20));
     let code = if opts.json {
         // As for the report, a closed stdout leaves only the exit status to tell.
         let _ = writeln!(
@@ -83,9 +97,17 @@ fn main() -> ExitCode {
             "{}",
             report::json_results(&reports)
         );
-        report::print_human(&mut std::io::stderr().lock(), &reports, stats)
+        let mut err = std::io::stderr().lock();
+        if let Some(t) = &table {
+            let _ = writeln!(err, "{t}");
+        }
+        report::print_human(&mut err, &reports, stats)
     } else {
-        report::print_human(&mut std::io::stdout().lock(), &reports, stats)
+        let mut out = std::io::stdout().lock();
+        if let Some(t) = &table {
+            let _ = writeln!(out, "{t}");
+        }
+        report::print_human(&mut out, &reports, stats)
     };
     ExitCode::from(code)
 }
