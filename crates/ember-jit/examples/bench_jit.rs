@@ -9,83 +9,14 @@
 //! case is the contract's frame with the benchmark's calldata (the transaction overhead is
 //! the same for both tiers and left out); both tiers must return the same result.
 
-use ember_evm::{
-    execute_analyzed, parse_hex, Address, CodeAnalysis, Interpreter, Message, Revision, U256,
-};
-use ember_jit::difftest::RecordingHost;
+use ember_evm::{execute_analyzed, CodeAnalysis};
 use ember_jit::{compile, CompiledContract, JitConfig, OptLevel};
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-struct Case {
-    name: String,
-    code: Vec<u8>,
-    input: Vec<u8>,
-    gas: i64,
-    address: Address,
-    rev: Revision,
-}
+mod common;
 
-fn hex(v: &Value) -> Result<Vec<u8>, String> {
-    let s = v.as_str().ok_or("expected a hex string")?;
-    parse_hex(s).map_err(|e| format!("{s}: {e}"))
-}
-
-fn load(dir: &Path) -> Result<Vec<Case>, String> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    let mut cases = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
-        let json: Value =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
-        let tests = json.as_object().ok_or("expected an object of tests")?;
-        for (test, t) in tests {
-            let tx = &t["transaction"];
-            let to = hex(&tx["to"])?;
-            let address = Address(to.as_slice().try_into().map_err(|_| "bad address")?);
-            let to_key = tx["to"].as_str().unwrap_or_default().to_ascii_lowercase();
-            let code = t["pre"]
-                .as_object()
-                .and_then(|pre| pre.iter().find(|(k, _)| k.to_ascii_lowercase() == to_key))
-                .map(|(_, acc)| hex(&acc["code"]))
-                .ok_or("no code for the recipient")??;
-            let gas = tx["gasLimit"][0]
-                .as_str()
-                .and_then(|s| i64::from_str_radix(s.trim_start_matches("0x"), 16).ok())
-                .ok_or("bad gasLimit")?;
-            let rev = t["post"]
-                .as_object()
-                .and_then(|p| p.keys().next())
-                .and_then(|k| Revision::from_name(k))
-                .ok_or("no known fork in post")?;
-            let data = tx["data"].as_array().ok_or("no data")?;
-            for (i, d) in data.iter().enumerate() {
-                let label = t["_info"]["labels"][i.to_string()]
-                    .as_str()
-                    .map_or_else(|| i.to_string(), str::to_owned);
-                cases.push(Case {
-                    name: format!("{test}/{label}"),
-                    code: code.clone(),
-                    input: hex(d)?,
-                    gas,
-                    address,
-                    rev,
-                });
-            }
-        }
-    }
-    Ok(cases)
-}
-
-fn message<'a>(c: &'a Case) -> Message<'a> {
-    Message::call(Address([0xa9; 20]), c.address, &c.input, c.gas)
-}
+use common::load;
 
 /// The median time of one run of `f`, repeating it for about `budget`.
 fn time(budget: Duration, mut f: impl FnMut()) -> Duration {
@@ -178,15 +109,13 @@ fn main() {
             }
             let (_, cc) = last_code.as_ref().expect("compiled above");
             let analysis = CodeAnalysis::new(&c.code);
-            let msg = message(c);
+            let msg = c.message();
             let run_interp = || {
-                let mut host = RecordingHost::new(&Interpreter, c.rev);
-                host.set_account(c.address, c.code.clone(), U256::ZERO);
+                let mut host = c.host();
                 execute_analyzed(&mut host, c.rev, &msg, &analysis)
             };
             let run_jit = || {
-                let mut host = RecordingHost::new(&Interpreter, c.rev);
-                host.set_account(c.address, c.code.clone(), U256::ZERO);
+                let mut host = c.host();
                 cc.execute(&mut host, &msg)
             };
             let exits_before = cc.exit_counts().1;

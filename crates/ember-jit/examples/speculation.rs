@@ -15,13 +15,9 @@
 //! timed (thread CPU time, median of batches of runs, each run on a fresh host made outside
 //! the timed region).
 
-use ember_evm::{
-    execute_observed, parse_hex, Address, CodeAnalysis, ExecResult, Interpreter, Message, Revision,
-    B256, U256,
-};
+use ember_evm::{execute_observed, CodeAnalysis, ExecResult};
 use ember_jit::difftest::{Effect, RecordingHost};
 use ember_jit::{compile_speculative, CompiledContract, JitConfig, JumpRecorder, Speculation};
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,128 +30,9 @@ const SOLIDITY_TESTS: &[&str] = &[
     "stWalletTest/walletExecuteUnderDailyLimit.json",
 ];
 
-struct Case {
-    name: String,
-    code: Vec<u8>,
-    storage: Vec<(B256, B256)>,
-    input: Vec<u8>,
-    gas: i64,
-    sender: Address,
-    address: Address,
-    rev: Revision,
-}
+mod common;
 
-fn hex(v: &Value) -> Result<Vec<u8>, String> {
-    let s = v.as_str().ok_or("expected a hex string")?;
-    parse_hex(s).map_err(|e| format!("{s}: {e}"))
-}
-
-fn address(v: &Value) -> Result<Address, String> {
-    let b = hex(v)?;
-    Ok(Address(b.as_slice().try_into().map_err(|_| "bad address")?))
-}
-
-/// A 32-byte word from a hex quantity of any length.
-fn word(v: &str) -> Result<B256, String> {
-    let digits = v.trim_start_matches("0x");
-    let n = U256::from_str_radix(if digits.is_empty() { "0" } else { digits }, 16)
-        .map_err(|e| format!("{v}: {e}"))?;
-    Ok(B256(n.to_be_bytes::<32>()))
-}
-
-fn quantity(v: &Value) -> Option<i64> {
-    i64::from_str_radix(v.as_str()?.trim_start_matches("0x"), 16).ok()
-}
-
-fn load_file(f: &Path) -> Result<Vec<Case>, String> {
-    let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
-    let json: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
-    let tests = json.as_object().ok_or("expected an object of tests")?;
-    let mut cases = Vec::new();
-    for (test, t) in tests {
-        let tx = &t["transaction"];
-        let to = address(&tx["to"])?;
-        let sender = match tx.get("sender") {
-            Some(s) => address(s)?,
-            None => Address([0xa9; 20]),
-        };
-        let account = t["pre"]
-            .as_object()
-            .and_then(|pre| {
-                pre.iter()
-                    .find(|(k, _)| address(&Value::String((*k).clone())).ok() == Some(to))
-            })
-            .map(|(_, acc)| acc)
-            .ok_or("no account for the recipient")?;
-        let code = hex(&account["code"])?;
-        let mut storage = Vec::new();
-        if let Some(slots) = account["storage"].as_object() {
-            for (k, v) in slots {
-                storage.push((word(k)?, word(v.as_str().ok_or("bad storage value")?)?));
-            }
-        }
-        let gas = quantity(&tx["gasLimit"][0]).ok_or("bad gasLimit")?;
-        let rev = t["post"]
-            .as_object()
-            .and_then(|p| p.keys().find_map(|k| Revision::from_name(k)))
-            .ok_or("no known fork in post")?;
-        let data = tx["data"].as_array().ok_or("no data")?;
-        for (i, d) in data.iter().enumerate() {
-            let label = t["_info"]["labels"][i.to_string()]
-                .as_str()
-                .map_or_else(|| i.to_string(), str::to_owned);
-            let name = if data.len() > 1 {
-                format!("{test}/{label}")
-            } else {
-                test.clone()
-            };
-            cases.push(Case {
-                name,
-                code: code.clone(),
-                storage: storage.clone(),
-                input: hex(d)?,
-                gas,
-                sender,
-                address: to,
-                rev,
-            });
-        }
-    }
-    Ok(cases)
-}
-
-fn load(path: &Path) -> Result<Vec<Case>, String> {
-    if !path.is_dir() {
-        return load_file(path);
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    let mut cases = Vec::new();
-    for f in files {
-        cases.extend(load_file(&f)?);
-    }
-    Ok(cases)
-}
-
-impl Case {
-    fn message(&self) -> Message<'_> {
-        Message::call(self.sender, self.address, &self.input, self.gas)
-    }
-
-    /// A fresh world: the contract with its storage.
-    fn host(&self) -> RecordingHost<'static> {
-        let mut host = RecordingHost::new(&Interpreter, self.rev);
-        host.set_account(self.address, self.code.clone(), U256::ZERO);
-        for &(k, v) in &self.storage {
-            host.set_slot(self.address, k, v);
-        }
-        host
-    }
-}
+use common::{load, Case};
 
 /// CPU time consumed by this thread.
 fn thread_cpu() -> Duration {
