@@ -31,7 +31,10 @@ if [ -d "$shared/ethereum-tests" ]; then
     }
     run_variant evmc --vm target/release/libember.so
     run_variant jit --tier jit
-    run_variant auto --tier auto --jit-hot-calls 1 --jit-hot-gas 0
+    # Compiles after one call, speculating on that call's jumps, in short windows and a small
+    # code cache: every phase (speculative, exited, re-profiled, recompiled, evicted) occurs.
+    run_variant auto --tier auto --jit-hot-calls 1 --jit-hot-gas 0 --jit-window-ms 100 \
+        --code-cache-bytes 4194304 --profile
     echo "== state tests: interpreter"
     target/release/evm-statetest "${suites[@]}" --json > "$out/interp.json"
     for name in evmc jit auto; do

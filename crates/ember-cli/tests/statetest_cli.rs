@@ -354,6 +354,29 @@ fn real_fixtures_pass() {
         "{}",
         text(&out.stdout)
     );
+    // The profiler's table, and its timeline as a Chrome trace.
+    let dir = TempDir::new();
+    let trace = dir.0.join("trace.json");
+    let out = run(&[
+        &"--tier",
+        &"jit",
+        &"--profile",
+        &"--profile-trace",
+        &trace,
+        &paths[0],
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let report = text(&out.stdout);
+    assert!(report.contains("profile: "), "{report}");
+    assert!(
+        report.contains("% compiled") || report.contains("compiled"),
+        "{report}"
+    );
+    let t: Value = serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    assert!(
+        t["traceEvents"].as_array().is_some_and(|e| !e.is_empty()),
+        "{t}"
+    );
 }
 
 #[test]
