@@ -298,8 +298,10 @@ impl<B: Backend> Runtime<B> {
         let mut report = Report::build(units, self.core.timeline.as_ref());
         // The exit sites the entries counted (the timeline, when on, counts them too, but
         // only while it has room).
+        let by_id: std::collections::HashMap<UnitId, &Arc<Entry<B::Code>>> =
+            entries.iter().map(|e| (e.id, e)).collect();
         for u in &mut report.units {
-            if let Some(e) = entries.iter().find(|e| e.id == u.id) {
+            if let Some(e) = by_id.get(&u.id) {
                 let (sites, _) = e.exits.snapshot();
                 let mut sites: Vec<ExitSite> = sites
                     .into_iter()
