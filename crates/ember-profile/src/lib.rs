@@ -124,9 +124,10 @@ impl UnitCounters {
         self.compile_ns.fetch_add(ns, Ordering::Relaxed);
     }
 
-    /// Counts one published compiled version.
-    pub fn add_version(&self) {
-        self.versions.fetch_add(1, Ordering::Relaxed);
+    /// Counts one published compiled version and returns the count, which numbers it (1 for
+    /// the first).
+    pub fn add_version(&self) -> u64 {
+        self.versions.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// The current values (each read on its own: a snapshot taken while frames run may mix

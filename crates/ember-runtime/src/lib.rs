@@ -240,8 +240,7 @@ impl<B: Backend> Runtime<B> {
         let config = &self.core.config;
         let totals = entry.unit.tier(ProfTier::Interp);
         let calls = totals.calls.load(Ordering::Relaxed) + 1;
-        config.max_versions() > 1
-            && entry.invalidations.load(Ordering::Relaxed) + 1 < config.max_versions()
+        self.core.may_speculate(entry)
             && calls.saturating_mul(2) >= config.hot_calls()
             && totals.gas.load(Ordering::Relaxed).saturating_mul(2) >= config.hot_gas()
     }
@@ -386,7 +385,7 @@ fn contract_stats<C>(e: &Entry<C>) -> Option<ContractStats> {
         gas_interp: unit.interp.gas,
         gas_jit: unit.jit.gas,
         compile_ns: unit.compile_ns,
-        versions: e.versions.load(Ordering::Relaxed),
+        versions: unit.versions as u32,
         invalidations: e.invalidations.load(Ordering::Relaxed),
         speculative: published.as_ref().map(|v| v.speculative),
         code_bytes: published.as_ref().map(|v| v.bytes as u64),

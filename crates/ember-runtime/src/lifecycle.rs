@@ -119,6 +119,12 @@ impl<B: Backend> Core<B> {
         }
     }
 
+    /// Whether the next version of `entry` may speculate: every version but the last one
+    /// `jit.max-versions` allows.
+    pub fn may_speculate(&self, entry: &Entry<B::Code>) -> bool {
+        entry.invalidations.load(Ordering::Relaxed) + 1 < self.config.max_versions()
+    }
+
     /// Records `kind` for `entry` in the timeline, if there is one.
     pub fn event(&self, entry: &Entry<B::Code>, kind: EventKind) {
         if let Some(t) = &self.timeline {
@@ -147,9 +153,9 @@ impl<B: Backend> Core<B> {
     pub fn compile(&self, entry: &Arc<Entry<B::Code>>, worker: u32) {
         entry.state.store(COMPILING, Ordering::Release);
         let generation = self.generation.load(Ordering::SeqCst);
-        let invalidations = entry.invalidations.load(Ordering::Relaxed);
         // Speculate unless this is the last version allowed, and only on a profile.
-        let spec = (invalidations + 1 < self.config.max_versions())
+        let spec = self
+            .may_speculate(entry)
             .then(|| entry.jumps.get().map(|p| p.speculation()))
             .flatten();
         let start = Instant::now();
@@ -219,7 +225,8 @@ impl<B: Backend> Core<B> {
             // The lock guards no data; a panic while holding it leaves nothing half done.
             let _g = self.publishing.lock().unwrap_or_else(|e| e.into_inner());
             self.make_room(bytes, budget);
-            let number = entry.versions.fetch_add(1, Ordering::Relaxed) + 1;
+            // Versions are numbered by the profiler's count of them.
+            let number = u32::try_from(entry.unit.add_version()).unwrap_or(u32::MAX);
             let version = Version::new(
                 code,
                 number,
@@ -240,7 +247,6 @@ impl<B: Backend> Core<B> {
             self.store.publish(entry, Arc::new(version));
             self.counters.compiled.fetch_add(1, Ordering::Relaxed);
         }
-        entry.unit.add_version();
         self.event(entry, EventKind::Compiled);
         // `discard_all` bumps the generation before it scans: either its scan saw this
         // version, or this sees the new generation (both sides are sequentially consistent).

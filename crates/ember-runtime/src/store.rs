@@ -191,8 +191,6 @@ pub struct Entry<C> {
     pub rejection: OnceLock<String>,
     /// The jump targets seen while profiling, kept across versions (see `jumps.rs`).
     pub jumps: OnceLock<JumpProfile>,
-    /// Versions compiled so far.
-    pub versions: AtomicU32,
     /// Versions invalidated by a recompile exit.
     pub invalidations: AtomicU32,
     /// Side exits from compiled code, by site.
@@ -220,7 +218,6 @@ impl<C> Entry<C> {
             code: ArcSwapOption::empty(),
             rejection: OnceLock::new(),
             jumps: OnceLock::new(),
-            versions: AtomicU32::new(0),
             invalidations: AtomicU32::new(0),
             exits: ExitSites::default(),
             compile_lock: Mutex::new(()),
