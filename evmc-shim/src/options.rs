@@ -103,6 +103,15 @@ impl Options {
         Ok(())
     }
 
+    /// Whether `name` is an option (whatever its value), so that a bad name is reported as
+    /// such even when the value is bad too.
+    pub fn knows(name: &str) -> bool {
+        matches!(name, "profile" | "jit.discard")
+            || ember_runtime::SETTINGS
+                .iter()
+                .any(|(known, _)| *known == name)
+    }
+
     /// The current settings.
     pub fn runtime_config(&self) -> RuntimeConfig {
         self.config().clone()
@@ -227,6 +236,27 @@ mod tests {
         let e = o.set("jit.workers", "0").unwrap_err();
         assert!(e.to_string().contains("jit.workers"), "{e}");
         assert_eq!(o.runtime_config(), RuntimeConfig::default());
+    }
+
+    #[test]
+    fn knows_exactly_the_names_set_accepts() {
+        let o = Options::default();
+        for name in [
+            "profile",
+            "jit.discard",
+            "tier",
+            "jit.max-versions",
+            "profile.timeline",
+        ] {
+            assert!(Options::knows(name), "{name}");
+        }
+        for name in ["", "verbose", "unknown_option_csk9twq", "Tier", "jit."] {
+            assert!(!Options::knows(name), "{name}");
+            assert_eq!(o.set(name, "1"), Err(OptionError::UnknownName(name.into())));
+        }
+        for (name, _) in ember_runtime::SETTINGS {
+            assert!(Options::knows(name), "{name}");
+        }
     }
 
     #[test]

@@ -109,8 +109,9 @@ unsafe extern "C" fn get_capabilities(_vm: *mut evmc_vm) -> evmc_capabilities_fl
     EVMC_CAPABILITY_EVM1
 }
 
-/// `evmc_vm::set_option`. NULL or non-UTF-8 names are `INVALID_NAME`, NULL or non-UTF-8
-/// values `INVALID_VALUE`; see [`Options::set`] for the options.
+/// `evmc_vm::set_option`. The name is checked before the value (as evmc-vmtester expects):
+/// a NULL, non-UTF-8 or unknown name is `INVALID_NAME` whatever the value; a NULL or
+/// non-UTF-8 value for a known name is `INVALID_VALUE`. See [`Options::set`] for the options.
 ///
 /// # Safety
 /// `vm` is NULL or a live instance from [`evmc_create_ember`]; `name` and `value` are NULL
@@ -136,6 +137,9 @@ unsafe extern "C" fn set_option(
         let Ok(name) = unsafe { CStr::from_ptr(name) }.to_str() else {
             return INVALID_NAME;
         };
+        if !Options::knows(name) {
+            return INVALID_NAME;
+        }
         if value.is_null() {
             return INVALID_VALUE;
         }

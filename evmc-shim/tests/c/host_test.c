@@ -414,6 +414,107 @@ static void test_options(struct evmc_vm* vm)
     CHECK_EQ_I64(vm->set_option(vm, "", ""), EVMC_SET_OPTION_INVALID_NAME);
     CHECK_EQ_I64(vm->set_option(vm, NULL, "interp"), EVMC_SET_OPTION_INVALID_NAME);
     CHECK_EQ_I64(vm->set_option(vm, "tier", NULL), EVMC_SET_OPTION_INVALID_VALUE);
+    /* The name is checked before the value. */
+    CHECK_EQ_I64(vm->set_option(vm, "no-such-option", NULL), EVMC_SET_OPTION_INVALID_NAME);
+    CHECK_EQ_I64(vm->set_option(vm, "no-such-option", "\xff"), EVMC_SET_OPTION_INVALID_NAME);
+    CHECK_EQ_I64(vm->set_option(vm, NULL, NULL), EVMC_SET_OPTION_INVALID_NAME);
+    CHECK_EQ_I64(vm->set_option(vm, "tier", "auto"), EVMC_SET_OPTION_SUCCESS);
+}
+
+/* Counts calls of release functions, to check each result's output is freed exactly once. */
+static int releases = 0;
+
+static void release_counted(const struct evmc_result* r)
+{
+    if (r->output_data == NULL)
+        CHECK_EQ_I64(r->output_size, 0);
+    else {
+        /* Reads every output byte, as the tester does (valgrind flags freed or unset memory). */
+        volatile uint8_t sink = 0;
+        for (size_t i = 0; i < r->output_size; ++i)
+            sink = r->output_data[i];
+        (void)sink;
+    }
+    if (r->release) {
+        r->release(r);
+        ++releases;
+    }
+}
+
+static bool address_is_zero(const evmc_address* a)
+{
+    for (size_t i = 0; i < sizeof a->bytes; ++i)
+        if (a->bytes[i] != 0)
+            return false;
+    return true;
+}
+
+/* Every check of evmc-vmtester 12.1 (the EVMC project's reference tester, not packaged here):
+   abi_version_match, name, version, capabilities, execute_call, execute_create,
+   set_option_unknown_name, set_option_empty_value, set_option_unknown_value, precompile_test. */
+static void test_vmtester_checks(struct evmc_vm* vm)
+{
+    /* abi_version_match, name, version */
+    CHECK_EQ_I64(vm->abi_version, EVMC_ABI_VERSION);
+    CHECK(vm->name != NULL && strlen(vm->name) != 0);
+    CHECK(vm->version != NULL && strlen(vm->version) != 0);
+
+    /* capabilities: EVM1, EWASM or PRECOMPILES; precompile_test runs only with PRECOMPILES,
+       which ember does not claim (the host provides precompiles). */
+    const evmc_capabilities_flagset caps = vm->get_capabilities(vm);
+    CHECK((caps & (EVMC_CAPABILITY_EVM1 | EVMC_CAPABILITY_EWASM | EVMC_CAPABILITY_PRECOMPILES)) != 0);
+    CHECK((caps & EVMC_CAPABILITY_PRECOMPILES) == 0);
+
+    /* execute_call and execute_create: code FE 00 at EVMC_MAX_REVISION and at the latest
+       revision ember runs, a zeroed call message and a create message with 65536 gas. */
+    static const uint8_t code[] = {0xfe, 0x00};
+    const enum evmc_revision revs[] = {EVMC_MAX_REVISION, EVMC_OSAKA};
+    for (size_t k = 0; k < 2; ++k) {
+        struct evmc_message msgs[2];
+        memset(msgs, 0, sizeof msgs);
+        msgs[0].kind = EVMC_CALL;
+        msgs[1].kind = EVMC_CREATE;
+        msgs[1].gas = 65536;
+        for (size_t i = 0; i < 2; ++i) {
+            struct evmc_host_context h;
+            init_host(&h, vm);
+            const int before = releases;
+            struct evmc_result r =
+                vm->execute(vm, &host_interface, &h, revs[k], &msgs[i], code, sizeof code);
+            if (r.status_code != EVMC_SUCCESS && r.status_code != EVMC_REVERT)
+                CHECK_EQ_I64(r.gas_left, 0);
+            if (revs[k] == EVMC_MAX_REVISION)
+                CHECK_EQ_I64(r.status_code, EVMC_REJECTED);
+            else
+                CHECK_EQ_I64(r.status_code, EVMC_INVALID_INSTRUCTION);
+            /* The VM never provides the create address. */
+            CHECK(address_is_zero(&r.create_address));
+            release_counted(&r);
+            CHECK(releases - before <= 1);
+        }
+    }
+    /* A result with output is released once, by its own release function. */
+    {
+        struct evmc_host_context h;
+        init_host(&h, vm);
+        const int before = releases;
+        struct evmc_result r = run(&h, REVERTS, sizeof REVERTS, EVMC_CANCUN);
+        CHECK_EQ_I64(r.status_code, EVMC_REVERT);
+        CHECK(r.release != NULL && r.output_size == 32);
+        release_counted(&r);
+        CHECK_EQ_I64(releases - before, 1);
+    }
+
+    /* set_option_unknown_name and set_option_empty_value */
+    CHECK_EQ_I64(vm->set_option(vm, "unknown_option_csk9twq", "v"), EVMC_SET_OPTION_INVALID_NAME);
+    CHECK_EQ_I64(vm->set_option(vm, "unknown_option_csk9twq", "x"), EVMC_SET_OPTION_INVALID_NAME);
+    CHECK_EQ_I64(vm->set_option(vm, "unknown_option_csk9twq", NULL), EVMC_SET_OPTION_INVALID_NAME);
+
+    /* set_option_unknown_value: the tester probes "verbose", which ember does not have, so it
+       stops there; the same check on an option ember has. */
+    CHECK_EQ_I64(vm->set_option(vm, "verbose", "1"), EVMC_SET_OPTION_INVALID_NAME);
+    CHECK_EQ_I64(vm->set_option(vm, "tier", "GjNOONsbUl"), EVMC_SET_OPTION_INVALID_VALUE);
+    CHECK_EQ_I64(vm->set_option(vm, "tier", NULL), EVMC_SET_OPTION_INVALID_VALUE);
 }
 
 static void test_storage_and_log(struct evmc_vm* vm)
@@ -525,6 +626,7 @@ int main(int argc, char** argv)
 
     test_metadata(vm, argv[2]);
     test_options(vm);
+    test_vmtester_checks(vm);
     test_storage_and_log(vm);
     test_nested_call(vm);
     test_failures(vm);
