@@ -46,6 +46,15 @@ impl<W: Write> Eip3155Tracer<W> {
         let _ = self.out.flush();
     }
 
+    /// Writes the case's final line, the state root after the transaction (the pre-state root
+    /// if it was rejected), as `{"stateRoot": "0x…"}` like geth's `evm statetest` and evmone,
+    /// which differential tools (goevmlab) read to compare engines.
+    pub fn state_root(&mut self, root: &impl std::fmt::Display) {
+        self.flush_pending(None);
+        let _ = writeln!(self.out, "{{\"stateRoot\": \"{root}\"}}");
+        let _ = self.out.flush();
+    }
+
     /// Flushes any held-back line and gives back the writer.
     pub fn into_inner(mut self) -> W {
         self.flush_pending(None);

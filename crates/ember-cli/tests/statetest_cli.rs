@@ -410,10 +410,21 @@ fn trace_writes_eip3155_lines_to_stderr() {
     assert_eq!(ops, ["PUSH1", "PUSH1", "ADD", "PUSH1", "SSTORE", "STOP"]);
     assert!(lines[..6].iter().all(|l| l["depth"] == 1));
     assert_eq!(lines[2]["stack"], json!(["0x1", "0x1"]));
-    let summary = lines.last().unwrap();
+    let summary = &lines[lines.len() - 2];
     assert!(
         summary.get("gasUsed").is_some() && summary.get("output").is_some(),
         "{summary}"
+    );
+    // The last line is the state root after the case, as geth and evmone print it, and the
+    // same root the JSON report gives.
+    let last = text(&out.stderr).lines().last().unwrap().to_owned();
+    assert!(last.starts_with("{\"stateRoot\": \"0x"), "{last}");
+    let json_run = run(&[&"--json", &"--filter", &"traced", &path]);
+    let report: Value = serde_json::from_str(text(&json_run.stdout).trim()).unwrap();
+    assert_eq!(
+        lines.last().unwrap()["stateRoot"],
+        report[0]["stateRoot"],
+        "{report}"
     );
     assert!(
         text(&out.stdout).contains("FAIL traced"),

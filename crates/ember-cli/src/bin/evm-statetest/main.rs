@@ -272,6 +272,7 @@ fn run_tests(tests: &[StateTest], opts: &Options, vm: &dyn Vm, counters: &Counte
             if let Some(status) = result.status {
                 tracer.summary(&result.output, result.gas_used, status);
             }
+            tracer.state_root(&result.state_root);
             result
         } else {
             run_case(job.test, job.revision, job.block, case, vm, None)
