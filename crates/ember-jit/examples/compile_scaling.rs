@@ -10,8 +10,8 @@
 //! every few bytes, each a basic block).
 
 use ember_evm::Revision;
-use ember_jit::difftest::{random_program, XorShift};
 use ember_jit::{analyzer, compile_analyzed, JitConfig, OptLevel};
+use ember_testkit::{random_program, XorShift};
 use std::sync::Arc;
 
 fn mixed(rng: &mut XorShift, size: usize) -> Vec<u8> {

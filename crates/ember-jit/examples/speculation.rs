@@ -16,8 +16,8 @@
 //! the timed region).
 
 use ember_evm::{execute_observed, CodeAnalysis, ExecResult};
-use ember_jit::difftest::{Effect, RecordingHost};
 use ember_jit::{compile_speculative, CompiledContract, JitConfig, JumpRecorder, Speculation};
+use ember_testkit::{Effect, RecordingHost};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;

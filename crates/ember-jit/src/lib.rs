@@ -12,7 +12,9 @@
 //!   [`Speculation`]): seen targets become compare-and-branch, unseen ones and sites that
 //!   never ran leave through *recompile side exits*, which
 //!   [`CompiledContract::execute_observed`] reports (see the [`speculation`] module).
-//! * [`JitVm`] is the `jit` tier: an [`ember_evm::Vm`] that compiles every contract it runs.
+//! * With the `testing` feature (and in this crate's tests), `JitVm` is an
+//!   [`ember_evm::Vm`] that compiles every contract it runs and the `difftest` module holds
+//!   the JIT-specific differential helpers; the runtime's `jit` tier is what the tools use.
 //!
 //! Compiled code never unwinds: panics in builtins are caught and re-raised in Rust, and
 //! compilation itself runs under `catch_unwind`, so a compiler bug marks a contract
@@ -21,18 +23,22 @@
 pub mod analyzer;
 mod builtins;
 mod codegen;
+#[cfg(any(test, feature = "testing"))]
 pub mod difftest;
 pub mod heap;
 mod memory_manager;
 pub mod speculation;
+#[cfg(any(test, feature = "testing"))]
 mod vm;
 
 pub use analyzer::{AnalyzerLimits, CodeShape, Rejection};
 pub use heap::{CodeHeap, CodeRegion, HeapError, Protection};
+#[cfg(any(test, feature = "testing"))]
+pub use speculation::JumpRecorder;
 pub use speculation::{
-    ExitKind, JumpRecorder, SideExit, SiteProfile, Speculation, SpeculationStats,
-    MAX_SPECULATED_TARGETS,
+    ExitKind, SideExit, SiteProfile, Speculation, SpeculationStats, MAX_SPECULATED_TARGETS,
 };
+#[cfg(any(test, feature = "testing"))]
 pub use vm::{JitStats, JitVm, DEFAULT_CACHE_LIMIT};
 
 use builtins::{decode, take_panic, Outcome};
@@ -579,8 +585,8 @@ mod tests {
         assert!(compile(&[0x00], Revision::Cancun, &JitConfig::compile_everything()).is_ok());
     }
 
-    use crate::difftest::{address, assemble, RecordingHost};
     use ember_evm::{step, Interpreter, StatusCode, Step, U256};
+    use ember_testkit::{address, assemble, RecordingHost};
 
     fn message(gas: i64, input: &[u8]) -> Message<'_> {
         Message::call(address(0xa0), address(0x10), input, gas)

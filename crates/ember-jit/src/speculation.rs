@@ -14,10 +14,13 @@
 //!
 //! A recompile exit hands the exact state before the jump to the interpreter, like every
 //! side exit, and is reported as [`ExitKind::Recompile`] so that the caller can drop the
-//! version and profile again. [`JumpRecorder`] collects a profile from
-//! [`ember_evm::execute_observed`].
+//! version and profile again. Any [`ember_evm::JumpObserver`] passed to
+//! [`ember_evm::execute_observed`] can collect a profile (the runtime's `JumpProfile`; the
+//! test-only `JumpRecorder`).
 
+#[cfg(any(test, feature = "testing"))]
 use ember_evm::JumpObserver;
+#[cfg(any(test, feature = "testing"))]
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
@@ -104,12 +107,15 @@ impl Speculation {
     }
 }
 
-/// A [`JumpObserver`] that builds a [`Speculation`] from the jumps of interpreted frames.
+/// A [`JumpObserver`] that builds a [`Speculation`] from the jumps of interpreted frames, on
+/// one thread; for tests (the runtime records through its shared `JumpProfile`).
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug, Default)]
 pub struct JumpRecorder {
     profile: RefCell<Speculation>,
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl JumpRecorder {
     /// A recorder with nothing seen yet.
     pub fn new() -> Self {
@@ -122,6 +128,7 @@ impl JumpRecorder {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl JumpObserver for JumpRecorder {
     fn taken(&self, pc: usize, target: usize) {
         self.profile.borrow_mut().record_taken(pc, target);

@@ -182,7 +182,7 @@ impl Vm for JitVm {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::difftest::{assemble, compare, Case};
+    use ember_testkit::{assemble, compare, Case};
 
     #[test]
     fn the_cache_never_holds_more_than_its_limit() {

@@ -2,8 +2,8 @@
 //! status, gas left, refund, output and every host effect must agree.
 
 use ember_evm::{Interpreter, Revision, StatusCode, FLAG_STATIC, U256};
-use ember_jit::difftest::{assemble, compare, run, Case, Outcome};
 use ember_jit::JitVm;
+use ember_testkit::{assemble, compare, run, Case, Outcome};
 
 fn jit() -> JitVm {
     JitVm::default()

@@ -503,7 +503,7 @@ impl<B: Backend> Drop for Runtime<B> {
 mod tests {
     use super::*;
     use ember_evm::{Interpreter, StatusCode};
-    use ember_jit::difftest::{address, RecordingHost};
+    use ember_testkit::{address, RecordingHost};
 
     fn message(gas: i64) -> Message<'static> {
         Message::call(address(0xa0), address(0x10), &[], gas)

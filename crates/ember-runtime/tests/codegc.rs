@@ -3,8 +3,8 @@
 //! another thread evicts and discards in a loop see the interpreter's results.
 
 use ember_evm::{ExecResult, Host, Interpreter, Message, Revision, Vm, B256};
-use ember_jit::difftest::{assemble, random_program, run, Case, Outcome, XorShift};
 use ember_runtime::{Runtime, RuntimeConfig};
+use ember_testkit::{assemble, random_program, run, Case, Outcome, XorShift};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 

@@ -5,11 +5,11 @@ use ember_evm::{
     execute_analyzed, keccak256, CodeAnalysis, ExecResult, Host, Interpreter, Message, Revision,
     StatusCode, Vm,
 };
-use ember_jit::difftest::{address, RecordingHost};
 use ember_runtime::{
     Backend, CompileFailure, ContractState, ContractStats, ExitKind, ManualClock, Runtime,
     RuntimeConfig, SideExit, Speculation, Stats, Tier,
 };
+use ember_testkit::{address, RecordingHost};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};

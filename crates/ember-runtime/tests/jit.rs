@@ -4,9 +4,9 @@
 use ember_evm::{
     keccak256, Address, ExecResult, Interpreter, Message, Revision, StatusCode, Vm, B256, U256,
 };
-use ember_jit::difftest::{random_program, run, Case, Outcome, XorShift};
 use ember_runtime::{ContractState, Runtime, RuntimeConfig};
 use ember_state::{run_message, Account, BlockEnv, Log, WorldState};
+use ember_testkit::{random_program, run, Case, Outcome, XorShift};
 use std::time::Duration;
 
 const PATIENCE: Duration = Duration::from_secs(120);

@@ -3,9 +3,9 @@
 //! compiled runs side-exits.
 
 use ember_evm::{CodeAnalysis, Interpreter};
-use ember_jit::difftest::{address, assemble, run, Case, CALLEE, CALLEE_CODE, CONTRACT};
 use ember_profile::Tier;
 use ember_runtime::{ContractState, Runtime, RuntimeConfig, OTHER_UNIT};
+use ember_testkit::{address, assemble, run, Case, CALLEE, CALLEE_CODE, CONTRACT};
 use std::time::{Duration, Instant};
 
 const PATIENCE: Duration = Duration::from_secs(120);

@@ -3,8 +3,8 @@
 //! result in every phase is the interpreter's.
 
 use ember_evm::{CodeAnalysis, Interpreter};
-use ember_jit::difftest::{assemble, run, Case};
 use ember_runtime::{ContractState, ContractStats, Runtime, RuntimeConfig};
+use ember_testkit::{assemble, run, Case};
 use std::time::{Duration, Instant};
 
 const PATIENCE: Duration = Duration::from_secs(120);

@@ -25,9 +25,9 @@
 use ember_evm::{
     keccak256, Address, CodeAnalysis, ExecResult, Host, Interpreter, Message, Revision, Vm, B256,
 };
-use ember_jit::difftest::{address, RecordingHost};
 use ember_jit::{JitConfig, SideExit, Speculation};
 use ember_runtime::{Backend, CompileFailure, JitBackend, Runtime, RuntimeConfig, SystemClock};
+use ember_testkit::{address, RecordingHost};
 use serde_json::{json, Value};
 use std::cell::Cell;
 use std::collections::HashSet;

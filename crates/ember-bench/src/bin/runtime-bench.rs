@@ -478,10 +478,10 @@ mod tests {
         assert_eq!(a.len(), b.len());
         for n in [1u64, 2] {
             let code = cold_contract(n);
-            let mut host = ember_jit::difftest::RecordingHost::new(&Interpreter, REVISION);
+            let mut host = ember_testkit::RecordingHost::new(&Interpreter, REVISION);
             let msg = Message::call(
-                ember_jit::difftest::address(2),
-                ember_jit::difftest::address(1),
+                ember_testkit::address(2),
+                ember_testkit::address(1),
                 &[],
                 1_000_000,
             );

@@ -2,7 +2,7 @@
 //! evm-benchmarks format), with the contract's storage, and a fresh host per run.
 
 use ember_evm::{parse_hex, Address, Interpreter, Message, Revision, B256, U256};
-use ember_jit::difftest::RecordingHost;
+use ember_testkit::RecordingHost;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,246 @@
+//! A deterministic in-memory host that records every effect a frame has (storage and
+//! transient writes, logs, calls, selfdestructs).
+
+use crate::address;
+use ember_evm::{
+    keccak256, AccessStatus, Address, CallKind, ExecResult, Host, Message, Revision, StatusCode,
+    StorageStatus, TxContext, Vm, B256, U256,
+};
+use std::collections::{HashMap, HashSet};
+
+/// One observable effect of execution, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// SSTORE, with how the host classified the write.
+    Storage {
+        addr: Address,
+        key: B256,
+        value: B256,
+        status: StorageStatus,
+    },
+    /// TSTORE.
+    Transient {
+        addr: Address,
+        key: B256,
+        value: B256,
+    },
+    /// LOG0..LOG4.
+    Log {
+        addr: Address,
+        data: Vec<u8>,
+        topics: Vec<B256>,
+    },
+    /// A nested call or create, with the message's essentials and the callee's result.
+    Call {
+        kind: CallKind,
+        depth: i32,
+        gas: i64,
+        recipient: Address,
+        code_address: Address,
+        input: Vec<u8>,
+        value: U256,
+        result: ExecResult,
+    },
+    /// SELFDESTRUCT.
+    SelfDestruct { addr: Address, beneficiary: Address },
+}
+
+/// A deterministic host: accounts with code, balance and storage, EIP-2929 warm sets, and a
+/// log of [`Effect`]s. Nested calls run the callee's code with the host's [`Vm`], so each
+/// tier is tested on nested frames too. It does no journaling: a reverted sub-call keeps its
+/// writes, which is deterministic and therefore enough for comparing two tiers.
+pub struct RecordingHost<'v> {
+    vm: &'v dyn Vm,
+    rev: Revision,
+    code: HashMap<Address, Vec<u8>>,
+    balance: HashMap<Address, U256>,
+    storage: HashMap<(Address, B256), B256>,
+    original: HashMap<(Address, B256), B256>,
+    transient: HashMap<(Address, B256), B256>,
+    warm_accounts: HashSet<Address>,
+    warm_slots: HashSet<(Address, B256)>,
+    creates: u64,
+    /// Everything that happened, in order.
+    pub effects: Vec<Effect>,
+}
+
+impl<'v> RecordingHost<'v> {
+    /// An empty world at `rev`, whose nested frames run on `vm`.
+    pub fn new(vm: &'v dyn Vm, rev: Revision) -> Self {
+        RecordingHost {
+            vm,
+            rev,
+            code: HashMap::new(),
+            balance: HashMap::new(),
+            storage: HashMap::new(),
+            original: HashMap::new(),
+            transient: HashMap::new(),
+            warm_accounts: HashSet::new(),
+            warm_slots: HashSet::new(),
+            creates: 0,
+            effects: Vec::new(),
+        }
+    }
+
+    /// Installs an account with `code` and `balance`.
+    pub fn set_account(&mut self, addr: Address, code: Vec<u8>, balance: U256) {
+        self.code.insert(addr, code);
+        self.balance.insert(addr, balance);
+    }
+
+    /// Sets a storage slot's value, also as its value at the start of the transaction.
+    pub fn set_slot(&mut self, addr: Address, key: B256, value: B256) {
+        self.storage.insert((addr, key), value);
+        self.original.insert((addr, key), value);
+    }
+}
+
+impl Host for RecordingHost<'_> {
+    fn account_exists(&mut self, addr: &Address) -> bool {
+        self.code.contains_key(addr) || self.balance.get(addr).is_some_and(|b| !b.is_zero())
+    }
+    fn get_storage(&mut self, addr: &Address, key: &B256) -> B256 {
+        self.storage
+            .get(&(*addr, *key))
+            .copied()
+            .unwrap_or(B256::ZERO)
+    }
+    fn set_storage(&mut self, addr: &Address, key: &B256, value: &B256) -> StorageStatus {
+        let current = self.get_storage(addr, key);
+        let original = self
+            .original
+            .get(&(*addr, *key))
+            .copied()
+            .unwrap_or(B256::ZERO);
+        let status = StorageStatus::classify(&original, &current, value);
+        self.storage.insert((*addr, *key), *value);
+        self.effects.push(Effect::Storage {
+            addr: *addr,
+            key: *key,
+            value: *value,
+            status,
+        });
+        status
+    }
+    fn get_balance(&mut self, addr: &Address) -> U256 {
+        self.balance.get(addr).copied().unwrap_or(U256::ZERO)
+    }
+    fn get_code_size(&mut self, addr: &Address) -> usize {
+        self.code.get(addr).map_or(0, Vec::len)
+    }
+    fn get_code_hash(&mut self, addr: &Address) -> B256 {
+        match self.code.get(addr) {
+            Some(c) => keccak256(c),
+            None => B256::ZERO,
+        }
+    }
+    fn copy_code(&mut self, addr: &Address, offset: usize, buf: &mut [u8]) -> usize {
+        let code = self.code.get(addr).map_or(&[][..], Vec::as_slice);
+        let src = code.get(offset..).unwrap_or(&[]);
+        let n = src.len().min(buf.len());
+        buf[..n].copy_from_slice(&src[..n]);
+        n
+    }
+    fn selfdestruct(&mut self, addr: &Address, beneficiary: &Address) -> bool {
+        self.effects.push(Effect::SelfDestruct {
+            addr: *addr,
+            beneficiary: *beneficiary,
+        });
+        true
+    }
+    fn call(&mut self, msg: &Message<'_>) -> ExecResult {
+        let (code, recipient, create_address) = if msg.kind.is_create() {
+            self.creates += 1;
+            let mut a = [0u8; 20];
+            a[0] = 0xcc;
+            a[12..].copy_from_slice(&self.creates.to_be_bytes());
+            (msg.input.to_vec(), Address(a), Some(Address(a)))
+        } else {
+            let code = self
+                .code
+                .get(&msg.code_address)
+                .cloned()
+                .unwrap_or_default();
+            (code, msg.recipient, None)
+        };
+        let mut sub = msg.clone();
+        sub.recipient = recipient;
+        if msg.kind.is_create() {
+            sub.input = &[];
+        }
+        let vm = self.vm;
+        let rev = self.rev;
+        let mut result = vm.execute(self, rev, &sub, &code, None);
+        if result.status == StatusCode::Success {
+            if let Some(a) = create_address {
+                self.code.insert(a, result.output.clone());
+                result.create_address = Some(a);
+                result.output.clear();
+            }
+        }
+        self.effects.push(Effect::Call {
+            kind: msg.kind,
+            depth: msg.depth,
+            gas: msg.gas,
+            recipient: msg.recipient,
+            code_address: msg.code_address,
+            input: msg.input.to_vec(),
+            value: msg.value,
+            result: result.clone(),
+        });
+        result
+    }
+    fn get_tx_context(&mut self) -> TxContext {
+        TxContext {
+            gas_price: U256::from(7u64),
+            origin: address(0xa0),
+            coinbase: address(0xc0),
+            block_number: 1234,
+            timestamp: 5678,
+            gas_limit: 30_000_000,
+            prev_randao: B256([0x42; 32]),
+            chain_id: U256::from(1u64),
+            base_fee: U256::from(3u64),
+            blob_base_fee: U256::from(1u64),
+            blob_hashes: vec![B256([0x01; 32])],
+        }
+    }
+    fn get_block_hash(&mut self, number: i64) -> B256 {
+        keccak256(&number.to_be_bytes())
+    }
+    fn emit_log(&mut self, addr: &Address, data: &[u8], topics: &[B256]) {
+        self.effects.push(Effect::Log {
+            addr: *addr,
+            data: data.to_vec(),
+            topics: topics.to_vec(),
+        });
+    }
+    fn access_account(&mut self, addr: &Address) -> AccessStatus {
+        if self.warm_accounts.insert(*addr) {
+            AccessStatus::Cold
+        } else {
+            AccessStatus::Warm
+        }
+    }
+    fn access_storage(&mut self, addr: &Address, key: &B256) -> AccessStatus {
+        if self.warm_slots.insert((*addr, *key)) {
+            AccessStatus::Cold
+        } else {
+            AccessStatus::Warm
+        }
+    }
+    fn get_transient_storage(&mut self, addr: &Address, key: &B256) -> B256 {
+        self.transient
+            .get(&(*addr, *key))
+            .copied()
+            .unwrap_or(B256::ZERO)
+    }
+    fn set_transient_storage(&mut self, addr: &Address, key: &B256, value: &B256) {
+        self.transient.insert((*addr, *key), *value);
+        self.effects.push(Effect::Transient {
+            addr: *addr,
+            key: *key,
+            value: *value,
+        });
+    }
+}

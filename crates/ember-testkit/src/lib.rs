@@ -1,0 +1,25 @@
+//! Test support shared by ember's crates, tests, examples and tools: a deterministic host
+//! that records every effect ([`RecordingHost`]), an assembler ([`assemble`]), seeded program
+//! generators ([`random_program`], [`random_jump_program`]) and test cases run on any
+//! [`ember_evm::Vm`] and compared with the interpreter ([`Case`], [`run`], [`compare`]).
+//!
+//! It depends on `ember-evm` only, so every tier can be tested with it.
+
+mod asm;
+mod case;
+mod host;
+mod programs;
+
+pub use asm::assemble;
+pub use case::{compare, message, run, world, Case, Outcome, CALLEE, CALLEE_CODE, CONTRACT};
+pub use host::{Effect, RecordingHost};
+pub use programs::{random_jump_program, random_program, XorShift};
+
+use ember_evm::Address;
+
+/// The address whose last byte is `n`.
+pub fn address(n: u8) -> Address {
+    let mut a = [0u8; 20];
+    a[19] = n;
+    Address(a)
+}
