@@ -49,75 +49,174 @@ pub enum TxError {
     IntrinsicGasBelowFloor { gas_limit: u64, floor: u64 },
 }
 
-impl TxError {
-    /// The exception names fixtures use for this error: execution-spec-tests'
-    /// `TransactionException` members and ethereum/tests' older `TR_*` names.
-    fn names(&self) -> &'static [&'static str] {
-        use TxError::*;
-        match self {
-            TypeNotSupported { .. } => &[
-                "TYPE_NOT_SUPPORTED",
-                "TYPE_1_TX_PRE_FORK",
-                "TYPE_2_TX_PRE_FORK",
-                "TYPE_3_TX_PRE_FORK",
-                "TYPE_4_TX_PRE_FORK",
-                "TR_TypeNotSupported",
-            ],
-            CreateBlobTx => &["TYPE_3_TX_CONTRACT_CREATION", "TR_BLOBCREATE"],
-            EmptyBlobHashes => &["TYPE_3_TX_ZERO_BLOBS", "TR_EMPTYBLOB"],
-            BlobCountExceeded { .. } => &[
-                "TYPE_3_TX_BLOB_COUNT_EXCEEDED",
-                "TYPE_3_TX_MAX_BLOB_GAS_ALLOWANCE_EXCEEDED",
-                "TR_BLOBLIST_OVERSIZE",
-            ],
-            BlobGasLimitExceeded { .. } => &[
-                "TYPE_3_TX_MAX_BLOB_GAS_ALLOWANCE_EXCEEDED",
-                "TYPE_3_TX_BLOB_COUNT_EXCEEDED",
-                "TR_BLOBLIST_OVERSIZE",
-            ],
-            InsufficientMaxFeePerBlobGas => &["INSUFFICIENT_MAX_FEE_PER_BLOB_GAS"],
-            InvalidBlobHashVersion { .. } => &[
-                "TYPE_3_TX_INVALID_BLOB_VERSIONED_HASH",
-                "TR_BLOBVERSION_INVALID",
-            ],
-            CreateSetCodeTx => &["TYPE_4_TX_CONTRACT_CREATION"],
-            EmptyAuthorizationList => &["TYPE_4_EMPTY_AUTHORIZATION_LIST"],
-            PriorityGreaterThanMaxFee => {
-                &["PRIORITY_GREATER_THAN_MAX_FEE_PER_GAS", "TR_TipGtFeeCap"]
-            }
-            GasLimitExceedsMaximum { .. } => &["GAS_LIMIT_EXCEEDS_MAXIMUM"],
-            GasAllowanceExceeded { .. } => &["GAS_ALLOWANCE_EXCEEDED", "TR_GasLimitReached"],
-            InsufficientMaxFeePerGas => {
-                &["INSUFFICIENT_MAX_FEE_PER_GAS", "TR_FeeCapLessThanBlocks"]
-            }
-            SenderNotEoa => &["SENDER_NOT_EOA", "SenderNotEOA"],
-            NonceIsMax => &["NONCE_IS_MAX", "TR_NonceHasMaxValue"],
-            NonceTooHigh { .. } => &["NONCE_MISMATCH_TOO_HIGH", "NONCE_MISMATCH"],
-            NonceTooLow { .. } => &["NONCE_MISMATCH_TOO_LOW", "NONCE_MISMATCH"],
-            InitcodeSizeExceeded { .. } => &["INITCODE_SIZE_EXCEEDED", "TR_InitCodeLimitExceeded"],
-            InsufficientFunds => &[
-                "INSUFFICIENT_ACCOUNT_FUNDS",
-                "GASLIMIT_PRICE_PRODUCT_OVERFLOW",
-                "TR_NoFunds",
-                "TR_NoFundsOrGas",
-                "TR_NoFundsX",
-            ],
-            IntrinsicGasTooLow { .. } => &["INTRINSIC_GAS_TOO_LOW", "TR_IntrinsicGas"],
-            IntrinsicGasBelowFloor { .. } => &[
-                "INTRINSIC_GAS_BELOW_FLOOR_GAS_COST",
-                "INTRINSIC_GAS_TOO_LOW",
-                "TR_IntrinsicGas",
-            ],
-        }
-    }
+/// The namespace execution-spec-tests writes before its exception names
+/// (`TransactionException.INTRINSIC_GAS_TOO_LOW`); ethereum/tests and legacytests write none.
+const EEST_PREFIX: &str = "TransactionException.";
 
+/// Which errors an expected-exception name stands for.
+type Kind = fn(&TxError) -> bool;
+
+/// Every spelling of an expected transaction exception that state tests use, with the errors
+/// it names: execution-spec-tests' `TransactionException` members (listed without their
+/// prefix), ethereum/tests' and legacytests' `TR_*` names, and the older names retesteth's
+/// client configurations map (`IntrinsicGas`, `SenderNotEOA`, ...). A name covering two kinds
+/// (`TR_NoFundsOrGas`, `TR_FeeCapLessThanBlocksORNoFunds`) accepts either. Matching is by
+/// kind, so a fixture expecting "intrinsic gas too low" fails a transaction rejected for its
+/// nonce. Names of RLP and field-width errors are absent: such a transaction cannot be built
+/// and matches any expected exception.
+pub const EXCEPTION_NAMES: &[(&str, Kind)] = {
+    use TxError::*;
+    &[
+        // Transaction types.
+        ("TYPE_NOT_SUPPORTED", |e| {
+            matches!(e, TypeNotSupported { .. })
+        }),
+        ("TYPE_1_TX_PRE_FORK", |e| {
+            matches!(e, TypeNotSupported { .. })
+        }),
+        ("TYPE_2_TX_PRE_FORK", |e| {
+            matches!(e, TypeNotSupported { .. })
+        }),
+        ("TYPE_3_TX_PRE_FORK", |e| {
+            matches!(e, TypeNotSupported { .. })
+        }),
+        ("TYPE_4_TX_PRE_FORK", |e| {
+            matches!(e, TypeNotSupported { .. })
+        }),
+        ("TR_TypeNotSupported", |e| {
+            matches!(e, TypeNotSupported { .. })
+        }),
+        // Blob transactions (EIP-4844, EIP-7594).
+        ("TYPE_3_TX_CONTRACT_CREATION", |e| matches!(e, CreateBlobTx)),
+        ("TR_BLOBCREATE", |e| matches!(e, CreateBlobTx)),
+        ("TYPE_3_TX_ZERO_BLOBS", |e| matches!(e, EmptyBlobHashes)),
+        ("TR_EMPTYBLOB", |e| matches!(e, EmptyBlobHashes)),
+        ("TYPE_3_TX_BLOB_COUNT_EXCEEDED", |e| {
+            matches!(e, BlobCountExceeded { .. } | BlobGasLimitExceeded { .. })
+        }),
+        ("TYPE_3_TX_MAX_BLOB_GAS_ALLOWANCE_EXCEEDED", |e| {
+            matches!(e, BlobCountExceeded { .. } | BlobGasLimitExceeded { .. })
+        }),
+        ("TR_BLOBLIST_OVERSIZE", |e| {
+            matches!(e, BlobCountExceeded { .. } | BlobGasLimitExceeded { .. })
+        }),
+        ("INSUFFICIENT_MAX_FEE_PER_BLOB_GAS", |e| {
+            matches!(e, InsufficientMaxFeePerBlobGas)
+        }),
+        ("TYPE_3_TX_INVALID_BLOB_VERSIONED_HASH", |e| {
+            matches!(e, InvalidBlobHashVersion { .. })
+        }),
+        ("TR_BLOBVERSION_INVALID", |e| {
+            matches!(e, InvalidBlobHashVersion { .. })
+        }),
+        // Set-code transactions (EIP-7702).
+        ("TYPE_4_TX_CONTRACT_CREATION", |e| {
+            matches!(e, CreateSetCodeTx)
+        }),
+        ("TYPE_4_EMPTY_AUTHORIZATION_LIST", |e| {
+            matches!(e, EmptyAuthorizationList)
+        }),
+        // Fees and gas.
+        ("PRIORITY_GREATER_THAN_MAX_FEE_PER_GAS", |e| {
+            matches!(e, PriorityGreaterThanMaxFee)
+        }),
+        ("TR_TipGtFeeCap", |e| matches!(e, PriorityGreaterThanMaxFee)),
+        ("1559PriorityFeeGreaterThanBaseFee", |e| {
+            matches!(e, PriorityGreaterThanMaxFee)
+        }),
+        ("GAS_LIMIT_EXCEEDS_MAXIMUM", |e| {
+            matches!(e, GasLimitExceedsMaximum { .. })
+        }),
+        ("GAS_ALLOWANCE_EXCEEDED", |e| {
+            matches!(e, GasAllowanceExceeded { .. })
+        }),
+        ("TR_GasLimitReached", |e| {
+            matches!(e, GasAllowanceExceeded { .. })
+        }),
+        ("INSUFFICIENT_MAX_FEE_PER_GAS", |e| {
+            matches!(e, InsufficientMaxFeePerGas)
+        }),
+        ("TR_FeeCapLessThanBlocks", |e| {
+            matches!(e, InsufficientMaxFeePerGas)
+        }),
+        ("TR_FeeCapLessThanBlocksORGasLimitReached", |e| {
+            matches!(e, InsufficientMaxFeePerGas | GasAllowanceExceeded { .. })
+        }),
+        ("TR_FeeCapLessThanBlocksORNoFunds", |e| {
+            matches!(e, InsufficientMaxFeePerGas | InsufficientFunds)
+        }),
+        // The sender and its nonce.
+        ("SENDER_NOT_EOA", |e| matches!(e, SenderNotEoa)),
+        ("SenderNotEOA", |e| matches!(e, SenderNotEoa)),
+        ("SenderNotEOAorNoCASH", |e| {
+            matches!(e, SenderNotEoa | InsufficientFunds)
+        }),
+        ("NONCE_IS_MAX", |e| matches!(e, NonceIsMax)),
+        ("TR_NonceHasMaxValue", |e| matches!(e, NonceIsMax)),
+        ("NonceMax", |e| matches!(e, NonceIsMax)),
+        ("NONCE_MISMATCH_TOO_HIGH", |e| {
+            matches!(e, NonceTooHigh { .. })
+        }),
+        ("TR_NonceTooHigh", |e| matches!(e, NonceTooHigh { .. })),
+        ("NONCE_MISMATCH_TOO_LOW", |e| {
+            matches!(e, NonceTooLow { .. })
+        }),
+        ("TR_NonceTooLow", |e| matches!(e, NonceTooLow { .. })),
+        ("NONCE_MISMATCH", |e| {
+            matches!(e, NonceTooHigh { .. } | NonceTooLow { .. })
+        }),
+        // Init code (EIP-3860).
+        ("INITCODE_SIZE_EXCEEDED", |e| {
+            matches!(e, InitcodeSizeExceeded { .. })
+        }),
+        ("TR_InitCodeLimitExceeded", |e| {
+            matches!(e, InitcodeSizeExceeded { .. })
+        }),
+        // The sender's balance (an overflowing gas · price exceeds every balance).
+        ("INSUFFICIENT_ACCOUNT_FUNDS", |e| {
+            matches!(e, InsufficientFunds)
+        }),
+        ("GASLIMIT_PRICE_PRODUCT_OVERFLOW", |e| {
+            matches!(e, InsufficientFunds)
+        }),
+        ("GasLimitPriceProductOverflow", |e| {
+            matches!(e, InsufficientFunds)
+        }),
+        ("TR_NoFunds", |e| matches!(e, InsufficientFunds)),
+        ("TR_NoFundsX", |e| matches!(e, InsufficientFunds)),
+        ("TR_NoFundsValue", |e| matches!(e, InsufficientFunds)),
+        ("Transaction without funds", |e| {
+            matches!(e, InsufficientFunds)
+        }),
+        ("TR_NoFundsOrGas", |e| {
+            matches!(e, InsufficientFunds | IntrinsicGasTooLow { .. })
+        }),
+        // Intrinsic gas and the EIP-7623 floor.
+        ("INTRINSIC_GAS_TOO_LOW", |e| {
+            matches!(e, IntrinsicGasTooLow { .. } | IntrinsicGasBelowFloor { .. })
+        }),
+        ("TR_IntrinsicGas", |e| {
+            matches!(e, IntrinsicGasTooLow { .. } | IntrinsicGasBelowFloor { .. })
+        }),
+        ("IntrinsicGas", |e| {
+            matches!(e, IntrinsicGasTooLow { .. } | IntrinsicGasBelowFloor { .. })
+        }),
+        ("INTRINSIC_GAS_BELOW_FLOOR_GAS_COST", |e| {
+            matches!(e, IntrinsicGasBelowFloor { .. })
+        }),
+    ]
+};
+
+impl TxError {
     /// Whether this error is one of the alternatives in a fixture's `expectException`
-    /// (`|`-separated, each optionally prefixed by `TransactionException.`).
+    /// (`|`-separated names from [`EXCEPTION_NAMES`], with or without the
+    /// `TransactionException.` prefix). An unknown name matches nothing.
     pub fn matches_expected(&self, expect_exception: &str) -> bool {
-        let names = self.names();
         expect_exception.split('|').map(str::trim).any(|alt| {
-            let alt = alt.strip_prefix("TransactionException.").unwrap_or(alt);
-            names.contains(&alt)
+            let alt = alt.strip_prefix(EEST_PREFIX).unwrap_or(alt);
+            EXCEPTION_NAMES
+                .iter()
+                .any(|(name, kind)| *name == alt && kind(self))
         })
     }
 }
@@ -233,6 +332,123 @@ mod tests {
         assert!(TxError::TypeNotSupported { tx_type: 3 }.matches_expected(
             "TransactionException.TYPE_3_TX_PRE_FORK|TransactionException.TYPE_3_TX_ZERO_BLOBS"
         ));
+    }
+
+    /// One error of every kind.
+    fn every_kind() -> Vec<TxError> {
+        use TxError::*;
+        vec![
+            TypeNotSupported { tx_type: 3 },
+            CreateBlobTx,
+            EmptyBlobHashes,
+            BlobCountExceeded { count: 7, max: 6 },
+            BlobGasLimitExceeded {
+                blob_gas: 1,
+                available: 0,
+            },
+            InsufficientMaxFeePerBlobGas,
+            InvalidBlobHashVersion { index: 0 },
+            CreateSetCodeTx,
+            EmptyAuthorizationList,
+            PriorityGreaterThanMaxFee,
+            GasLimitExceedsMaximum {
+                gas_limit: 1,
+                max: 0,
+            },
+            GasAllowanceExceeded {
+                gas_limit: 1,
+                available: 0,
+            },
+            InsufficientMaxFeePerGas,
+            SenderNotEoa,
+            NonceIsMax,
+            NonceTooHigh {
+                expected: 0,
+                got: 1,
+            },
+            NonceTooLow {
+                expected: 1,
+                got: 0,
+            },
+            InitcodeSizeExceeded { size: 1, max: 0 },
+            InsufficientFunds,
+            IntrinsicGasTooLow {
+                gas_limit: 1,
+                intrinsic: 2,
+            },
+            IntrinsicGasBelowFloor {
+                gas_limit: 1,
+                floor: 2,
+            },
+        ]
+    }
+
+    #[test]
+    fn the_name_table_covers_every_kind_once_per_name() {
+        let errors = every_kind();
+        let mut seen = std::collections::HashSet::new();
+        for (name, kind) in EXCEPTION_NAMES {
+            assert!(seen.insert(*name), "{name} is listed twice");
+            assert!(
+                !name.contains('|') && !name.starts_with(EEST_PREFIX),
+                "{name}"
+            );
+            assert!(errors.iter().any(kind), "{name} names no error");
+        }
+        // Every error has an execution-spec-tests name (upper case, with or without the
+        // prefix), and matching is by kind: no name matches every error.
+        for e in &errors {
+            let eest = EXCEPTION_NAMES
+                .iter()
+                .find(|(n, k)| {
+                    n.bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+                        && k(e)
+                })
+                .unwrap_or_else(|| panic!("{e:?} has no execution-spec-tests name"));
+            assert!(e.matches_expected(eest.0));
+            assert!(e.matches_expected(&format!("{EEST_PREFIX}{}", eest.0)));
+        }
+        for (name, kind) in EXCEPTION_NAMES {
+            assert!(!errors.iter().all(kind), "{name} matches every error");
+        }
+    }
+
+    #[test]
+    fn every_generation_spells_intrinsic_gas_its_way() {
+        let e = TxError::IntrinsicGasTooLow {
+            gas_limit: 1,
+            intrinsic: 21000,
+        };
+        for spelling in [
+            "TR_IntrinsicGas",
+            "IntrinsicGas",
+            "TransactionException.INTRINSIC_GAS_TOO_LOW",
+            "INTRINSIC_GAS_TOO_LOW",
+            "TR_NoFundsOrGas",
+            " TransactionException.NONCE_MISMATCH_TOO_LOW | IntrinsicGas ",
+        ] {
+            assert!(e.matches_expected(spelling), "{spelling}");
+        }
+        for spelling in [
+            "TR_NoFunds",
+            "intrinsic gas too low",
+            "TR_IntrinsicGasX",
+            "TransactionException.",
+        ] {
+            assert!(!e.matches_expected(spelling), "{spelling}");
+        }
+        // Older names for other kinds.
+        assert!(TxError::NonceIsMax.matches_expected("NonceMax"));
+        assert!(TxError::InsufficientFunds.matches_expected("SenderNotEOAorNoCASH"));
+        assert!(TxError::InsufficientFunds.matches_expected("TR_FeeCapLessThanBlocksORNoFunds"));
+        assert!(!TxError::InsufficientFunds.matches_expected("TR_FeeCapLessThanBlocks"));
+        let high = TxError::NonceTooHigh {
+            expected: 0,
+            got: 1,
+        };
+        assert!(high.matches_expected("TR_NonceTooHigh"));
+        assert!(!high.matches_expected("TR_NonceTooLow"));
     }
 
     #[test]

@@ -578,6 +578,19 @@ pub fn transact(
     })
 }
 
+/// Credits `reward` to the coinbase at the end of a block (the yellow paper's block
+/// finalisation). The credit creates the coinbase if it does not exist; before Spurious Dragon
+/// an account that ends up empty this way is still an account, in the state and its root.
+/// From Spurious Dragon the credit touches the coinbase (EIP-161), so an empty coinbase is
+/// deleted, even one already in the state. State tests end every case with a zero reward,
+/// whether the transaction was valid or rejected (as geth's and evmone's runners do).
+pub fn reward_coinbase(state: &mut WorldState, rev: Revision, coinbase: &Address, reward: U256) {
+    let mut txs = TxState::new(state);
+    txs.touch(coinbase);
+    txs.add_balance(coinbase, reward);
+    txs.finish(rev);
+}
+
 /// Runs one message (no transaction validation, no intrinsic gas, no fees) against the
 /// state: `msg.recipient`'s code, or `msg.input` as init code for a create, executes with
 /// `msg.gas`. The sender and recipient are warm. A depth-0 create bumps the sender's nonce

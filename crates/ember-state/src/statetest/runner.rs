@@ -3,10 +3,10 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use ember_evm::{to_hex, Address, Revision, StatusCode, Tracer, Vm, B256};
+use ember_evm::{to_hex, Address, Revision, StatusCode, Tracer, Vm, B256, U256};
 
 use super::fixture::{PostCase, StateTest};
-use crate::{logs_hash, transact, Account, BlockEnv, TxError, WorldState};
+use crate::{logs_hash, reward_coinbase, transact, Account, BlockEnv, TxError, WorldState};
 
 /// How many differing accounts a root mismatch lists before it stops.
 const MAX_ACCOUNT_DIFFS: usize = 12;
@@ -46,7 +46,9 @@ enum Rejection {
 }
 
 /// Runs `case` of `test` in `block` under revision `rev` on a fresh copy of the pre-state,
-/// then checks, as evmone's state-test runner does (no block reward, no system calls):
+/// ends the block with a zero reward to the coinbase (which creates an empty coinbase before
+/// Spurious Dragon and deletes one from then on, valid transaction or not), then checks, as
+/// evmone's state-test runner does (no system calls):
 /// the transaction is rejected iff the fixture expects an exception (and then with a
 /// matching one), the state root equals `hash` and the logs hash equals `logs`.
 ///
@@ -81,6 +83,7 @@ pub fn run_case(
         ),
         Err(r) => (Some(r), logs_hash(&[]), 0, None, Vec::new()),
     };
+    reward_coinbase(&mut state, rev, &block.coinbase, U256::ZERO);
     let state_root = state.state_root();
 
     let mut mismatches = Vec::new();
