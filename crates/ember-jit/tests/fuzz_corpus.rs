@@ -2,8 +2,8 @@
 //! through the same harness, so a short deterministic run of the fuzzer is part of the
 //! normal test suite.
 
-use ember_jit::JitVm;
 use ember_jit::difftest::fuzz_one;
+use ember_jit::JitVm;
 use std::path::Path;
 
 #[test]

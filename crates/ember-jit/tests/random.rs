@@ -3,9 +3,9 @@
 //! without and against a random speculation.
 
 use ember_evm::{CodeAnalysis, Revision};
+use ember_jit::difftest::{compare_compiled, speculation_for};
 use ember_jit::{compile_speculative, ExitKind, JitVm};
 use ember_testkit::{compare, random_jump_program, random_program, Case, XorShift};
-use ember_jit::difftest::{compare_compiled, speculation_for};
 use std::sync::Arc;
 
 #[test]

@@ -4,6 +4,7 @@
 //! effect), and the side exits must be reported once, with the right kind and pc.
 
 use ember_evm::{execute_observed, CodeAnalysis, Interpreter, Message, Revision, StatusCode, U256};
+use ember_jit::difftest::{compare_compiled, profile};
 use ember_jit::{
     compile_speculative, CompiledContract, ExitKind, JitConfig, JumpRecorder, SideExit,
     SiteProfile, Speculation,
@@ -12,7 +13,6 @@ use ember_testkit::{
     address, assemble, random_jump_program, random_program, Case, Outcome, RecordingHost, XorShift,
     CONTRACT,
 };
-use ember_jit::difftest::{compare_compiled, profile};
 use std::sync::Arc;
 
 /// Modes (first calldata word): 0 calls `f` twice, 1 and 3+ once each from another call site,
