@@ -1,4 +1,4 @@
-//! The interpreter: a frame's state and the dispatch loop.
+//! The interpreter: the dispatch loop over a [`Frame`].
 //!
 //! Before each instruction the loop makes one table load (`OpInfo`) and checks definedness,
 //! stack bounds and static gas with two comparisons and a subtraction; dynamic gas is charged
@@ -7,89 +7,13 @@
 //! over ([`execute_from`]), which is how compiled code leaves for the interpreter.
 
 use crate::analysis::CodeAnalysis;
+use crate::frame::Frame;
 use crate::host::{ExecResult, Host, Message, StatusCode, TraceStep, TxContext};
 use crate::instructions::{self as ins, CopySource};
-use crate::memory::Memory;
 use crate::opcodes::*;
 use crate::revision::Revision;
-use crate::stack::Stack;
 use crate::types::{B256, U256};
 use crate::Vm;
-
-/// The state of one executing call frame.
-pub struct Frame<'a> {
-    /// The message that started the frame.
-    pub msg: &'a Message<'a>,
-    pub rev: Revision,
-    /// The code being run (unpadded).
-    pub code: &'a [u8],
-    pub gas_left: i64,
-    /// Refund counter of this frame and its successful sub-calls (may be negative).
-    pub gas_refund: i64,
-    pub stack: Stack,
-    pub memory: Memory,
-    /// Output of the last sub-call (RETURNDATA*).
-    pub return_data: Vec<u8>,
-    /// What RETURN or REVERT returned.
-    pub output: Vec<u8>,
-    tx_context: Option<Box<TxContext>>,
-}
-
-impl<'a> Frame<'a> {
-    /// A fresh frame with the message's gas, an empty stack and memory.
-    pub fn new(msg: &'a Message<'a>, rev: Revision, code: &'a [u8]) -> Self {
-        Frame {
-            msg,
-            rev,
-            code,
-            gas_left: msg.gas,
-            gas_refund: 0,
-            stack: Stack::new(),
-            memory: Memory::new(),
-            return_data: Vec::new(),
-            output: Vec::new(),
-            tx_context: None,
-        }
-    }
-
-    /// Byte offset of `gas_left` (an `i64`) in a frame, for compiled code.
-    pub const GAS_LEFT_OFFSET: usize = std::mem::offset_of!(Frame<'static>, gas_left);
-    /// Byte offset of `gas_refund` (an `i64`) in a frame.
-    pub const GAS_REFUND_OFFSET: usize = std::mem::offset_of!(Frame<'static>, gas_refund);
-    /// Byte offset of the [`Stack`] in a frame (see `Stack::DATA_OFFSET`, `Stack::LEN_OFFSET`).
-    pub const STACK_OFFSET: usize = std::mem::offset_of!(Frame<'static>, stack);
-
-    /// The transaction context, fetched from the host on first use.
-    pub fn tx_context(&mut self, host: &mut dyn Host) -> &TxContext {
-        self.tx_context
-            .get_or_insert_with(|| Box::new(host.get_tx_context()))
-    }
-
-    /// Turns the way the frame stopped into its result, and tells the tracer.
-    pub fn finish(self, status: StatusCode, host: &mut dyn Host) -> ExecResult {
-        let result = match status {
-            StatusCode::Success => ExecResult {
-                status,
-                gas_left: self.gas_left,
-                gas_refund: self.gas_refund,
-                output: self.output,
-                create_address: None,
-            },
-            StatusCode::Revert => ExecResult {
-                status,
-                gas_left: self.gas_left,
-                gas_refund: 0,
-                output: self.output,
-                create_address: None,
-            },
-            _ => ExecResult::failure(status),
-        };
-        if let Some(t) = host.tracer() {
-            t.frame_end(self.msg.depth, self.msg.gas, &result);
-        }
-        result
-    }
-}
 
 /// The interpreter as a [`Vm`]; analyses the code on every call (callers that run code often
 /// cache a [`CodeAnalysis`] and use [`execute_analyzed`]).
@@ -633,6 +557,7 @@ fn step_inner<const TRACE: bool, O: JumpObserver>(
 mod tests {
     use super::*;
 
+    use crate::stack::Stack;
     use crate::types::Address;
 
     #[test]

@@ -5,6 +5,8 @@
 //! instruction bodies in [`instructions`], so the tiers share one source of truth.
 
 pub mod analysis;
+mod arith;
+pub mod frame;
 pub mod host;
 pub mod instructions;
 pub mod interpreter;
@@ -13,35 +15,21 @@ pub mod opcodes;
 pub mod revision;
 pub mod stack;
 pub mod types;
+mod vm;
 
 pub use analysis::{BasicBlock, CodeAnalysis};
+pub use frame::Frame;
 pub use host::{
     AccessStatus, CallKind, ExecResult, Host, Message, StatusCode, StorageStatus, TraceStep,
     Tracer, TxContext, FLAG_DELEGATED, FLAG_STATIC,
 };
 pub use interpreter::{
-    execute, execute_analyzed, execute_from, execute_observed, step, Frame, Interpreter,
-    JumpObserver, Step,
+    execute, execute_analyzed, execute_from, execute_observed, step, Interpreter, JumpObserver,
+    Step,
 };
 pub use revision::{Revision, ALL_REVISIONS};
 pub use types::{keccak256, parse_hex, to_hex, Address, HexError, B256, EMPTY_CODE_HASH, U256};
+pub use vm::Vm;
 
 /// The deepest nesting of calls (EVMC depth runs 0..=1024).
 pub const MAX_CALL_DEPTH: i32 = 1024;
-
-/// Something that executes a frame's code: the interpreter, a JIT tier, or an EVMC VM.
-///
-/// Hosts that run nested calls (ember-state) take a `&dyn Vm`, so the tier is chosen by
-/// whoever composes them, and each frame may run in a different tier.
-pub trait Vm: Send + Sync {
-    /// Runs `code` as the frame described by `msg`. `code_hash` is keccak256(code) when the
-    /// caller knows it (it lets a tiered VM find compiled code without hashing).
-    fn execute(
-        &self,
-        host: &mut dyn Host,
-        rev: Revision,
-        msg: &Message<'_>,
-        code: &[u8],
-        code_hash: Option<&B256>,
-    ) -> ExecResult;
-}
