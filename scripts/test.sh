@@ -19,7 +19,7 @@ if [ -d "$shared/ethereum-tests" ]; then
     suites=("$shared/ethereum-tests/GeneralStateTests" "$shared/eest-fixtures/state_tests")
     out=$(mktemp -d)
     trap 'rm -rf "$out"' EXIT
-    cargo build --release -p evmc-shim
+    cargo build --release -p ember-evmc
     # Each run must give exactly the interpreter's results: state root, logs hash and gas of
     # every case (the --json output), not just the same pass count.
     run_variant() {

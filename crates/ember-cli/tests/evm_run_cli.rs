@@ -229,7 +229,7 @@ fn codefile_may_hold_whitespace_and_a_prefix() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// The `libember.so` cargo built for this test run (ember-cli depends on evmc-shim, whose
+/// The `libember.so` cargo built for this test run (ember-cli depends on ember-evmc, whose
 /// cdylib lands in `deps/` next to the binaries).
 fn libember() -> std::path::PathBuf {
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_evm-run"));

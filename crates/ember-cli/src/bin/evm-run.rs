@@ -260,7 +260,7 @@ fn block_env() -> BlockEnv {
 /// given by `--vm`.
 enum Engine {
     Ember(Runtime),
-    Evmc(ember::EvmcVm),
+    Evmc(ember_evmc::EvmcVm),
 }
 
 impl Engine {
@@ -275,7 +275,7 @@ impl Engine {
 fn load_vm(cfg: &Config) -> Result<Engine, UsageError> {
     match &cfg.vm {
         None => Ok(Engine::Ember(Runtime::new(cfg.runtime.clone()))),
-        Some(spec) => ember::EvmcVm::from_config(spec)
+        Some(spec) => ember_evmc::EvmcVm::from_config(spec)
             .map(Engine::Evmc)
             .map_err(|e| UsageError(format!("--vm: {e}"))),
     }

@@ -121,14 +121,14 @@ fn usage_error(msg: &str) -> ExitCode {
 /// `--vm`.
 enum Engine {
     Ember(Runtime),
-    Evmc(ember::EvmcVm),
+    Evmc(ember_evmc::EvmcVm),
 }
 
 impl Engine {
     /// The one place the options become a [`Vm`].
     fn new(opts: &Options) -> Result<Engine, String> {
         match &opts.vm {
-            Some(spec) => ember::EvmcVm::from_config(spec)
+            Some(spec) => ember_evmc::EvmcVm::from_config(spec)
                 .map(Engine::Evmc)
                 .map_err(|e| format!("--vm: {e}")),
             None => Ok(Engine::Ember(Runtime::new(opts.runtime.clone()))),
