@@ -1,53 +1,50 @@
 //! The profiler's options, shared by `evm-run` and `evm-statetest`: `--profile` (the text
 //! table), `--profile-json FILE`, `--profile-trace FILE` (Chrome trace-event JSON, for
 //! Perfetto or chrome://tracing) and `--profile-svg FILE` (the timeline as a picture). The two
-//! timeline files need the runtime's timeline, which the options switch on.
+//! timeline files need the runtime's timeline, which the options switch on. They report
+//! ember's own runtime, so they exclude the tool's `--vm` option (whose id must be `vm`).
 
-use crate::args::{flag, value, Args, Opt, UsageError};
+use clap::Args;
 use ember_runtime::{ProfileReport, RuntimeConfig};
 use std::path::PathBuf;
 
-/// The profiler options, for [`Args::parse`].
-pub const PROFILE_OPTS: &[Opt] = &[
-    flag("--profile"),
-    value("--profile-json"),
-    value("--profile-trace"),
-    value("--profile-svg"),
-];
-
-/// Help text for the profiler options (each line indented by two spaces).
-pub const PROFILE_HELP: &str = "\
-  --profile              print the profiler's table: time per contract and tier, compile
-                         time, side exits, versions
-  --profile-json FILE    write the profiler's report as JSON
-  --profile-trace FILE   write the timeline of tier transitions, tier events and compile jobs
-                         as a Chrome trace-event file (Perfetto, chrome://tracing)
-  --profile-svg FILE     write the same timeline as an SVG picture";
-
 /// What the profiler options ask for.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Args, Clone, Debug, Default, PartialEq, Eq)]
+#[group(id = "profiling", multiple = true)]
+#[command(next_help_heading = "Profiling")]
 pub struct ProfileOptions {
-    /// Print the text table.
+    /// Print the profiler's table: time per contract and tier, compile time, side exits,
+    /// versions
+    #[arg(id = "profile", long = "profile", conflicts_with = "vm")]
     pub table: bool,
+    /// Write the profiler's report as JSON
+    #[arg(
+        id = "profile-json",
+        long = "profile-json",
+        value_name = "FILE",
+        conflicts_with = "vm"
+    )]
     pub json: Option<PathBuf>,
+    /// Write the timeline of tier transitions, tier events and compile jobs as a Chrome
+    /// trace-event file (Perfetto, chrome://tracing)
+    #[arg(
+        id = "profile-trace",
+        long = "profile-trace",
+        value_name = "FILE",
+        conflicts_with = "vm"
+    )]
     pub trace: Option<PathBuf>,
+    /// Write the same timeline as an SVG picture
+    #[arg(
+        id = "profile-svg",
+        long = "profile-svg",
+        value_name = "FILE",
+        conflicts_with = "vm"
+    )]
     pub svg: Option<PathBuf>,
 }
 
 impl ProfileOptions {
-    /// The options given in `args`.
-    pub fn from_args(args: &Args) -> Result<ProfileOptions, UsageError> {
-        let path = |name: &str| -> Result<Option<PathBuf>, UsageError> {
-            Ok(args.value(name)?.map(PathBuf::from))
-        };
-        Ok(ProfileOptions {
-            table: args.flag("--profile"),
-            json: path("--profile-json")?,
-            trace: path("--profile-trace")?,
-            svg: path("--profile-svg")?,
-        })
-    }
-
     /// Whether any profiler output was asked for (for "excludes --vm" errors).
     pub fn any(&self) -> bool {
         self.table || self.json.is_some() || self.trace.is_some() || self.svg.is_some()
@@ -81,10 +78,18 @@ impl ProfileOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        profile: ProfileOptions,
+        #[arg(long)]
+        vm: Option<String>,
+    }
 
     fn parse(a: &[&str]) -> ProfileOptions {
-        let args = Args::parse(a.iter().map(|s| s.to_string()), PROFILE_OPTS).unwrap();
-        ProfileOptions::from_args(&args).unwrap()
+        Cli::parse_from(std::iter::once("t").chain(a.iter().copied())).profile
     }
 
     #[test]
@@ -95,17 +100,15 @@ mod tests {
         let mut c = RuntimeConfig::default();
         table.configure(&mut c);
         assert!(!c.timeline(), "the table needs no timeline");
-        let files = parse(&["--profile-trace", "t.json", "--profile-svg", "t.svg"]);
+        let files = parse(&["--profile-trace", "t.json", "--profile-svg=t.svg"]);
         assert_eq!(files.trace, Some(PathBuf::from("t.json")));
+        assert_eq!(files.svg, Some(PathBuf::from("t.svg")));
         files.configure(&mut c);
         assert!(c.timeline());
-        for (flag, _) in [
-            ("--profile-json", 0),
-            ("--profile-trace", 0),
-            ("--profile-svg", 0),
-        ] {
-            assert!(PROFILE_HELP.contains(flag));
-        }
+        assert_eq!(
+            parse(&["--profile-json", "p.json"]).json,
+            Some(PathBuf::from("p.json"))
+        );
     }
 
     #[test]

@@ -1,113 +1,155 @@
 //! The runtime's options, shared by `evm-run` and `evm-statetest`: `--tier` and one
-//! `--jit-NAME VALUE` flag per runtime setting `jit.NAME`, all checked by
-//! [`RuntimeConfig::set`].
+//! `--jit-NAME VALUE` flag per runtime setting `jit.NAME` (the names EVMC's `set_option`
+//! takes), declared once as the clap group `runtime`. The setting names, their descriptions,
+//! defaults and checks all come from [`ember_runtime::RuntimeConfig`]; this file only maps
+//! each flag to its setting. They tune ember's own runtime, so they exclude the tool's `--vm`
+//! option (whose id must be `vm`).
 
-use crate::args::{value, Args, Opt, UsageError};
-use ember_runtime::{RuntimeConfig, Tier};
+use clap::{Arg, ArgGroup, ArgMatches, Args, Command, FromArgMatches};
+use ember_runtime::{RuntimeConfig, Tier, SETTINGS};
 
-/// The options, with their runtime setting.
-const FLAGS: &[(&str, &str)] = &[
-    ("--jit-hot-calls", "jit.hot-calls"),
-    ("--jit-hot-gas", "jit.hot-gas"),
-    ("--jit-window-ms", "jit.window-ms"),
-    ("--jit-buckets", "jit.buckets"),
-    ("--jit-workers", "jit.workers"),
-    ("--jit-queue", "jit.queue"),
-    ("--jit-max-profiles", "jit.max-profiles"),
-    ("--jit-opt-level", "jit.opt-level"),
-    ("--jit-shutdown-ms", "jit.shutdown-ms"),
-    ("--jit-max-versions", "jit.max-versions"),
-    ("--jit-perf-map", "jit.perf-map"),
-    ("--code-cache-bytes", "jit.code-cache-bytes"),
-    ("--idle-evict-ms", "jit.idle-evict-ms"),
+/// Each option's long name, its runtime setting and its value's name in the help.
+const FLAGS: &[(&str, &str, &str)] = &[
+    ("tier", "tier", "TIER"),
+    ("jit-hot-calls", "jit.hot-calls", "N"),
+    ("jit-hot-gas", "jit.hot-gas", "N"),
+    ("jit-window-ms", "jit.window-ms", "MS"),
+    ("jit-buckets", "jit.buckets", "N"),
+    ("jit-workers", "jit.workers", "N"),
+    ("jit-queue", "jit.queue", "N"),
+    ("jit-max-profiles", "jit.max-profiles", "N"),
+    ("jit-opt-level", "jit.opt-level", "0-3"),
+    ("jit-shutdown-ms", "jit.shutdown-ms", "MS"),
+    ("jit-max-versions", "jit.max-versions", "N"),
+    ("jit-perf-map", "jit.perf-map", "0|1"),
+    ("code-cache-bytes", "jit.code-cache-bytes", "BYTES"),
+    ("idle-evict-ms", "jit.idle-evict-ms", "MS"),
 ];
 
-/// `--tier` and the `--jit-*` options, for [`Args::parse`].
-pub const RUNTIME_OPTS: &[Opt] = &[
-    value("--tier"),
-    value("--jit-hot-calls"),
-    value("--jit-hot-gas"),
-    value("--jit-window-ms"),
-    value("--jit-buckets"),
-    value("--jit-workers"),
-    value("--jit-queue"),
-    value("--jit-max-profiles"),
-    value("--jit-opt-level"),
-    value("--jit-shutdown-ms"),
-    value("--jit-max-versions"),
-    value("--jit-perf-map"),
-    value("--code-cache-bytes"),
-    value("--idle-evict-ms"),
-];
-
-/// Help text for the runtime options (each line indented by two spaces).
-pub const RUNTIME_HELP: &str = "\
-  --tier TIER            interp (default), jit (compile every contract before its first run)
-                         or auto (compile the contracts found hot, in the background)
-  --jit-hot-calls N      auto: calls within the window that make a contract hot (default 8)
-  --jit-hot-gas N        auto: gas within the window that makes a contract hot (default 1000000)
-  --jit-window-ms N      auto: the profiling window in milliseconds (default 1000)
-  --jit-buckets N        auto: buckets the window is counted in (default 10)
-  --jit-workers N        auto: compile threads (default: half the cores, 1 to 4)
-  --jit-queue N          auto: most compile requests waiting (default 256)
-  --jit-max-profiles N   most contracts the runtime keeps (default 4096)
-  --jit-opt-level N      LLVM optimisation level 0..3 (default 0)
-  --jit-shutdown-ms N    how long exit waits for running compiles (default 2000)
-  --jit-max-versions N   auto: versions per contract; the last one does not speculate
-                         (default 3; 1 never speculates)
-  --jit-perf-map 0|1     announce compiled code to Linux perf in /tmp/perf-PID.map (default 0)
-  --code-cache-bytes N   most bytes of compiled code kept; more evicts the coldest
-                         (default 134217728)
-  --idle-evict-ms N      evict compiled code not run for this long (default 600000; 0 never)";
-
-/// The runtime configuration the options ask for; the tier defaults to `interp`.
-pub fn runtime_config(args: &Args) -> Result<RuntimeConfig, UsageError> {
-    let mut config = RuntimeConfig::with_tier(Tier::Interp);
-    if let Some(tier) = args.value("--tier")? {
-        config.set("tier", tier).map_err(|_| {
-            UsageError(format!("--tier: unknown tier {tier:?} (interp, jit, auto)"))
-        })?;
-    }
-    for (flag, name) in FLAGS {
-        if let Some(v) = args.value(flag)? {
-            config.set(name, v).map_err(|e| match e {
-                ember_runtime::ConfigError::InvalidValue { reason, .. } => {
-                    UsageError(format!("{flag}: invalid value {v:?}: {reason}"))
-                }
-                other => UsageError(format!("{flag}: {other}")),
-            })?;
-        }
-    }
-    Ok(config)
+/// The settings the command-line tools start from: the runtime's defaults, in tier `interp`.
+fn base() -> RuntimeConfig {
+    RuntimeConfig::with_tier(Tier::Interp)
 }
 
-/// The runtime option given on the command line, if any (for "excludes --vm" errors).
-pub fn first_runtime_option(args: &Args) -> Option<&'static str> {
-    RUNTIME_OPTS
+/// The runtime options given on the command line, each checked by [`RuntimeConfig::set`]
+/// while parsing (a bad value is a usage error naming the option).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuntimeArgs {
+    /// (setting, value) in the order of [`FLAGS`].
+    given: Vec<(&'static str, String)>,
+}
+
+impl RuntimeArgs {
+    /// The runtime configuration asked for: tier `interp` and the runtime's defaults, with
+    /// the options given applied.
+    pub fn config(&self) -> RuntimeConfig {
+        let mut config = base();
+        for (setting, value) in &self.given {
+            // Every value was checked by the same `set` while parsing.
+            if let Err(e) = config.set(setting, value) {
+                unreachable!("checked while parsing: {e}");
+            }
+        }
+        config
+    }
+}
+
+/// A clap value parser that accepts what [`RuntimeConfig::set`] accepts for `setting`.
+fn checker(setting: &'static str) -> impl Fn(&str) -> Result<String, String> + Clone {
+    move |value: &str| {
+        base().set(setting, value).map_err(|e| match e {
+            ember_runtime::ConfigError::InvalidValue { reason, .. } => reason,
+            other => other.to_string(),
+        })?;
+        Ok(value.to_owned())
+    }
+}
+
+/// The help line of `setting`: its description and the tools' default.
+fn help(setting: &str) -> String {
+    let description = SETTINGS
         .iter()
-        .map(|o| o.name)
-        .find(|name| !args.values(name).is_empty())
+        .find(|(name, _)| *name == setting)
+        .map_or("", |(_, d)| d);
+    let default = base().get(setting).unwrap_or_default();
+    format!("{description} [setting {setting}; default {default}]")
+}
+
+impl FromArgMatches for RuntimeArgs {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut args = RuntimeArgs::default();
+        args.update_from_arg_matches(matches)?;
+        Ok(args)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        for (long, setting, _) in FLAGS {
+            if let Some(v) = matches.get_one::<String>(long) {
+                self.given.retain(|(s, _)| s != setting);
+                self.given.push((setting, v.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Args for RuntimeArgs {
+    fn group_id() -> Option<clap::Id> {
+        Some(clap::Id::from("runtime"))
+    }
+
+    fn augment_args(cmd: Command) -> Command {
+        let cmd = cmd.group(
+            ArgGroup::new("runtime")
+                .multiple(true)
+                .args(FLAGS.iter().map(|(long, _, _)| *long)),
+        );
+        FLAGS.iter().fold(cmd, |cmd, (long, setting, value_name)| {
+            cmd.arg(
+                Arg::new(*long)
+                    .long(*long)
+                    .value_name(*value_name)
+                    .help(help(setting))
+                    .help_heading("Runtime tuning")
+                    .value_parser(checker(setting))
+                    .conflicts_with("vm"),
+            )
+        })
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
-    fn parse(a: &[&str]) -> Result<RuntimeConfig, UsageError> {
-        let args = Args::parse(a.iter().map(|s| s.to_string()), RUNTIME_OPTS)?;
-        runtime_config(&args)
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+        #[arg(long)]
+        vm: Option<String>,
+    }
+
+    fn parse(a: &[&str]) -> Result<RuntimeConfig, String> {
+        Cli::try_parse_from(std::iter::once("t").chain(a.iter().copied()))
+            .map(|c| c.runtime.config())
+            .map_err(|e| crate::one_line(&e))
     }
 
     #[test]
     fn every_flag_reaches_its_setting() {
-        assert_eq!(parse(&[]).unwrap().tier(), Tier::Interp);
+        assert_eq!(parse(&[]).unwrap(), base());
         let c = parse(&[
             "--tier",
             "auto",
             "--jit-hot-calls",
             "1",
-            "--jit-hot-gas",
-            "0",
+            "--jit-hot-gas=0",
             "--jit-window-ms",
             "50",
             "--jit-buckets",
@@ -124,6 +166,8 @@ mod tests {
             "5",
             "--jit-max-versions",
             "2",
+            "--jit-perf-map",
+            "1",
             "--code-cache-bytes",
             "100000",
             "--idle-evict-ms",
@@ -135,13 +179,19 @@ mod tests {
         assert_eq!((c.buckets(), c.workers(), c.queue()), (5, 3, 9));
         assert_eq!((c.max_profiles(), c.shutdown_ms()), (77, 5));
         assert_eq!(c.opt_level(), ember_runtime::OptLevel::O2);
+        assert!(c.perf_map());
         assert_eq!(
             (c.max_versions(), c.code_cache_bytes(), c.idle_evict_ms()),
             (2, 100_000, 0)
         );
-        assert_eq!(FLAGS.len() + 1, RUNTIME_OPTS.len());
-        for (flag, _) in FLAGS {
-            assert!(RUNTIME_HELP.contains(flag), "{flag} is documented");
+        // Every runtime setting but the profiler's timeline (switched on by the profiling
+        // options) has its flag, described by the runtime.
+        for (name, _) in SETTINGS {
+            let flagged = FLAGS.iter().any(|(_, s, _)| s == name);
+            assert_eq!(flagged, *name != "profile.timeline", "{name}");
+        }
+        for (_, setting, _) in FLAGS {
+            assert!(!help(setting).starts_with(' '), "{setting} is described");
         }
     }
 
@@ -149,19 +199,14 @@ mod tests {
     fn bad_values_name_the_flag() {
         let e = parse(&["--jit-workers", "0"]).unwrap_err();
         assert_eq!(
-            e.0,
-            "--jit-workers: invalid value \"0\": must be from 1 to 64"
+            e,
+            "invalid value '0' for '--jit-workers <N>': must be from 1 to 64; try --help"
         );
         let e = parse(&["--tier", "turbo"]).unwrap_err();
-        assert!(e.0.starts_with("--tier: unknown tier"), "{}", e.0);
+        assert!(e.contains("'--tier <TIER>'"), "{e}");
         assert!(parse(&["--jit-queue", "x"]).is_err());
-    }
-
-    #[test]
-    fn finds_the_first_runtime_option() {
-        let args = Args::parse(["--jit-queue".to_string(), "3".into()], RUNTIME_OPTS).unwrap();
-        assert_eq!(first_runtime_option(&args), Some("--jit-queue"));
-        let args = Args::parse(Vec::<String>::new(), RUNTIME_OPTS).unwrap();
-        assert_eq!(first_runtime_option(&args), None);
+        assert!(parse(&["--jit-queue", "1", "--jit-queue", "2"]).is_err());
+        let e = parse(&["--vm", "x.so", "--jit-queue", "1"]).unwrap_err();
+        assert!(e.contains("'--jit-queue <N>'") && e.contains("--vm"), "{e}");
     }
 }

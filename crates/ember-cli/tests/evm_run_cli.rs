@@ -135,6 +135,11 @@ fn bad_input_is_a_one_line_error_with_status_2() {
         let err = String::from_utf8(out.stderr).unwrap();
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         assert!(err.starts_with("evm-run: "), "{err}");
+        let named = args.iter().any(|a| a.starts_with("--") && err.contains(a));
+        assert!(
+            named || args.is_empty() && err.contains("--code"),
+            "{args:?}: {err}"
+        );
         assert!(out.stdout.is_empty());
     }
     std::fs::remove_dir_all(&dir).unwrap();
@@ -388,5 +393,117 @@ fn profile_table_json_trace_and_svg() {
     assert_eq!(out.status.code(), Some(2));
     let out = evm_run(&["--code", "00", "--profile-svg", "/nonexistent-dir/x.svg"]);
     assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn help_and_version_exit_zero() {
+    let out = evm_run(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8(out.stdout).unwrap();
+    for heading in [
+        "Input:",
+        "Execution:",
+        "Runtime tuning:",
+        "Output:",
+        "Profiling:",
+    ] {
+        assert!(help.contains(heading), "{heading} in {help}");
+    }
+    assert!(help.contains("--jit-hot-calls <N>") && help.contains("setting jit.hot-calls"));
+    let out = evm_run(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        format!("evm-run {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn every_option_is_accepted() {
+    let dir = std::env::temp_dir().join(format!("evm-run-options-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let code = file("code.hex", ADD_AND_RETURN);
+    let inputs = file("inputs.txt", "# two inputs\n00\n\n0102\n");
+    let prestate = file("pre.json", "{}");
+    let (pjson, trace, svg) = (file("p.json", ""), file("t.json", ""), file("t.svg", ""));
+    let v = json(&[
+        "--codefile",
+        &code,
+        "--inputs",
+        &inputs,
+        "--prestate",
+        &prestate,
+        "--gas",
+        "1000",
+        "--rev",
+        "cancun",
+        "--repeat",
+        "4",
+        "--discard-every",
+        "2",
+        "--tier",
+        "auto",
+        "--jit-hot-calls",
+        "1",
+        "--jit-hot-gas",
+        "0",
+        "--jit-window-ms",
+        "100",
+        "--jit-buckets",
+        "4",
+        "--jit-workers",
+        "1",
+        "--jit-queue",
+        "8",
+        "--jit-max-profiles",
+        "10",
+        "--jit-opt-level",
+        "0",
+        "--jit-shutdown-ms",
+        "1000",
+        "--jit-max-versions",
+        "2",
+        "--jit-perf-map",
+        "0",
+        "--code-cache-bytes",
+        "4194304",
+        "--idle-evict-ms",
+        "0",
+        "--stats",
+        "--profile",
+        "--profile-json",
+        &pjson,
+        "--profile-trace",
+        &trace,
+        "--profile-svg",
+        &svg,
+    ]);
+    assert_eq!(
+        (v["gasUsed"].as_u64(), v["runs"].as_u64()),
+        (Some(24), Some(4))
+    );
+    assert!(
+        v.get("stats").is_some() && v.get("profile").is_some(),
+        "{v}"
+    );
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    assert!(picture.contains("<svg"));
+    // --input, --code and --trace, and --vm in a separate run (it excludes the runtime's
+    // options); a missing library is a one-line error naming --vm.
+    let out = evm_run(&["--code", ADD_AND_RETURN, "--input", "00", "--trace"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = evm_run(&["--code", "00", "--vm", "/nonexistent/libvm.so"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with("evm-run: --vm") && err.lines().count() == 1,
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

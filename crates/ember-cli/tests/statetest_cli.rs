@@ -255,16 +255,21 @@ fn filters_and_skips() {
 }
 
 #[test]
-fn bad_arguments_exit_two() {
-    for args in [
-        &[][..],
-        &["--bogus", "x.json"],
-        &["--fork", "Amsterdam", "x.json"],
-        &["-j", "0", "x.json"],
-        &["--jobs", "lots", "x.json"],
-        &["--tier", "fast", "x.json"],
-        &["--tier", "auto", "--jit-workers", "0", "x.json"],
-        &["--jit-window-ms", "soon", "x.json"],
+fn bad_arguments_exit_two_with_one_line_naming_the_option() {
+    for (args, option) in [
+        (&[][..], "PATH"),
+        (&["--bogus", "x.json"], "--bogus"),
+        (&["--fork", "Amsterdam", "x.json"], "--fork"),
+        (&["-j", "0", "x.json"], "--jobs"),
+        (&["--jobs", "lots", "x.json"], "--jobs"),
+        (&["--tier", "fast", "x.json"], "--tier"),
+        (
+            &["--tier", "auto", "--jit-workers", "0", "x.json"],
+            "--jit-workers",
+        ),
+        (&["--jit-window-ms", "soon", "x.json"], "--jit-window-ms"),
+        (&["--jit-queue", "0", "x.json"], "--jit-queue"),
+        (&["--vm", "x.so", "--profile", "x.json"], "--profile"),
     ] {
         let argv: Vec<&dyn AsRef<std::ffi::OsStr>> = args
             .iter()
@@ -272,16 +277,108 @@ fn bad_arguments_exit_two() {
             .collect();
         let out = run(&argv);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         assert!(
-            text(&out.stderr).contains("usage:"),
-            "{args:?}: {}",
-            text(&out.stderr)
+            err.starts_with("evm-statetest: ") && err.contains(option),
+            "{args:?}: {err}"
         );
+        assert!(out.stdout.is_empty());
     }
-    let out = run(&[&"--jit-queue", &"0", &"x.json"]);
-    assert!(text(&out.stderr).contains("--jit-queue: invalid value \"0\""));
+}
+
+#[test]
+fn help_and_version_exit_zero() {
     let out = run(&[&"--help"]);
     assert_eq!(out.status.code(), Some(0));
+    let help = text(&out.stdout);
+    for heading in [
+        "Input:",
+        "Execution:",
+        "Runtime tuning:",
+        "Output:",
+        "Profiling:",
+    ] {
+        assert!(help.contains(heading), "{heading} in {help}");
+    }
+    assert!(help.contains("Exit status: 0 all passed, 1 a case failed"));
+    let out = run(&[&"--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("evm-statetest {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn every_option_is_accepted() {
+    let dir = TempDir::new();
+    let path = dir.write(
+        "t.json",
+        &json!({"t": unfunded_test(json!({"Cancun": [unfunded_case(EMPTY_TRIE_ROOT)]}))})
+            .to_string(),
+    );
+    let svg = dir.0.join("t.svg");
+    let pjson = dir.0.join("p.json");
+    let trace = dir.0.join("t.trace.json");
+    let (svg, pjson, trace) = (
+        svg.to_str().unwrap(),
+        pjson.to_str().unwrap(),
+        trace.to_str().unwrap(),
+    );
+    let path = path.to_str().unwrap();
+    let out = run(&[
+        &"--fork",
+        &"Cancun",
+        &"--filter",
+        &"",
+        &"-j",
+        &"1",
+        &"--json",
+        &"--stats",
+        &"--tier",
+        &"auto",
+        &"--jit-hot-calls",
+        &"1",
+        &"--jit-hot-gas",
+        &"0",
+        &"--jit-window-ms",
+        &"100",
+        &"--jit-buckets",
+        &"4",
+        &"--jit-workers",
+        &"1",
+        &"--jit-queue",
+        &"8",
+        &"--jit-max-profiles",
+        &"10",
+        &"--jit-opt-level",
+        &"0",
+        &"--jit-shutdown-ms",
+        &"100",
+        &"--jit-max-versions",
+        &"2",
+        &"--jit-perf-map",
+        &"0",
+        &"--code-cache-bytes",
+        &"4194304",
+        &"--idle-evict-ms",
+        &"0",
+        &"--profile",
+        &"--profile-json",
+        &pjson,
+        &"--profile-trace",
+        &trace,
+        &"--profile-svg",
+        &svg,
+        &path,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for file in [svg, pjson, trace] {
+        assert!(Path::new(file).is_file(), "{file} written");
+    }
+    let out = run(&[&"--trace", &"--jobs=1", &path]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
 /// `../shared` relative to the workspace root, or `None` (with a message) when absent.

@@ -87,7 +87,11 @@ impl std::error::Error for ConfigError {}
 
 /// Every setting's name, with a one-line description (for help texts).
 pub const SETTINGS: &[(&str, &str)] = &[
-    ("tier", "interp | jit | auto"),
+    (
+        "tier",
+        "interp never compiles, jit compiles every contract before its first run, auto \
+         compiles the contracts found hot in the background",
+    ),
     (
         "jit.hot-calls",
         "calls within the window that make a contract hot",
@@ -220,6 +224,36 @@ impl RuntimeConfig {
             _ => return Err(ConfigError::UnknownName(name.to_owned())),
         }
         Ok(())
+    }
+
+    /// The value of the setting `name` as text that [`set`](Self::set) accepts, or `None`
+    /// for an unknown name (for help texts showing the defaults).
+    pub fn get(&self, name: &str) -> Option<String> {
+        let flag = |b: bool| if b { "1" } else { "0" }.to_owned();
+        Some(match name {
+            "tier" => self.tier.name().to_owned(),
+            "jit.hot-calls" => self.hot_calls.to_string(),
+            "jit.hot-gas" => self.hot_gas.to_string(),
+            "jit.window-ms" => self.window_ms.to_string(),
+            "jit.buckets" => self.buckets.to_string(),
+            "jit.workers" => self.workers.to_string(),
+            "jit.queue" => self.queue.to_string(),
+            "jit.max-profiles" => self.max_profiles.to_string(),
+            "jit.opt-level" => match self.opt_level {
+                OptLevel::O0 => "0",
+                OptLevel::O1 => "1",
+                OptLevel::O2 => "2",
+                OptLevel::O3 => "3",
+            }
+            .to_owned(),
+            "jit.shutdown-ms" => self.shutdown_ms.to_string(),
+            "jit.code-cache-bytes" => self.code_cache_bytes.to_string(),
+            "jit.idle-evict-ms" => self.idle_evict_ms.to_string(),
+            "jit.max-versions" => self.max_versions.to_string(),
+            "jit.perf-map" => flag(self.perf_map),
+            "profile.timeline" => flag(self.timeline),
+            _ => return None,
+        })
     }
 
     /// The tier.
@@ -363,7 +397,13 @@ mod tests {
             (c.code_cache_bytes(), c.idle_evict_ms(), c.max_versions()),
             (1 << 20, 0, 1)
         );
-        // Every documented name is accepted.
+        // Every documented name is accepted, and reads back what was set.
+        let mut copy = RuntimeConfig::default();
+        for (name, _) in SETTINGS {
+            copy.set(name, &c.get(name).unwrap()).unwrap();
+        }
+        assert_eq!(copy, c);
+        assert_eq!(c.get("jit.hotness"), None);
         for (name, _) in SETTINGS {
             let err = c.set(name, "not a value").unwrap_err();
             assert!(matches!(err, ConfigError::InvalidValue { .. }), "{name}");

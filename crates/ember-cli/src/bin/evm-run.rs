@@ -3,9 +3,9 @@
 //! Exit status: 0 when the code ran (whatever its EVM outcome: revert or out of gas are
 //! results), 2 on bad input (with a one-line error on stderr).
 
-use ember_cli::args::{flag, value, Args, Opt, UsageError};
-use ember_cli::profile_args::{ProfileOptions, PROFILE_OPTS};
-use ember_cli::runtime_args::{first_runtime_option, runtime_config, RUNTIME_OPTS};
+use clap::Parser;
+use ember_cli::profile_args::ProfileOptions;
+use ember_cli::runtime_args::RuntimeArgs;
 use ember_cli::trace::Eip3155Tracer;
 use ember_evm::{
     keccak256, parse_hex, to_hex, Address, ExecResult, Message, Revision, Tracer, Vm, U256,
@@ -13,36 +13,96 @@ use ember_evm::{
 use ember_runtime::{ProfileReport, Runtime, RuntimeConfig, Stats, Tier};
 use ember_state::{run_message, Account, BlockEnv, Log, WorldState};
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-const USAGE: &str = "usage: evm-run [--code HEX | --codefile PATH] [--input HEX | --inputs FILE] \
-[--gas N] [--rev NAME] [--prestate FILE] [--tier interp|jit|auto] [--jit-SETTING N...] \
-[--code-cache-bytes N] [--idle-evict-ms N] [--discard-every N] [--vm PATH[,opt=val...]] \
-[--repeat N] [--json] [--trace] [--stats] [--profile] [--profile-json FILE] \
-[--profile-trace FILE] [--profile-svg FILE] \
-(tier interp by default; --jit-hot-calls, --jit-hot-gas, --jit-window-ms, --jit-buckets, \
---jit-workers, --jit-queue, --jit-max-profiles, --jit-opt-level, --jit-shutdown-ms, \
---jit-max-versions; --inputs: one hex input per line, the runs cycle through them; \
---discard-every N: throw away all compiled code before every Nth run)";
+/// Runs EVM code as the callee of a call against an in-memory state (the code at address
+/// "receiver", called by "sender", block 1 of chain 1), and prints the result.
+#[derive(Parser, Debug)]
+#[command(
+    name = "evm-run",
+    version,
+    after_help = "Exit status: 0 when the code ran, whatever its EVM outcome (a revert or out \
+                  of gas is a result); 2 on bad input, with a one-line error on stderr."
+)]
+#[command(group(clap::ArgGroup::new("code_source").required(true)))]
+struct Cli {
+    /// The code to run, in hex
+    #[arg(long, value_name = "HEX", value_parser = hex, help_heading = "Input",
+          group = "code_source")]
+    code: Option<Bytes>,
+    /// A file holding the code to run, in hex
+    #[arg(
+        long,
+        value_name = "PATH",
+        help_heading = "Input",
+        group = "code_source"
+    )]
+    codefile: Option<PathBuf>,
+    /// The call's input data, in hex [default: empty]
+    #[arg(long, value_name = "HEX", value_parser = hex, help_heading = "Input",
+          conflicts_with = "inputs")]
+    input: Option<Bytes>,
+    /// A file with one hex input per line (blank lines and #-comments skipped); the runs
+    /// cycle through them
+    #[arg(long, value_name = "FILE", help_heading = "Input")]
+    inputs: Option<PathBuf>,
+    /// Accounts to create before the call, as a state test's "pre" object (JSON)
+    #[arg(long, value_name = "FILE", help_heading = "Input")]
+    prestate: Option<PathBuf>,
 
-const OPTS: &[Opt] = &[
-    value("--code"),
-    value("--codefile"),
-    value("--input"),
-    value("--inputs"),
-    value("--discard-every"),
-    value("--gas"),
-    value("--rev"),
-    value("--prestate"),
-    value("--repeat"),
-    value("--vm"),
-    flag("--json"),
-    flag("--trace"),
-    flag("--stats"),
-    flag("--help"),
-];
+    /// Gas given to the call
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_GAS, help_heading = "Execution",
+          value_parser = clap::value_parser!(i64).range(0..))]
+    gas: i64,
+    /// The revision (frontier ... osaka) [default: the latest]
+    #[arg(long, value_name = "NAME", value_parser = revision, help_heading = "Execution")]
+    rev: Option<Revision>,
+    /// Run the call N times, each on a fresh copy of the state, and report the median time
+    #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Execution",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    repeat: u64,
+    /// Throw away all compiled code before every Nth run
+    #[arg(long, value_name = "N", help_heading = "Execution",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    discard_every: Option<u64>,
+    /// Run the code in this EVMC VM library (with ",name=value" options) instead of ember's
+    /// own runtime
+    #[arg(long, value_name = "PATH[,NAME=VALUE...]", help_heading = "Execution",
+          conflicts_with_all = ["stats", "trace", "discard_every"])]
+    vm: Option<String>,
+
+    #[command(flatten)]
+    runtime: RuntimeArgs,
+
+    /// Print the result as one JSON object
+    #[arg(long, help_heading = "Output")]
+    json: bool,
+    /// Write an EIP-3155 trace of the first run to stderr (traced frames run in the
+    /// interpreter)
+    #[arg(long, help_heading = "Output")]
+    trace: bool,
+    /// Print the runtime's statistics
+    #[arg(long, help_heading = "Output")]
+    stats: bool,
+
+    #[command(flatten)]
+    profile: ProfileOptions,
+}
+
+/// Bytes given in hex on the command line.
+#[derive(Clone, Debug)]
+struct Bytes(Vec<u8>);
+
+fn hex(s: &str) -> Result<Bytes, String> {
+    parse_hex(s).map(Bytes).map_err(|e| e.to_string())
+}
+
+fn revision(name: &str) -> Result<Revision, String> {
+    Revision::from_name(name).ok_or_else(|| "unknown revision (frontier ... osaka)".to_owned())
+}
 
 /// Default gas for the call, as geth's `evm run` uses.
 const DEFAULT_GAS: i64 = 10_000_000_000;
@@ -87,149 +147,88 @@ struct Config {
 }
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    match parse_config(argv).and_then(|cfg| cfg.map(|c| load_vm(&c).map(|vm| (c, vm))).transpose())
-    {
-        Ok(None) => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        Ok(Some((cfg, vm))) => match run(&cfg, &vm) {
+    let cli: Cli = ember_cli::parse_command_line("evm-run");
+    match Config::new(cli).and_then(|cfg| load_vm(&cfg).map(|vm| (cfg, vm))) {
+        Ok((cfg, vm)) => match run(&cfg, &vm) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("evm-run: {e}");
-                ExitCode::from(2)
-            }
+            Err(e) => usage_error(&e),
         },
-        Err(e) => {
-            eprintln!("evm-run: {e}");
-            ExitCode::from(2)
-        }
+        Err(e) => usage_error(&e),
     }
 }
 
-fn parse_config(argv: Vec<String>) -> Result<Option<Config>, UsageError> {
-    let args = Args::parse(argv, &[OPTS, RUNTIME_OPTS, PROFILE_OPTS].concat())?;
-    if args.flag("--help") {
-        return Ok(None);
+fn usage_error(e: &str) -> ExitCode {
+    eprintln!("evm-run: {e}");
+    ExitCode::from(ember_cli::EXIT_USAGE)
+}
+
+impl Config {
+    /// Reads the files the command line names; an error is one line naming the option.
+    fn new(cli: Cli) -> Result<Config, String> {
+        let code = match (cli.code, &cli.codefile) {
+            (Some(Bytes(code)), _) => code,
+            (None, Some(path)) => {
+                let text = read("--codefile", path)?;
+                parse_hex(&text).map_err(|e| format!("--codefile {}: {e}", path.display()))?
+            }
+            (None, None) => unreachable!("clap requires --code or --codefile"),
+        };
+        let inputs = match (cli.input, &cli.inputs) {
+            (Some(Bytes(input)), _) => vec![input],
+            (None, Some(path)) => read_inputs(path)?,
+            (None, None) => vec![Vec::new()],
+        };
+        let mut runtime = cli.runtime.config();
+        cli.profile.configure(&mut runtime);
+        let prestate = match &cli.prestate {
+            None => Vec::new(),
+            Some(path) => ember_state::statetest::parse_alloc(&read("--prestate", path)?)
+                .map_err(|e| format!("--prestate {}: {e}", path.display()))?,
+        };
+        Ok(Config {
+            code,
+            inputs,
+            discard_every: cli.discard_every.map(count),
+            gas: cli.gas,
+            rev: cli.rev.unwrap_or(Revision::LATEST),
+            prestate,
+            repeat: count(cli.repeat),
+            json: cli.json,
+            trace: cli.trace,
+            stats: cli.stats,
+            runtime,
+            profile: cli.profile,
+            vm: cli.vm,
+        })
     }
-    if let Some(p) = args.positional.first() {
-        return Err(UsageError(format!("unexpected argument {p:?}; {USAGE}")));
-    }
-    let hex = |what: &str, s: &str| parse_hex(s).map_err(|e| UsageError(format!("{what}: {e}")));
-    let code = match (args.value("--code")?, args.value("--codefile")?) {
-        (Some(_), Some(_)) => {
-            return Err(UsageError(
-                "give either --code or --codefile, not both".into(),
-            ))
-        }
-        (Some(c), None) => hex("--code", c)?,
-        (None, Some(path)) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| UsageError(format!("--codefile {path}: {e}")))?;
-            hex(&format!("--codefile {path}"), &text)?
-        }
-        (None, None) => return Err(UsageError(format!("no code given; {USAGE}"))),
-    };
-    let inputs = match (args.value("--input")?, args.value("--inputs")?) {
-        (Some(_), Some(_)) => {
-            return Err(UsageError(
-                "give either --input or --inputs, not both".into(),
-            ))
-        }
-        (Some(s), None) => vec![hex("--input", s)?],
-        (None, Some(path)) => read_inputs(path)?,
-        (None, None) => vec![Vec::new()],
-    };
-    let gas = args.parsed::<i64>("--gas")?.unwrap_or(DEFAULT_GAS);
-    if gas < 0 {
-        return Err(UsageError("--gas must not be negative".into()));
-    }
-    let rev = match args.value("--rev")? {
-        None => Revision::LATEST,
-        Some(name) => Revision::from_name(name).ok_or_else(|| {
-            UsageError(format!(
-                "--rev: unknown revision {name:?} (frontier … osaka)"
-            ))
-        })?,
-    };
-    let mut runtime = runtime_config(&args)?;
-    let profile = ProfileOptions::from_args(&args)?;
-    profile.configure(&mut runtime);
-    let prestate = match args.value("--prestate")? {
-        None => Vec::new(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| UsageError(format!("--prestate {path}: {e}")))?;
-            ember_state::statetest::parse_alloc(&text)
-                .map_err(|e| UsageError(format!("--prestate {path}: {e}")))?
-        }
-    };
-    let repeat = args.parsed::<usize>("--repeat")?.unwrap_or(1);
-    if repeat == 0 {
-        return Err(UsageError("--repeat must be at least 1".into()));
-    }
-    let discard_every = args.parsed::<usize>("--discard-every")?;
-    if discard_every == Some(0) {
-        return Err(UsageError("--discard-every must be at least 1".into()));
-    }
-    let vm = args.value("--vm")?.map(str::to_string);
-    if vm.is_some() && discard_every.is_some() {
-        return Err(UsageError(
-            "--discard-every acts on ember's own runtime; it does not apply to --vm".into(),
-        ));
-    }
-    if vm.is_some() && args.flag("--trace") {
-        return Err(UsageError(
-            "--trace needs ember's own engine: EVMC VMs cannot report instructions".into(),
-        ));
-    }
-    if let (Some(_), Some(opt)) = (&vm, first_runtime_option(&args)) {
-        return Err(UsageError(format!("{opt} and --vm exclude each other")));
-    }
-    if vm.is_some() && profile.any() {
-        return Err(UsageError(
-            "the profiler reports ember's own runtime; it does not apply to --vm".into(),
-        ));
-    }
-    if vm.is_some() && args.flag("--stats") {
-        return Err(UsageError(
-            "--stats reports ember's own runtime; it does not apply to --vm".into(),
-        ));
-    }
-    Ok(Some(Config {
-        code,
-        inputs,
-        discard_every,
-        gas,
-        rev,
-        prestate,
-        repeat,
-        json: args.flag("--json"),
-        trace: args.flag("--trace"),
-        stats: args.flag("--stats"),
-        runtime,
-        profile,
-        vm,
-    }))
+}
+
+/// A count from the command line as a `usize` (saturating on 32-bit targets).
+fn count(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// The text of the file `path` given with `option`.
+fn read(option: &str, path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{option} {}: {e}", path.display()))
 }
 
 /// The inputs of `--inputs FILE`: one hex string per line; blank lines and lines starting
 /// with `#` are skipped.
-fn read_inputs(path: &str) -> Result<Vec<Vec<u8>>, UsageError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| UsageError(format!("--inputs {path}: {e}")))?;
+fn read_inputs(path: &Path) -> Result<Vec<Vec<u8>>, String> {
+    let text = read("--inputs", path)?;
     let inputs = text
         .lines()
         .enumerate()
         .map(|(n, l)| (n + 1, l.trim()))
         .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
-        .map(|(n, l)| parse_hex(l).map_err(|e| UsageError(format!("--inputs {path}:{n}: {e}"))))
+        .map(|(n, l)| parse_hex(l).map_err(|e| format!("--inputs {}:{n}: {e}", path.display())))
         .collect::<Result<Vec<_>, _>>()?;
     if inputs.is_empty() {
-        return Err(UsageError(format!(
-            "--inputs {path}: no inputs in the file"
-        )));
+        return Err(format!(
+            "--inputs {}: no inputs in the file",
+            path.display()
+        ));
     }
     Ok(inputs)
 }
@@ -272,12 +271,12 @@ impl Engine {
     }
 }
 
-fn load_vm(cfg: &Config) -> Result<Engine, UsageError> {
+fn load_vm(cfg: &Config) -> Result<Engine, String> {
     match &cfg.vm {
         None => Ok(Engine::Ember(Runtime::new(cfg.runtime.clone()))),
         Some(spec) => ember_evmc::EvmcVm::from_config(spec)
             .map(Engine::Evmc)
-            .map_err(|e| UsageError(format!("--vm: {e}"))),
+            .map_err(|e| format!("--vm: {e}")),
     }
 }
 
@@ -295,7 +294,7 @@ fn compile_ahead(rt: &Runtime, state: &WorldState, rev: Revision) {
     }
 }
 
-fn run(cfg: &Config, engine: &Engine) -> Result<(), UsageError> {
+fn run(cfg: &Config, engine: &Engine) -> Result<(), String> {
     let base = initial_state(cfg);
     if let Engine::Ember(rt) = engine {
         compile_ahead(rt, &base, cfg.rev);
@@ -340,7 +339,7 @@ fn run(cfg: &Config, engine: &Engine) -> Result<(), UsageError> {
         Engine::Evmc(_) => (None, None),
     };
     if let Some(p) = &profile {
-        cfg.profile.write_files(p).map_err(UsageError)?;
+        cfg.profile.write_files(p)?;
     }
     report(
         cfg,
@@ -421,5 +420,16 @@ fn report(
         if let Some(p) = profile {
             let _ = writeln!(out, "{}", p.to_text(usize::MAX));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_is_well_formed() {
+        Cli::command().debug_assert();
     }
 }

@@ -1,38 +1,67 @@
-//! Command-line parsing for `evm-statetest`.
+//! Command-line options of `evm-statetest`.
 
 use std::path::PathBuf;
 
-use ember_cli::args::{flag, value, Args, Opt, UsageError};
-use ember_cli::profile_args::{ProfileOptions, PROFILE_HELP, PROFILE_OPTS};
-use ember_cli::runtime_args::{first_runtime_option, runtime_config, RUNTIME_HELP, RUNTIME_OPTS};
+use clap::Parser;
+use ember_cli::profile_args::ProfileOptions;
+use ember_cli::runtime_args::RuntimeArgs;
 use ember_evm::Revision;
 use ember_runtime::RuntimeConfig;
 
-/// The usage text printed by `--help` and after argument errors.
-pub fn usage() -> String {
-    format!(
-        "\
-usage: evm-statetest PATH... [options]
+/// Runs Ethereum state tests (ethereum/tests GeneralStateTests and execution-spec-tests
+/// state_tests) and reports every case that differs from the fixture.
+#[derive(Parser, Debug)]
+#[command(
+    name = "evm-statetest",
+    version,
+    after_help = "Exit status: 0 all passed, 1 a case failed, 2 bad arguments, \
+                  3 a fixture could not be read."
+)]
+struct Cli {
+    /// Fixture files, or directories searched recursively for *.json
+    #[arg(value_name = "PATH", required = true, help_heading = "Input")]
+    paths: Vec<PathBuf>,
+    /// Run only the cases of this fork (e.g. Cancun, Prague, EIP150)
+    #[arg(long, value_name = "NAME", value_parser = fork, help_heading = "Input")]
+    fork: Option<Revision>,
+    /// Run only the tests whose name contains TEXT
+    #[arg(long, value_name = "TEXT", help_heading = "Input")]
+    filter: Option<String>,
 
-Runs Ethereum state tests (ethereum/tests GeneralStateTests and execution-spec-tests
-state_tests). PATH is a fixture file or a directory searched recursively for *.json.
+    /// Use N threads [default: one per core]
+    #[arg(short = 'j', long, value_name = "N", help_heading = "Execution",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: Option<u32>,
+    /// Run frames in this EVMC VM library (with ",name=value" options) instead of ember's
+    /// own runtime (e.g. libember.so)
+    #[arg(
+        long,
+        value_name = "PATH[,NAME=VALUE...]",
+        help_heading = "Execution",
+        conflicts_with = "trace"
+    )]
+    vm: Option<String>,
 
-options:
-  --fork NAME            run only the cases of this fork (e.g. Cancun, Prague, EIP150)
-  --filter TEXT          run only tests whose name contains TEXT
-  --vm PATH[,o=v]        run frames in this EVMC VM library instead (e.g. libember.so)
-  --json                 print one JSON array of case results on stdout (human output on
-                         stderr)
-  --trace                write an EIP-3155 trace of each case to stderr (runs sequentially;
-                         traced frames always run in the interpreter)
-  -j, --jobs N           use N threads (default: one per core)
-  --stats                print the runtime's statistics (the 20 contracts with the most gas)
-  -h, --help             print this help
-{PROFILE_HELP}
-{RUNTIME_HELP}
+    #[command(flatten)]
+    runtime: RuntimeArgs,
 
-exit status: 0 all passed, 1 a case failed, 2 bad arguments, 3 a fixture could not be read"
-    )
+    /// Print one JSON array of case results on stdout (the human report goes to stderr)
+    #[arg(long, help_heading = "Output")]
+    json: bool,
+    /// Write an EIP-3155 trace of each case to stderr (runs the cases one at a time; traced
+    /// frames run in the interpreter)
+    #[arg(long, help_heading = "Output")]
+    trace: bool,
+    /// Print the runtime's statistics (the 20 contracts with the most gas)
+    #[arg(long, help_heading = "Output")]
+    stats: bool,
+
+    #[command(flatten)]
+    profile: ProfileOptions,
+}
+
+fn fork(name: &str) -> Result<Revision, String> {
+    Revision::from_name(name).ok_or_else(|| "unknown fork".to_owned())
 }
 
 /// Everything the command line asked for.
@@ -53,85 +82,29 @@ pub struct Options {
     pub profile: ProfileOptions,
 }
 
-/// What to do.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Command {
-    Run(Box<Options>),
-    Help,
+impl From<Cli> for Options {
+    fn from(cli: Cli) -> Options {
+        let mut runtime = cli.runtime.config();
+        cli.profile.configure(&mut runtime);
+        Options {
+            paths: cli.paths,
+            fork: cli.fork,
+            filter: cli.filter,
+            runtime,
+            vm: cli.vm,
+            json: cli.json,
+            trace: cli.trace,
+            jobs: cli.jobs.map(|n| n as usize),
+            stats: cli.stats,
+            profile: cli.profile,
+        }
+    }
 }
 
-const OPTIONS: &[Opt] = &[
-    value("--fork"),
-    value("--filter"),
-    value("--vm"),
-    flag("--json"),
-    flag("--trace"),
-    value("-j"),
-    value("--jobs"),
-    flag("--stats"),
-    flag("-h"),
-    flag("--help"),
-];
-
-/// Parses the arguments after the program name. Value options accept `--opt VALUE` and
-/// `--opt=VALUE`; `--` ends the options.
-pub fn parse_args<I: IntoIterator<Item = String>>(argv: I) -> Result<Command, String> {
-    let usage = |e: UsageError| e.0;
-    let args = Args::parse(argv, &[OPTIONS, RUNTIME_OPTS, PROFILE_OPTS].concat()).map_err(usage)?;
-    if args.flag("-h") || args.flag("--help") {
-        return Ok(Command::Help);
-    }
-    let fork = match args.value("--fork").map_err(usage)? {
-        None => None,
-        Some(name) => Some(
-            Revision::from_name(name).ok_or_else(|| format!("unknown fork {name:?} for --fork"))?,
-        ),
-    };
-    let mut runtime = runtime_config(&args).map_err(usage)?;
-    let profile = ProfileOptions::from_args(&args).map_err(usage)?;
-    profile.configure(&mut runtime);
-    let jobs = match (
-        args.value("-j").map_err(usage)?,
-        args.value("--jobs").map_err(usage)?,
-    ) {
-        (Some(_), Some(_)) => return Err("-j and --jobs given together".to_owned()),
-        (j, jobs) => j.or(jobs),
-    };
-    let jobs = jobs
-        .map(|n| match n.parse::<usize>() {
-            Ok(j) if j > 0 => Ok(j),
-            _ => Err(format!("-j needs a positive thread count, got {n:?}")),
-        })
-        .transpose()?;
-    if args.positional.is_empty() {
-        return Err("no PATH given".to_owned());
-    }
-    let vm = args.value("--vm").map_err(usage)?.map(str::to_owned);
-    if let (Some(_), Some(opt)) = (&vm, first_runtime_option(&args)) {
-        return Err(format!("{opt} and --vm exclude each other"));
-    }
-    if vm.is_some() && profile.any() {
-        return Err(
-            "the profiler reports ember's own runtime; it does not apply to --vm".to_owned(),
-        );
-    }
-    if vm.is_some() && args.flag("--trace") {
-        return Err(
-            "--trace needs ember's own engine: EVMC VMs cannot report instructions".to_owned(),
-        );
-    }
-    Ok(Command::Run(Box::new(Options {
-        paths: args.positional.iter().map(PathBuf::from).collect(),
-        fork,
-        filter: args.value("--filter").map_err(usage)?.map(str::to_owned),
-        runtime,
-        vm,
-        json: args.flag("--json"),
-        trace: args.flag("--trace"),
-        jobs,
-        stats: args.flag("--stats"),
-        profile,
-    })))
+/// The options of the process's command line; `--help`, `--version` and usage errors exit
+/// (see [`ember_cli::parse_command_line`]).
+pub fn from_command_line() -> Options {
+    ember_cli::parse_command_line::<Cli>("evm-statetest").into()
 }
 
 #[cfg(test)]
@@ -139,15 +112,20 @@ mod tests {
     use super::*;
     use ember_runtime::Tier;
 
-    fn parse(args: &[&str]) -> Result<Command, String> {
-        parse_args(args.iter().map(|s| s.to_string()))
+    fn parse(args: &[&str]) -> Result<Options, String> {
+        Cli::try_parse_from(std::iter::once("evm-statetest").chain(args.iter().copied()))
+            .map(Options::from)
+            .map_err(|e| ember_cli::one_line(&e))
     }
 
     fn run(args: &[&str]) -> Options {
-        match parse(args) {
-            Ok(Command::Run(o)) => *o,
-            other => panic!("expected options for {args:?}, got {other:?}"),
-        }
+        parse(args).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    }
+
+    #[test]
+    fn the_command_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 
     #[test]
@@ -188,31 +166,40 @@ mod tests {
         ]);
         assert_eq!(o.runtime.tier(), Tier::Auto);
         assert_eq!((o.runtime.hot_calls(), o.runtime.hot_gas()), (1, 0));
+        let o = run(&["--profile-svg", "t.svg", "x"]);
+        assert!(
+            o.runtime.timeline(),
+            "the timeline is switched on for the picture"
+        );
     }
 
     #[test]
-    fn bad_arguments_are_errors() {
-        for bad in [
-            &["x", "--bogus"][..],
-            &["--fork", "Amsterdam", "x"],
-            &["--fork"],
-            &["-j", "0", "x"],
-            &["-j", "many", "x"],
-            &["-j", "2", "--jobs", "2", "x"],
-            &["--fork", "Cancun", "--fork", "Prague", "x"],
-            &["--tier", "fast", "x"],
-            &["--json=1", "x"],
-            &[],
-            &["--json"],
-            &["--vm", "libember.so", "--tier", "interp", "x"],
-            &["--vm", "libember.so", "--jit-workers", "2", "x"],
-            &["--jit-workers", "0", "x"],
-            &["--jit-opt-level", "fast", "x"],
-            &["--vm", "libember.so", "--trace", "x"],
+    fn bad_arguments_are_one_line_errors_naming_the_option() {
+        for (bad, option) in [
+            (&["x", "--bogus"][..], "--bogus"),
+            (&["--fork", "Amsterdam", "x"], "--fork"),
+            (&["--fork"], "--fork"),
+            (&["-j", "0", "x"], "--jobs"),
+            (&["-j", "many", "x"], "--jobs"),
+            (&["-j", "2", "--jobs", "2", "x"], "--jobs"),
+            (&["--fork", "Cancun", "--fork", "Prague", "x"], "--fork"),
+            (&["--tier", "fast", "x"], "--tier"),
+            (&["--json=1", "x"], "--json"),
+            (&[], "PATH"),
+            (&["--json"], "PATH"),
+            (&["--vm", "libember.so", "--tier", "interp", "x"], "--tier"),
+            (
+                &["--vm", "libember.so", "--jit-workers", "2", "x"],
+                "--jit-workers",
+            ),
+            (&["--vm", "libember.so", "--profile", "x"], "--profile"),
+            (&["--jit-workers", "0", "x"], "--jit-workers"),
+            (&["--jit-opt-level", "fast", "x"], "--jit-opt-level"),
+            (&["--vm", "libember.so", "--trace", "x"], "--trace"),
         ] {
-            assert!(parse(bad).is_err(), "{bad:?} should be rejected");
+            let e = parse(bad).unwrap_err();
+            assert!(e.contains(option) && !e.contains('\n'), "{bad:?}: {e}");
         }
-        assert_eq!(parse(&["--help"]), Ok(Command::Help));
         assert_eq!(
             run(&["--vm", "lib.so,trace", "x"]).vm.as_deref(),
             Some("lib.so,trace")

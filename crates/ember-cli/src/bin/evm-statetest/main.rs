@@ -18,7 +18,7 @@ use ember_state::statetest::{parse_fixture, run_case, ForkTarget, PostCase, Stat
 use ember_state::BlockEnv;
 use rayon::prelude::*;
 
-use args::{usage, Command, Options};
+use args::Options;
 use progress::{Counters, Progress};
 use report::{CaseRecord, FileReport, FileRun, SkipRecord};
 
@@ -26,21 +26,7 @@ use report::{CaseRecord, FileReport, FileRun, SkipRecord};
 const WORKER_STACK_SIZE: usize = 256 << 20;
 
 fn main() -> ExitCode {
-    let mut argv = Vec::new();
-    for a in std::env::args_os().skip(1) {
-        match a.into_string() {
-            Ok(s) => argv.push(s),
-            Err(a) => return usage_error(&format!("argument {a:?} is not valid UTF-8")),
-        }
-    }
-    let opts = match args::parse_args(argv) {
-        Ok(Command::Run(opts)) => *opts,
-        Ok(Command::Help) => {
-            let _ = writeln!(std::io::stdout().lock(), "{}", usage());
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => return usage_error(&e),
-    };
+    let opts = args::from_command_line();
     let engine = match Engine::new(&opts) {
         Ok(e) => e,
         Err(e) => return usage_error(&e),
@@ -113,8 +99,8 @@ fn main() -> ExitCode {
 }
 
 fn usage_error(msg: &str) -> ExitCode {
-    eprintln!("evm-statetest: {msg}\n\n{}", usage());
-    ExitCode::from(2)
+    eprintln!("evm-statetest: {msg}");
+    ExitCode::from(ember_cli::EXIT_USAGE)
 }
 
 /// What executes frames: ember's runtime in the tier asked for, or an EVMC library given by
