@@ -16,7 +16,9 @@ use ember_evm::{parse_hex, Address, Revision, B256, U256};
 use ruint::{BaseConvertError, ParseError};
 use serde_json::{Map, Value};
 
-use crate::{AccessListItem, Account, Authorization, BlobSchedule, BlockEnv, Transaction};
+use crate::{
+    AccessListItem, Account, Authorization, BlobSchedule, BlockEnv, Transaction, GAS_PER_BLOB,
+};
 
 /// Why a fixture file could not be parsed: the test, the JSON path and what was wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,61 +65,60 @@ pub struct Env {
     pub difficulty: Option<U256>,
     /// `currentRandom`, PREVRANDAO from Paris on.
     pub random: Option<B256>,
-    /// `currentBaseFee`, required from London on.
+    /// `currentBaseFee`, the EIP-1559 base fee from London on.
     pub base_fee: Option<U256>,
-    /// `currentExcessBlobGas`, required from Cancun on.
+    /// `currentExcessBlobGas`, EIP-4844's excess blob gas from Cancun on.
     pub excess_blob_gas: Option<u64>,
+    /// `parentExcessBlobGas` and `parentBlobGasUsed`, from which the excess blob gas follows
+    /// when `currentExcessBlobGas` is absent.
+    pub parent_blob_gas: Option<(u64, u64)>,
 }
 
 impl Env {
-    /// The block a transaction of revision `rev` runs in: no base fee before London,
-    /// `currentDifficulty` as PREVRANDAO before Paris. `blob_schedule` overrides the
-    /// revision's default blob schedule.
+    /// The block a transaction of revision `rev` runs in. Fields a revision does not need
+    /// may be absent, with the defaults evmone's state-test loader uses: no base fee before
+    /// London, and 0 when `currentBaseFee` is absent; PREVRANDAO is `currentRandom`, else
+    /// `currentDifficulty`, else zero from Paris, and `currentDifficulty` (else zero) before;
+    /// the excess blob gas is `currentExcessBlobGas`, else computed from the parent's
+    /// (`max(0, parentExcessBlobGas + parentBlobGasUsed - target)`), else 0.
+    /// `blob_schedule` overrides the revision's default blob schedule.
     pub fn block_env(
         &self,
         rev: Revision,
         chain_id: U256,
         blob_schedule: Option<BlobSchedule>,
-    ) -> Result<BlockEnv, String> {
+    ) -> BlockEnv {
         let base_fee = if rev >= Revision::London {
-            self.base_fee.ok_or_else(|| {
-                format!("env.currentBaseFee is required for {}", rev.fixture_name())
-            })?
+            self.base_fee.unwrap_or(U256::ZERO)
         } else {
             U256::ZERO
         };
+        let difficulty = self.difficulty.map(B256::from_word);
         let prev_randao = if rev >= Revision::Paris {
-            self.random.ok_or_else(|| {
-                format!("env.currentRandom is required for {}", rev.fixture_name())
-            })?
+            self.random.or(difficulty)
         } else {
-            let difficulty = self.difficulty.ok_or_else(|| {
-                format!(
-                    "env.currentDifficulty is required for {}",
-                    rev.fixture_name()
-                )
-            })?;
-            B256::from_word(difficulty)
-        };
-        let excess_blob_gas = match self.excess_blob_gas {
-            Some(v) => v,
-            None if rev >= Revision::Cancun => {
-                let name = rev.fixture_name();
-                return Err(format!("env.currentExcessBlobGas is required for {name}"));
-            }
-            None => 0,
-        };
-        Ok(BlockEnv {
+            difficulty
+        }
+        .unwrap_or(B256::ZERO);
+        let mut block = BlockEnv {
             number: self.number,
             timestamp: self.timestamp,
             gas_limit: self.gas_limit,
             coinbase: self.coinbase,
             base_fee,
             prev_randao,
-            excess_blob_gas,
+            excess_blob_gas: 0,
             blob_schedule,
             chain_id,
-        })
+        };
+        block.excess_blob_gas = match (self.excess_blob_gas, self.parent_blob_gas) {
+            (Some(v), _) => v,
+            (None, Some((excess, used))) => block.blob_schedule(rev).map_or(0, |s| {
+                (excess.saturating_add(used)).saturating_sub(s.target * GAS_PER_BLOB)
+            }),
+            (None, None) => 0,
+        };
+        block
     }
 }
 
@@ -540,9 +541,7 @@ fn parse_test(name: &str, v: &Value) -> Result<StateTest, FixtureError> {
                     .iter()
                     .find(|(name, _)| resolve_fork(name) == Ok(revision))
                     .map(|(_, s)| *s);
-                let block = env
-                    .block_env(revision, chain_id, schedule)
-                    .map_err(|e| FixtureError::at(&path, e))?;
+                let block = env.block_env(revision, chain_id, schedule);
                 ForkTarget::Run { revision, block }
             }
         };
@@ -591,6 +590,13 @@ fn parse_env(e: &Obj<'_>) -> Result<Env, FixtureError> {
         random: e.opt("currentRandom", to_word)?,
         base_fee: e.opt("currentBaseFee", to_u256)?,
         excess_blob_gas: e.opt("currentExcessBlobGas", to_u64)?,
+        parent_blob_gas: match (
+            e.opt("parentExcessBlobGas", to_u64)?,
+            e.opt("parentBlobGasUsed", to_u64)?,
+        ) {
+            (Some(excess), Some(used)) => Some((excess, used)),
+            _ => None,
+        },
     })
 }
 

@@ -198,33 +198,63 @@ fn block_env_follows_the_revision() {
     assert_eq!(block.base_fee, U256::ZERO, "no base fee before London");
     assert_eq!(block.prev_randao, word(0x20000), "DIFFICULTY before Paris");
 
-    // Paris needs currentRandom; Berlin does not.
+    // Fields a revision does not need may be missing, with evmone's defaults.
+    let without = |fields: &[&str]| {
+        let mut v = legacy_fixture();
+        let env = v["legacy"]["env"].as_object_mut().unwrap();
+        for f in fields {
+            env.remove(*f);
+        }
+        parse_one(&v)
+    };
+    // No currentRandom: Paris on uses currentDifficulty; before Paris it is not needed.
+    let t = without(&["currentRandom"]);
+    assert_eq!(run_target(fork(&t, "Cancun")).1.prev_randao, word(0x20000));
+    // No currentDifficulty: Paris on uses currentRandom; before Paris it is zero.
     let mut v = legacy_fixture();
+    v["legacy"]["env"]["currentRandom"] = json!(format!("0x{:064x}", 0x77));
     v["legacy"]["env"]
         .as_object_mut()
         .unwrap()
-        .remove("currentRandom");
-    let err = parse(&v).unwrap_err().to_string();
-    assert!(
-        err.contains("env.currentRandom is required for Cancun"),
-        "{err}"
-    );
-    v["legacy"]["post"]
-        .as_object_mut()
-        .unwrap()
-        .remove("Cancun");
+        .remove("currentDifficulty");
     let t = parse_one(&v);
-    assert_eq!(run_target(fork(&t, "Berlin")).0, Revision::Berlin);
-
-    // Before Paris, currentDifficulty is PREVRANDAO and must be present.
+    assert_eq!(run_target(fork(&t, "Cancun")).1.prev_randao, word(0x77));
+    assert_eq!(run_target(fork(&t, "Berlin")).1.prev_randao, B256::ZERO);
+    // Neither: zero everywhere.
+    let t = without(&["currentRandom", "currentDifficulty"]);
+    assert_eq!(run_target(fork(&t, "Cancun")).1.prev_randao, B256::ZERO);
+    // No base fee: zero; no excess blob gas: zero.
+    let t = without(&["currentBaseFee", "currentExcessBlobGas"]);
+    let (_, block) = run_target(fork(&t, "Cancun"));
+    assert_eq!((block.base_fee, block.excess_blob_gas), (U256::ZERO, 0));
+    // The excess blob gas follows from the parent's when the current one is absent:
+    // max(0, parent excess + parent used - target), Cancun's target being 3 blobs.
     let mut v = legacy_fixture();
     let env = v["legacy"]["env"].as_object_mut().unwrap();
-    env.remove("currentDifficulty");
-    let err = parse(&v).unwrap_err().to_string();
-    assert!(
-        err.contains("env.currentDifficulty is required for Berlin"),
-        "{err}"
+    env.remove("currentExcessBlobGas");
+    env.insert("parentExcessBlobGas".into(), json!("0x60000"));
+    env.insert("parentBlobGasUsed".into(), json!("0x40000"));
+    let t = parse_one(&v);
+    assert_eq!(
+        run_target(fork(&t, "Cancun")).1.excess_blob_gas,
+        0x60000 + 0x40000 - 3 * 131_072
     );
+    v["legacy"]["env"]["parentExcessBlobGas"] = json!("0x0");
+    let t = parse_one(&v);
+    assert_eq!(run_target(fork(&t, "Cancun")).1.excess_blob_gas, 0);
+
+    // A field every block needs is still a per-file error naming it.
+    for field in [
+        "currentCoinbase",
+        "currentNumber",
+        "currentTimestamp",
+        "currentGasLimit",
+    ] {
+        let mut v = legacy_fixture();
+        v["legacy"]["env"].as_object_mut().unwrap().remove(field);
+        let err = parse(&v).unwrap_err().to_string();
+        assert!(err.contains(field), "{field}: {err}");
+    }
 }
 
 #[test]
