@@ -3,7 +3,7 @@
 //! revision knows (calls and creates).
 
 use ember_evm::{Address, Revision, ALL_REVISIONS, B256, U256};
-use ember_state::{AccessListItem, Account, BlockEnv, Transaction};
+use ember_state::{AccessListItem, Account, Authorization, BlockEnv, Transaction};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -341,13 +341,14 @@ pub fn case(rng: &mut Rng<'_>, rev: Option<Revision>) -> Case {
         chain_id: U256::from(1),
     };
 
-    let tx_type = match rng.below(5) {
+    let tx_type = match rng.below(6) {
         1 if rev >= Revision::Berlin => 1,
         2 if london => 2,
         3 if rev >= Revision::Cancun => 3,
+        4 if rev >= Revision::Prague => 4,
         _ => 0,
     };
-    let create = tx_type != 3 && rng.chance(20);
+    let create = tx_type < 3 && rng.chance(20);
     let data = if create {
         // Init code that returns some generated runtime code.
         let runtime = code(rng, 8, &targets, rev);
@@ -389,10 +390,55 @@ pub fn case(rng: &mut Rng<'_>, rev: Option<Revision>) -> Case {
         tx.blob_hashes = vec![B256(h); 1 + rng.below(2) as usize];
         tx.max_fee_per_blob_gas = U256::from(1 + rng.below(2));
     }
+    if tx_type == 4 {
+        tx.authorization_list = (0..1 + rng.below(2))
+            .map(|_| authorization(rng, &pre, &targets))
+            .collect();
+    }
     Case {
         rev,
         block,
         pre,
         tx,
+    }
+}
+
+/// An EIP-7702 authorization with a known authority (the sender, a contract, a fresh
+/// account), mostly for this chain and at the authority's nonce, delegating to a target or
+/// clearing the delegation. The signature fields are valid placeholders: both engines take
+/// the authority as given instead of recovering it.
+fn authorization(
+    rng: &mut Rng<'_>,
+    pre: &[(Address, Account)],
+    targets: &[Address],
+) -> Authorization {
+    let authority = match rng.below(4) {
+        0 => SENDER,
+        1 => contract(rng.below(4) as u8),
+        _ => Address([0xa0 + rng.below(2) as u8; 20]),
+    };
+    let mut nonce = pre
+        .iter()
+        .find(|(a, _)| *a == authority)
+        .map_or(0, |(_, acc)| acc.nonce);
+    if authority == SENDER {
+        // The sender's nonce is bumped before authorizations apply.
+        nonce += 1;
+    }
+    if rng.chance(15) {
+        nonce += 1;
+    }
+    Authorization {
+        chain_id: U256::from(rng.pick(&[1u64, 1, 1, 0, 2])),
+        address: if rng.chance(15) {
+            Address::ZERO
+        } else {
+            rng.pick(targets)
+        },
+        nonce,
+        y_parity: U256::ZERO,
+        r: U256::from(1),
+        s: U256::from(1),
+        signer: Some(authority),
     }
 }

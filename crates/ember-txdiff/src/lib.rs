@@ -3,7 +3,8 @@
 //!
 //! [`gen::case`] builds a random but valid case: a pre-state (a funded sender, contracts with
 //! generated code, storage and balances, sometimes an empty account or an empty coinbase), a
-//! block for a random revision and one transaction (legacy, EIP-2930, EIP-1559 or EIP-4844;
+//! block for a random revision and one transaction (legacy, EIP-2930, EIP-1559, EIP-4844 or
+//! EIP-7702;
 //! a call or a create). [`check`] runs it through `ember_state::transact` in the interpreter
 //! and in the compiled tier, and through revm's mainnet handler on an in-memory database, and
 //! reports every difference: validity, status, gas used, output, logs and the whole

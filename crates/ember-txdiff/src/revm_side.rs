@@ -5,8 +5,11 @@ use ember_evm::{Address, B256, U256};
 use ember_state::{Account, Log};
 use revm::context::{BlockEnv, TxEnv};
 use revm::context_interface::block::BlobExcessGasAndPrice;
+use revm::context_interface::either::Either;
 use revm::context_interface::result::{ExecutionResult, Output};
-use revm::context_interface::transaction::{AccessList, AccessListItem};
+use revm::context_interface::transaction::{
+    AccessList, AccessListItem, Authorization, RecoveredAuthority, RecoveredAuthorization,
+};
 use revm::database::{CacheDB, EmptyDB};
 use revm::primitives::{self as rp, Bytes, TxKind};
 use revm::state::{AccountInfo, Bytecode};
@@ -92,7 +95,21 @@ pub fn run(case: &Case) -> Option<Outcome> {
         gas_priority_fee: priority,
         blob_hashes: t.blob_hashes.iter().map(b256).collect(),
         max_fee_per_blob_gas: u128_of(&t.max_fee_per_blob_gas),
-        authorization_list: Vec::new(),
+        authorization_list: t
+            .authorization_list
+            .iter()
+            .map(|a| {
+                let inner = Authorization {
+                    chain_id: to_revm_u256(&a.chain_id),
+                    address: addr(&a.address),
+                    nonce: a.nonce,
+                };
+                let authority = a.signer.map_or(RecoveredAuthority::Invalid, |s| {
+                    RecoveredAuthority::Valid(addr(&s))
+                });
+                Either::Right(RecoveredAuthorization::new_unchecked(inner, authority))
+            })
+            .collect(),
     };
     let mut evm = Context::mainnet()
         .with_db(db)
