@@ -9,6 +9,7 @@ pub mod cli;
 pub mod ember_runner;
 pub mod measure;
 pub mod outcome;
+pub mod progress;
 pub mod report;
 pub mod revm_runner;
 pub mod suite;

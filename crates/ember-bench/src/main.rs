@@ -4,6 +4,7 @@
 
 use ember_bench::cli::{parse_args, Command, Options, Suite, USAGE};
 use ember_bench::measure::{Clock, Plan, SAMPLE_TARGET};
+use ember_bench::progress::Progress;
 use ember_bench::{report, run_case, suite, CaseResult, TIMED_EMBER, TIMED_JIT, TIMED_REVM};
 use ember_jit::JitConfig;
 use serde_json::{json, Value};
@@ -135,8 +136,16 @@ fn run(opts: &Options) -> ExitCode {
     }
 
     let mut results = Vec::with_capacity(cases.len());
-    for case in cases {
+    let total = cases.len();
+    let mut progress = Progress::stderr();
+    for (i, case) in cases.into_iter().enumerate() {
+        progress.show(format_args!(
+            "[{}/{total}] {}: checking and timing",
+            i + 1,
+            case.name()
+        ));
         let r = run_case(case, &plan, warmup, opts.jit);
+        progress.clear();
         let line = report::table_line(&r);
         match (&r, opts.json) {
             (CaseResult::Timed { .. }, true) => {}
@@ -169,6 +178,13 @@ fn run(opts: &Options) -> ExitCode {
         for line in report::closing_lines(&results, opts.jit) {
             println!("{line}");
         }
+    }
+    // In JSON mode stdout holds the one object; the sentence goes to stderr.
+    let summary = report::summary_line(&suite_name, &results, opts.jit);
+    if opts.json {
+        eprintln!("{summary}");
+    } else {
+        println!("{summary}");
     }
 
     let failed = results

@@ -321,6 +321,38 @@ pub fn closing_lines(results: &[CaseResult], jit: bool) -> Vec<String> {
     lines
 }
 
+/// The run in one sentence, the last line `ember-bench` prints: how many cases of `suite` were
+/// timed, how many failed, and the interpreter's geometric-mean speed against revm.
+pub fn summary_line(suite: &str, results: &[CaseResult], jit: bool) -> String {
+    let failed = results
+        .iter()
+        .filter(|r| !matches!(r, CaseResult::Timed { .. }))
+        .count();
+    let engines = if jit {
+        "ember's interpreter, its compiled code and revm"
+    } else {
+        "ember's interpreter and revm"
+    };
+    let agreement = match failed {
+        0 => "all agreed".to_owned(),
+        n => format!("{n} failed (a mismatch or a case the harness cannot run)"),
+    };
+    let speed = match geometric_mean(&revm_over_interp(results)) {
+        Some(g) if g >= 1.0 => {
+            format!("; the interpreter is {g:.2}x as fast as revm (geometric mean)")
+        }
+        Some(g) => format!(
+            "; the interpreter takes {:.2}x revm's time (geometric mean)",
+            1.0 / g
+        ),
+        None => String::new(),
+    };
+    format!(
+        "ember-bench: {} case(s) of suite {suite} run in {engines}: {agreement}{speed}.",
+        results.len()
+    )
+}
+
 /// A timing as JSON.
 fn timing_json(t: &Timing) -> Value {
     json!({"ns": t.median_ns, "samples": t.samples, "batch": t.batch})
@@ -478,6 +510,27 @@ mod tests {
                 differences: vec!["gas used: interp=1 jit=2".into()],
             },
         ]
+    }
+
+    #[test]
+    fn the_summary_says_what_happened_in_one_sentence() {
+        // revm/interp over the four timed cases: (2*4*1*2)^(1/4) = 2.
+        assert_eq!(
+            summary_line("main", &results(), true),
+            "ember-bench: 5 case(s) of suite main run in ember's interpreter, its compiled code \
+             and revm: 1 failed (a mismatch or a case the harness cannot run); the interpreter is \
+             2.00x as fast as revm (geometric mean)."
+        );
+        assert_eq!(
+            summary_line("micro", &results()[..1], false),
+            "ember-bench: 1 case(s) of suite micro run in ember's interpreter and revm: all \
+             agreed; the interpreter is 2.00x as fast as revm (geometric mean)."
+        );
+        assert_eq!(
+            summary_line("main", &results()[4..], false),
+            "ember-bench: 1 case(s) of suite main run in ember's interpreter and revm: 1 failed \
+             (a mismatch or a case the harness cannot run)."
+        );
     }
 
     #[test]

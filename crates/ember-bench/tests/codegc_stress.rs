@@ -21,13 +21,26 @@ fn summary(args: &[&str]) -> Value {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    // No progress unless asked for: stderr is not a terminal here.
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    // No progress unless asked for (stderr is not a terminal here): stderr is the closing
+    // sentence alone.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let v: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let sentence = format!(
+        "codegc-stress: {} contracts on {} thread(s) in ",
+        number(&v, "contracts"),
+        number(&v, "threads")
     );
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    assert!(stderr.starts_with(&sentence), "{stderr}");
+    assert!(
+        stderr.trim_end().ends_with(&format!(
+            "{} mismatches, peak RSS {:.1} MiB.",
+            number(&v, "mismatches"),
+            number(&v, "peakRssBytes") as f64 / (1 << 20) as f64
+        )),
+        "{stderr}"
+    );
+    v
 }
 
 fn number(v: &Value, field: &str) -> u64 {

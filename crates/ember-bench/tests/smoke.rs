@@ -89,6 +89,16 @@ fn one_small_case_runs_in_three_engines_and_prints_the_closing_lines() {
         assert!(compile.contains(part), "{compile}");
     }
     line(&stdout, "machine code per contract: median ");
+    // The last line says what happened in one sentence.
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(
+            "ember-bench: 1 case(s) of suite main run in ember's interpreter, its compiled \
+             code and revm: all agreed; the interpreter "
+        ),
+        "{last}"
+    );
+    assert!(last.ends_with("revm (geometric mean)."), "{last}");
 }
 
 #[test]
@@ -139,6 +149,13 @@ fn json_output_is_one_object_with_every_selected_case() {
         ]
     );
     assert_eq!(v["failures"], serde_json::json!([]));
+    // stdout is the JSON alone; the closing sentence went to stderr.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("ember-bench: 3 case(s) of suite "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert_eq!(v["revision"], "London");
     let positive = |x: &serde_json::Value| x.as_f64().is_some_and(|g| g > 0.0);
     assert!(positive(&v["geometric_mean"]));

@@ -41,6 +41,29 @@ fn json_reports_status_output_and_execution_gas() {
 }
 
 #[test]
+fn the_last_line_says_what_happened() {
+    let sentence = "evm-run: the call ended in success after 24 gas with 32 byte(s) of output \
+                    in tier interp.";
+    // Text: the last line of stdout, after the stats.
+    let out = evm_run(&["--code", ADD_AND_RETURN, "--stats"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().last(), Some(sentence), "{text}");
+    assert!(out.stderr.is_empty());
+    // JSON: stdout is the object alone, the sentence is on stderr.
+    let out = evm_run(&["--code", ADD_AND_RETURN, "--json", "--repeat", "2"]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with(&sentence.replace('.', ", the last of 2 runs (median ")),
+        "{err}"
+    );
+    // A trace keeps stderr to itself: its summary line stays the last.
+    let out = evm_run(&["--code", ADD_AND_RETURN, "--json", "--trace"]);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!err.contains("evm-run:"), "{err}");
+}
+
+#[test]
 fn evm_failures_are_results_with_exit_status_0() {
     let v = json(&["--code", ADD_AND_RETURN, "--gas", "5"]);
     assert_eq!(v["status"], "out of gas");

@@ -502,6 +502,8 @@ fn main() -> ExitCode {
     match run(&opts) {
         Ok((summary, mismatches)) => {
             println!("{summary}");
+            // stdout holds the JSON object alone; the sentence goes to stderr.
+            eprintln!("{}", summary_line(&summary));
             if mismatches > 0 {
                 ExitCode::FAILURE
             } else {
@@ -513,6 +515,23 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The run in one sentence, from its JSON summary.
+fn summary_line(summary: &Value) -> String {
+    let n = |key: &str| summary[key].as_u64().unwrap_or(0);
+    format!(
+        "codegc-stress: {} contracts on {} thread(s) in {:.1} s: {} ran compiled code, {} \
+         compiles, {} evictions, {} mismatches, peak RSS {:.1} MiB.",
+        n("contracts"),
+        n("threads"),
+        summary["seconds"].as_f64().unwrap_or(0.0),
+        n("ranCompiled"),
+        n("compiles"),
+        n("evictions"),
+        n("mismatches"),
+        n("peakRssBytes") as f64 / (1 << 20) as f64
+    )
 }
 
 /// Runs the stress test; returns the JSON summary and the number of mismatches.
@@ -712,6 +731,19 @@ mod tests {
             }
             assert_eq!(r.output, acc.to_be_bytes::<32>());
         }
+    }
+
+    #[test]
+    fn the_summary_line_reads_the_json_summary() {
+        let summary = json!({
+            "contracts": 1000, "threads": 2, "seconds": 12.345, "ranCompiled": 990,
+            "compiles": 1003, "evictions": 400, "mismatches": 0, "peakRssBytes": 3 << 20,
+        });
+        assert_eq!(
+            summary_line(&summary),
+            "codegc-stress: 1000 contracts on 2 thread(s) in 12.3 s: 990 ran compiled code, \
+             1003 compiles, 400 evictions, 0 mismatches, peak RSS 3.0 MiB."
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@
 
 use ember_bench::ember_runner::{BenchHost, REVISION};
 use ember_bench::measure::{geometric_mean, measure, Clock, Plan};
+use ember_bench::progress::Progress;
 use ember_bench::report::format_ns;
 use ember_bench::suite::{self, Benchmark, Case, World};
 use ember_evm::{
@@ -129,13 +130,29 @@ fn main() -> ExitCode {
         eprintln!("runtime-bench: no case matches");
         return ExitCode::from(2);
     }
-    if opts.overhead && !overhead(&cases, &opts) {
-        return ExitCode::FAILURE;
+    let mut parts = Vec::new();
+    if opts.overhead {
+        match overhead(&cases, &opts) {
+            Some(summary) => parts.push(summary),
+            None => return ExitCode::FAILURE,
+        }
     }
-    if opts.mixed && !mixed(&cases, &opts) {
-        return ExitCode::FAILURE;
+    let mut agreed = true;
+    if opts.mixed {
+        match mixed(&cases, &opts) {
+            Some((ok, summary)) => {
+                agreed = ok;
+                parts.push(summary);
+            }
+            None => return ExitCode::FAILURE,
+        }
     }
-    ExitCode::SUCCESS
+    println!("runtime-bench: {}.", parts.join("; "));
+    if agreed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 fn message<'a>(world: &World, bench: &Benchmark, input: &'a [u8]) -> Message<'a> {
@@ -154,7 +171,10 @@ fn message<'a>(world: &World, bench: &Benchmark, input: &'a [u8]) -> Message<'a>
 }
 
 /// Part 1. Returns false if the two engines disagreed on a case.
-fn overhead(cases: &[Case<'_>], opts: &Options) -> bool {
+/// Times the profiler's overhead per case and prints the table; returns the result in a few
+/// words, or `None` (said on stderr) when the runtime's result differs or the clock is
+/// missing.
+fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
     let never_hot = |timeline: bool| {
         let mut c = RuntimeConfig::default();
         c.set("jit.hot-calls", "4294967296")
@@ -172,7 +192,7 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> bool {
     };
     if !plan.clock.is_available() {
         eprintln!("runtime-bench: the thread CPU clock cannot be read here");
-        return false;
+        return None;
     }
     println!(
         "profiler overhead: the bare interpreter vs the runtime in auto with nothing hot (store \
@@ -189,7 +209,14 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> bool {
     );
     let mut ratios = Vec::new();
     let mut timeline_ratios = Vec::new();
-    for case in cases {
+    let mut progress = Progress::stderr();
+    for (i, case) in cases.iter().enumerate() {
+        progress.show(format_args!(
+            "[{}/{}] {}: timing the profiler's overhead",
+            i + 1,
+            cases.len(),
+            case.name()
+        ));
         let world = &case.bench.world;
         let code = world.contract_code();
         let hash = keccak256(code);
@@ -203,7 +230,7 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> bool {
                     "{}: the runtime's result differs from the interpreter's",
                     case.name()
                 );
-                return false;
+                return None;
             }
         }
         let [bare, runtime, timeline] = measure(
@@ -224,6 +251,7 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> bool {
                 },
             ],
         );
+        progress.clear();
         let ratio = runtime.median_ns / bare.median_ns;
         let timeline_ratio = timeline.median_ns / bare.median_ns;
         ratios.push(ratio);
@@ -244,18 +272,24 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> bool {
             "nothing may get hot in this measurement"
         );
     }
-    if let (Some(g), Some(t)) = (geometric_mean(&ratios), geometric_mean(&timeline_ratios)) {
-        println!(
-            "{:<34} {:>12} {:>12} {:>+8.2}% {:>12} {:>+8.2}%\n",
-            "geometric mean",
-            "",
-            "",
-            (g - 1.0) * 100.0,
-            "",
-            (t - 1.0) * 100.0
-        );
-    }
-    true
+    let (Some(g), Some(t)) = (geometric_mean(&ratios), geometric_mean(&timeline_ratios)) else {
+        return Some("no overhead case was timed".into());
+    };
+    println!(
+        "{:<34} {:>12} {:>12} {:>+8.2}% {:>12} {:>+8.2}%\n",
+        "geometric mean",
+        "",
+        "",
+        (g - 1.0) * 100.0,
+        "",
+        (t - 1.0) * 100.0
+    );
+    Some(format!(
+        "the profiler costs {:+.2}% ({:+.2}% with the timeline) over {} case(s) (geometric mean)",
+        (g - 1.0) * 100.0,
+        (t - 1.0) * 100.0,
+        ratios.len()
+    ))
 }
 
 /// A deterministic xorshift generator for the workload's order.
@@ -302,7 +336,10 @@ struct Call<'a> {
 }
 
 /// Part 2. Returns false if a tier's results differed from `interp`'s.
-fn mixed(cases: &[Case<'_>], opts: &Options) -> bool {
+/// Runs the mixed workload in each tier and prints a row per tier; returns whether every
+/// tier's results equal the interpreter's and the outcome in a few words, or `None` (said on
+/// stderr) when the profile cannot be written.
+fn mixed(cases: &[Case<'_>], opts: &Options) -> Option<(bool, String)> {
     // One input per benchmark (the first), hottest first in the suite's order.
     let mut hot: Vec<usize> = Vec::new();
     for (i, c) in cases.iter().enumerate() {
@@ -378,15 +415,21 @@ fn mixed(cases: &[Case<'_>], opts: &Options) -> bool {
     );
     let mut reference: Option<Vec<ExecResult>> = None;
     let mut ok = true;
+    let mut walls = Vec::new();
     for config in [interp_config, jit_config, auto] {
         let tier = config.tier();
         let rt = Runtime::new(config);
-        let (wall, results) = run_calls(&rt, cases, &calls);
+        let (wall, results) = run_calls(&rt, cases, &calls, tier.name());
+        walls.push(format!(
+            "{} {}",
+            tier.name(),
+            format_ns(wall.as_nanos() as f64)
+        ));
         let stats = rt.stats();
         if let (Some(dir), ember_runtime::Tier::Auto) = (&opts.profile_dir, tier) {
             if let Err(e) = write_profile(dir, &rt.profile_report()) {
                 eprintln!("runtime-bench: --profile-dir {}: {e}", dir.display());
-                return false;
+                return None;
             }
         }
         drop(rt);
@@ -410,7 +453,19 @@ fn mixed(cases: &[Case<'_>], opts: &Options) -> bool {
         "\ncompile: total compile time of the run (for auto, spent on the worker threads, \
          concurrently with execution)"
     );
-    ok
+    let results = if ok {
+        "results identical"
+    } else {
+        "results DIFFER from the interpreter's"
+    };
+    Some((
+        ok,
+        format!(
+            "the mixed workload of {} calls took {} ({results})",
+            calls.len(),
+            walls.join(", ")
+        ),
+    ))
 }
 
 /// Writes the profiler's report in its four forms into `dir`.
@@ -428,22 +483,42 @@ fn write_profile(
     std::fs::write(dir.join("profile.svg"), report.to_svg())
 }
 
-fn run_calls(rt: &Runtime, cases: &[Case<'_>], calls: &[Call<'_>]) -> (Duration, Vec<ExecResult>) {
+/// Makes the calls in order through `rt`; returns the wall time and the results. Progress
+/// (tier `tier`) is drawn every [`PROGRESS_EVERY`] calls on a terminal.
+fn run_calls(
+    rt: &Runtime,
+    cases: &[Case<'_>],
+    calls: &[Call<'_>],
+    tier: &str,
+) -> (Duration, Vec<ExecResult>) {
     let mut hosts: Vec<BenchHost<'_>> = cases
         .iter()
         .map(|c| BenchHost::new(&c.bench.world))
         .collect();
     let mut results = Vec::with_capacity(calls.len());
+    let mut progress = Progress::stderr();
     let start = Instant::now();
-    for call in calls {
+    for (i, call) in calls.iter().enumerate() {
+        if i % PROGRESS_EVERY == 0 {
+            progress.show(format_args!(
+                "mixed workload, tier {tier}: call {i} of {}",
+                calls.len()
+            ));
+        }
         let case = &cases[call.case];
         let host = &mut hosts[call.case];
         host.reset();
         let msg = message(&case.bench.world, case.bench, call.input);
         results.push(rt.execute(host, REVISION, &msg, call.code, Some(&call.hash)));
     }
-    (start.elapsed(), results)
+    let wall = start.elapsed();
+    progress.clear();
+    (wall, results)
 }
+
+/// How many calls of the mixed workload pass between progress updates: rare enough to cost
+/// nothing measurable next to calls of microseconds to milliseconds.
+const PROGRESS_EVERY: usize = 256;
 
 fn print_row(tier: &str, wall: Duration, stats: &Stats, same: &str) {
     let compile: u64 = stats.contracts.iter().map(|c| c.compile_ns).sum();

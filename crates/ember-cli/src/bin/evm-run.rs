@@ -341,8 +341,16 @@ fn run(cfg: &Config, engine: &Engine) -> Result<(), String> {
     if let Some(p) = &profile {
         cfg.profile.write_files(p)?;
     }
+    let engine = match engine {
+        Engine::Ember(rt) => format!("tier {}", rt.config().tier().name()),
+        Engine::Evmc(_) => {
+            let spec = cfg.vm.as_deref().unwrap_or_default();
+            spec.split(',').next().unwrap_or(spec).to_owned()
+        }
+    };
     report(
         cfg,
+        &engine,
         &result,
         &logs,
         &mut times,
@@ -363,9 +371,12 @@ fn median(times: &mut [u128]) -> u128 {
 
 /// Writes the result; with `stats` (ember's own engine) the compile time in the compiling
 /// tiers, which is not part of the timed runs in `jit` (see [`compile_ahead`]), with
-/// `--stats` the runtime's statistics, and with `--profile` the profiler's table.
+/// `--stats` the runtime's statistics, and with `--profile` the profiler's table; last, the
+/// run in one sentence ([`summary_line`]): on stdout after the text, on stderr after JSON
+/// (unless stderr carries a trace).
 fn report(
     cfg: &Config,
+    engine: &str,
     r: &ExecResult,
     logs: &[Log],
     times: &mut [u128],
@@ -376,6 +387,8 @@ fn report(
         .filter(|s| s.tier != Tier::Interp)
         .map(|s| s.contracts.iter().map(|c| c.compile_ns).sum::<u64>());
     let used = gas_used(cfg.gas, r);
+    let median_ns = (cfg.repeat > 1).then(|| median(times));
+    let summary = summary_line(r, used, engine, cfg.repeat, median_ns);
     let mut out = std::io::stdout().lock();
     if cfg.json {
         let mut obj = serde_json::json!({
@@ -390,9 +403,9 @@ fn report(
                 "data": format!("0x{}", to_hex(&l.data)),
             })).collect::<Vec<_>>(),
         });
-        if cfg.repeat > 1 {
+        if let Some(ns) = median_ns {
             obj["runs"] = cfg.repeat.into();
-            obj["medianNs"] = (median(times) as u64).into();
+            obj["medianNs"] = (ns as u64).into();
         }
         if let Some(ns) = compile_ns {
             obj["compileNs"] = ns.into();
@@ -404,12 +417,15 @@ fn report(
             obj["profile"] = p.to_json();
         }
         let _ = writeln!(out, "{obj}");
+        if !cfg.trace {
+            eprintln!("{summary}");
+        }
     } else {
         let _ = writeln!(out, "status: {}", r.status.name());
         let _ = writeln!(out, "output: 0x{}", to_hex(&r.output));
         let _ = writeln!(out, "gas used: {used}");
-        if cfg.repeat > 1 {
-            let _ = writeln!(out, "runs: {}, median: {} ns", cfg.repeat, median(times));
+        if let Some(ns) = median_ns {
+            let _ = writeln!(out, "runs: {}, median: {ns} ns", cfg.repeat);
         }
         if let Some(ns) = compile_ns {
             let _ = writeln!(out, "compile: {ns} ns");
@@ -420,7 +436,28 @@ fn report(
         if let Some(p) = profile {
             let _ = writeln!(out, "{}", p.to_text(usize::MAX));
         }
+        let _ = writeln!(out, "{summary}");
     }
+}
+
+/// The run in one sentence: the last run's outcome, gas and output in `engine`, and with
+/// several runs the median time.
+fn summary_line(
+    r: &ExecResult,
+    used: u64,
+    engine: &str,
+    runs: usize,
+    median_ns: Option<u128>,
+) -> String {
+    let timing = match median_ns {
+        Some(ns) => format!(", the last of {runs} runs (median {ns} ns)"),
+        None => String::new(),
+    };
+    format!(
+        "evm-run: the call ended in {} after {used} gas with {} byte(s) of output in {engine}{timing}.",
+        r.status.name(),
+        r.output.len()
+    )
 }
 
 #[cfg(test)]
@@ -431,5 +468,26 @@ mod tests {
     #[test]
     fn the_command_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_summary_line_says_what_happened() {
+        let r = ExecResult {
+            status: ember_evm::StatusCode::Revert,
+            gas_left: 10,
+            gas_refund: 0,
+            output: vec![1, 2, 3],
+            create_address: None,
+        };
+        assert_eq!(
+            summary_line(&r, 24, "tier interp", 1, None),
+            "evm-run: the call ended in revert after 24 gas with 3 byte(s) of output in tier \
+             interp."
+        );
+        assert_eq!(
+            summary_line(&r, 24, "tier jit", 5, Some(1200)),
+            "evm-run: the call ended in revert after 24 gas with 3 byte(s) of output in tier \
+             jit, the last of 5 runs (median 1200 ns)."
+        );
     }
 }
