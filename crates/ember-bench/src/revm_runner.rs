@@ -26,9 +26,6 @@ use std::rc::Rc;
 /// The revision every benchmark runs at.
 pub const SPEC: SpecId = SpecId::LONDON;
 
-/// The largest init code EIP-3860 allows (twice the EIP-170 code size limit).
-const MAX_INITCODE_SIZE: usize = 2 * 0x6000;
-
 fn addr(a: &ember_evm::Address) -> Address {
     Address::from(a.0)
 }
@@ -225,7 +222,7 @@ impl Host for BenchHost {
     }
 
     fn max_initcode_size(&self) -> usize {
-        MAX_INITCODE_SIZE
+        ember_evm::MAX_INITCODE_SIZE
     }
 
     fn gas_params(&self) -> &GasParams {

@@ -6,10 +6,12 @@
 
 pub mod analysis;
 mod arith;
+pub mod delegation;
 pub mod frame;
 pub mod host;
 pub mod instructions;
 pub mod interpreter;
+pub mod limits;
 pub mod memory;
 pub mod opcodes;
 pub mod revision;
@@ -18,6 +20,7 @@ pub mod types;
 mod vm;
 
 pub use analysis::{BasicBlock, CodeAnalysis};
+pub use delegation::{delegate_of, delegation_designator, parse_delegation, DELEGATION_LEN};
 pub use frame::Frame;
 pub use host::{
     AccessStatus, CallKind, ExecResult, Host, Message, StatusCode, StorageStatus, TraceStep,
@@ -27,9 +30,7 @@ pub use interpreter::{
     execute, execute_analyzed, execute_from, execute_observed, step, Interpreter, JumpObserver,
     Step,
 };
+pub use limits::{MAX_CALL_DEPTH, MAX_CODE_SIZE, MAX_INITCODE_SIZE};
 pub use revision::{Revision, ALL_REVISIONS};
 pub use types::{keccak256, parse_hex, to_hex, Address, HexError, B256, EMPTY_CODE_HASH, U256};
 pub use vm::Vm;
-
-/// The deepest nesting of calls (EVMC depth runs 0..=1024).
-pub const MAX_CALL_DEPTH: i32 = 1024;

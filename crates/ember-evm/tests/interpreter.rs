@@ -306,8 +306,7 @@ fn calls_at_max_depth_and_without_balance_fail_lightly() {
 
 #[test]
 fn eip7702_delegation_is_followed_by_calls_from_prague() {
-    let mut designator = vec![0xef, 0x01, 0x00];
-    designator.extend_from_slice(&addr(0xdd).0);
+    let designator = delegation_designator(&addr(0xdd));
     let code = "6000600060006000600060cc61fffff100";
     let mut h = MockHost::default().with_code(addr(0xcc), &designator);
     let r = run_with(&mut h, Prague, code, G, 0);
@@ -329,6 +328,20 @@ fn eip7702_delegation_is_followed_by_calls_from_prague() {
     assert_eq!(h.calls[0].flags & FLAG_DELEGATED, 0);
     // Before Prague the designator is just code starting with 0xef: the call fails and its
     // 0xffff gas is gone.
+    assert_eq!(used(&r, G), 7 * 3 + 100 + 2500 + 0xffff);
+}
+
+#[test]
+fn eip7702_code_longer_than_a_designator_is_not_followed() {
+    // 24 bytes that start with a designator are ordinary code: the call runs it (and fails on
+    // the 0xef), without a second account access for a delegate.
+    let mut code = delegation_designator(&addr(0xdd)).to_vec();
+    code.push(0);
+    let call = "6000600060006000600060cc61fffff100";
+    let mut h = MockHost::default().with_code(addr(0xcc), &code);
+    let r = run_with(&mut h, Prague, call, G, 0);
+    assert_eq!(h.calls[0].code_address, addr(0xcc));
+    assert_eq!(h.calls[0].flags & FLAG_DELEGATED, 0);
     assert_eq!(used(&r, G), 7 * 3 + 100 + 2500 + 0xffff);
 }
 

@@ -1,6 +1,6 @@
-//! One account of the world state, and EIP-7702 delegation designators.
+//! One account of the world state.
 
-use ember_evm::{keccak256, Address, B256, EMPTY_CODE_HASH, U256};
+use ember_evm::{keccak256, B256, EMPTY_CODE_HASH, U256};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -39,27 +39,6 @@ impl Account {
     }
 }
 
-/// The prefix of an EIP-7702 delegation designator (`0xef0100 ‖ address`).
-pub const DELEGATION_PREFIX: [u8; 3] = [0xef, 0x01, 0x00];
-
-/// The delegate named by `code` if it is exactly an EIP-7702 delegation designator.
-pub fn delegate_of(code: &[u8]) -> Option<Address> {
-    if code.len() != 23 || code[..3] != DELEGATION_PREFIX {
-        return None;
-    }
-    let mut a = [0u8; 20];
-    a.copy_from_slice(&code[3..]);
-    Some(Address(a))
-}
-
-/// The designator `0xef0100 ‖ delegate`.
-pub fn delegation_code(delegate: &Address) -> Arc<[u8]> {
-    let mut code = Vec::with_capacity(23);
-    code.extend_from_slice(&DELEGATION_PREFIX);
-    code.extend_from_slice(&delegate.0);
-    code.into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,20 +72,5 @@ mod tests {
             ..Account::default()
         };
         assert_eq!(a.code_hash(), keccak256(b"\x60\x00"));
-    }
-
-    #[test]
-    fn delegation_designator_round_trip() {
-        let d = Address([0x42; 20]);
-        let code = delegation_code(&d);
-        assert_eq!(code.len(), 23);
-        assert_eq!(delegate_of(&code), Some(d));
-        assert_eq!(delegate_of(&code[..22]), None);
-        let mut longer = code.to_vec();
-        longer.push(0);
-        assert_eq!(delegate_of(&longer), None);
-        let mut wrong = code.to_vec();
-        wrong[2] = 1;
-        assert_eq!(delegate_of(&wrong), None);
     }
 }

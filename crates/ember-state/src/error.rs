@@ -39,7 +39,7 @@ pub enum TxError {
     NonceTooHigh { expected: u64, got: u64 },
     /// The transaction's nonce is below the sender's.
     NonceTooLow { expected: u64, got: u64 },
-    /// Create init code longer than 49152 bytes (EIP-3860).
+    /// Create init code longer than [`ember_evm::MAX_INITCODE_SIZE`] bytes (EIP-3860).
     InitcodeSizeExceeded { size: usize, max: usize },
     /// The sender cannot pay `gas_limit · max_fee + value (+ blob fees)`.
     InsufficientFunds,

@@ -8,12 +8,10 @@ use crate::precompiles::{is_precompile, run_precompile};
 use crate::rlp;
 use ember_evm::{
     keccak256, AccessStatus, Address, CallKind, ExecResult, Host, Message, Revision, StatusCode,
-    StorageStatus, Tracer, TxContext, Vm, B256, FLAG_DELEGATED,
+    StorageStatus, Tracer, TxContext, Vm, B256, FLAG_DELEGATED, MAX_CODE_SIZE,
 };
 use std::sync::Arc;
 
-/// EIP-170 code size limit (from Spurious Dragon).
-pub const MAX_CODE_SIZE: usize = 0x6000;
 /// Gas per byte of deployed code.
 const CODE_DEPOSIT_COST: i64 = 200;
 /// The RIPEMD-160 precompile, whose touch survives a revert (the Spurious Dragon quirk).

@@ -35,15 +35,15 @@ mod world;
 
 pub mod statetest;
 
-pub use account::{delegate_of, Account};
+pub use account::Account;
 pub use block::{fake_exponential, BlobSchedule, BlockEnv, GAS_PER_BLOB};
 pub use error::{TxError, EXCEPTION_NAMES};
-pub use host::{create2_address, create_address, MAX_CODE_SIZE};
+pub use host::{create2_address, create_address};
 pub use logs::{logs_hash, Log};
 pub use precompiles::{is_precompile, run_precompile};
 pub use transaction::{
     floor_data_gas, intrinsic_gas, reward_coinbase, run_message, transact, AccessListItem,
-    Authorization, Transaction, TxOutcome, MAX_INITCODE_SIZE, MAX_TX_BLOBS, MAX_TX_GAS_LIMIT,
+    Authorization, Transaction, TxOutcome, MAX_TX_BLOBS, MAX_TX_GAS_LIMIT,
 };
 pub use trie::EMPTY_TRIE_ROOT;
 pub use world::{storage_root, WorldState};

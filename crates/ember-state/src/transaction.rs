@@ -1,7 +1,6 @@
 //! Transactions: intrinsic gas, validation, fees, EIP-7702 authorizations, and running a
 //! transaction or a bare message against the state.
 
-use crate::account::{delegate_of, delegation_code};
 use crate::block::{BlockEnv, GAS_PER_BLOB};
 use crate::error::TxError;
 use crate::host::{create_address, StateHost};
@@ -10,8 +9,9 @@ use crate::logs::Log;
 use crate::rlp;
 use crate::world::WorldState;
 use ember_evm::{
-    keccak256, Address, CallKind, ExecResult, Host, Message, Revision, StatusCode, Tracer,
-    TxContext, Vm, B256, FLAG_DELEGATED, U256,
+    delegation_designator, keccak256, parse_delegation, Address, CallKind, ExecResult, Host,
+    Message, Revision, StatusCode, Tracer, TxContext, Vm, B256, FLAG_DELEGATED, MAX_INITCODE_SIZE,
+    U256,
 };
 use std::sync::Arc;
 
@@ -165,8 +165,6 @@ pub struct TxOutcome {
 pub const MAX_TX_GAS_LIMIT: u64 = 1 << 24;
 /// Most blobs in one transaction from Osaka (EIP-7594).
 pub const MAX_TX_BLOBS: usize = 6;
-/// Init code size limit from Shanghai (EIP-3860).
-pub const MAX_INITCODE_SIZE: usize = 2 * crate::host::MAX_CODE_SIZE;
 
 const TX_BASE_COST: u64 = 21_000;
 const TX_CREATE_COST: u64 = 32_000;
@@ -321,7 +319,7 @@ fn validate(
 
     let sender = state.get(&tx.sender);
     if let Some(acc) = sender {
-        if !acc.code.is_empty() && delegate_of(&acc.code).is_none() {
+        if !acc.code.is_empty() && parse_delegation(&acc.code).is_none() {
             return Err(TxError::SenderNotEoa);
         }
     }
@@ -442,7 +440,7 @@ fn apply_authorizations(host: &mut StateHost<'_, '_>, block: &BlockEnv, tx: &Tra
             Some(a) => (
                 !a.is_empty(),
                 a.nonce,
-                a.code.is_empty() || delegate_of(&a.code).is_some(),
+                a.code.is_empty() || parse_delegation(&a.code).is_some(),
             ),
         };
         if !code_ok || nonce != auth.nonce {
@@ -456,7 +454,8 @@ fn apply_authorizations(host: &mut StateHost<'_, '_>, block: &BlockEnv, tx: &Tra
                 host.tx.set_code(&authority, Arc::from(&[][..]));
             }
         } else {
-            host.tx.set_code(&authority, delegation_code(&auth.address));
+            host.tx
+                .set_code(&authority, Arc::from(delegation_designator(&auth.address)));
         }
         host.tx.set_nonce(&authority, nonce + 1);
     }
@@ -516,7 +515,7 @@ pub fn transact(
     let mut flags = 0;
     let mut code_address = recipient;
     if rev >= Revision::Prague && tx.to.is_some() {
-        if let Some(delegate) = host.tx.code(&recipient).and_then(|c| delegate_of(c)) {
+        if let Some(delegate) = host.tx.code(&recipient).and_then(|c| parse_delegation(c)) {
             code_address = delegate;
             flags |= FLAG_DELEGATED;
             host.access_account(&delegate);
@@ -1169,7 +1168,7 @@ mod tests {
         assert_eq!(out.gas_used, 46_000);
         let acc = w.get(&authority).unwrap();
         assert_eq!(acc.nonce, 1);
-        assert_eq!(delegate_of(&acc.code), Some(delegate));
+        assert_eq!(parse_delegation(&acc.code), Some(delegate));
         // Existing authority: 12500 back, under the cap 46000 / 5 = 9200 → refund 9200.
         let mut w = world();
         w.insert(
@@ -1205,7 +1204,7 @@ mod tests {
         w.insert(
             authority,
             Account {
-                code: delegation_code(&delegate),
+                code: Arc::from(delegation_designator(&delegate)),
                 ..Account::default()
             },
         );
@@ -1240,7 +1239,7 @@ mod tests {
             a(2),
             Account {
                 nonce: 1,
-                code: delegation_code(&delegate),
+                code: Arc::from(delegation_designator(&delegate)),
                 ..Account::default()
             },
         );

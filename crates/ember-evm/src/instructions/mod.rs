@@ -10,7 +10,7 @@ use crate::memory::{copy_padded, num_words, saturating_u64, Memory};
 use crate::opcodes::*;
 use crate::revision::Revision;
 use crate::types::{keccak256, Address, B256, U256};
-use crate::MAX_CALL_DEPTH;
+use crate::{delegate_of, MAX_CALL_DEPTH, MAX_INITCODE_SIZE};
 
 /// Extra gas for touching a cold account (EIP-2929), on top of the warm cost in the table.
 pub const COLD_ACCOUNT_SURCHARGE: i64 = 2600 - 100;
@@ -28,8 +28,6 @@ pub const CALL_VALUE_COST: i64 = 9000;
 pub const ACCOUNT_CREATION_COST: i64 = 25000;
 /// Gas given free to the callee of a value-bearing call.
 pub const CALL_STIPEND: i64 = 2300;
-/// EIP-3860 initcode size limit (twice the EIP-170 code limit).
-pub const MAX_INITCODE_SIZE: usize = 2 * 0x6000;
 /// Pre-London refund for SELFDESTRUCT.
 pub const SELFDESTRUCT_REFUND: i64 = 24000;
 

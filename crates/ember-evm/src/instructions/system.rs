@@ -2,19 +2,6 @@
 
 use super::*;
 
-/// The EIP-7702 delegate of `addr`, if its code is a delegation designator `0xef0100 ‖ address`.
-pub fn delegate_of(host: &mut dyn Host, addr: &Address) -> Option<Address> {
-    let mut buf = [0u8; 23];
-    let n = host.copy_code(addr, 0, &mut buf);
-    if n == buf.len() && buf[..3] == [0xef, 0x01, 0x00] {
-        let mut a = [0u8; 20];
-        a.copy_from_slice(&buf[3..]);
-        Some(Address(a))
-    } else {
-        None
-    }
-}
-
 /// CALL, CALLCODE, DELEGATECALL and STATICCALL.
 #[inline(never)]
 pub fn call(f: &mut Frame<'_>, host: &mut dyn Host, op: u8) -> Result<(), StatusCode> {
