@@ -15,8 +15,8 @@
 //! Work is simulated by spinning.
 
 use ember_evm::{keccak256, Address, Revision};
-use ember_profile::account::{frame, now_ns, side_exit};
 use ember_profile::report::{Report, UnitLabel};
+use ember_profile::timing::{frame, now_ns, side_exit};
 use ember_profile::{EventKind, Tier, Timeline, TimelineConfig, UnitCounters, UnitId};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};

@@ -10,7 +10,7 @@
 //! five rounds, in wall-clock nanoseconds per transition. `empty loop` is the same loop
 //! calling the callee's closure directly, for the cost of the loop itself.
 
-use ember_profile::account::{frame, side_exit};
+use ember_profile::timing::{frame, side_exit};
 use ember_profile::{ManualClock, Tier, Timeline, TimelineConfig, UnitCounters, UnitId};
 use std::hint::black_box;
 use std::time::Instant;

@@ -2,8 +2,8 @@
 //!
 //! The runtime embeds one [`UnitCounters`] per *unit* (one contract: code hash and revision,
 //! labelled with the first address it ran at) and runs every frame inside
-//! [`account::frame`]. Entering a frame, a side exit from compiled code to the interpreter
-//! ([`account::side_exit`]) and leaving a frame are *transitions*: each reads the clock once
+//! [`timing::frame`]. Entering a frame, a side exit from compiled code to the interpreter
+//! ([`timing::side_exit`]) and leaving a frame are *transitions*: each reads the clock once
 //! and charges the time since the previous transition on this thread to the unit and tier
 //! that was running, so time in nested calls goes to the callee (exclusive time) and the
 //! exclusive times of all frames add up to the inclusive time of the outermost one. The
@@ -18,12 +18,12 @@
 //! picture; [`perfmap`] announces compiled code to Linux `perf`.
 //!
 //! ```
-//! use ember_profile::{account, report::{Report, UnitLabel}, Tier, UnitCounters, UnitId};
+//! use ember_profile::{timing, report::{Report, UnitLabel}, Tier, UnitCounters, UnitId};
 //! use ember_evm::{Address, Revision, B256};
 //!
 //! let counters = UnitCounters::new();
-//! let output = account::frame(&counters, UnitId(1), Tier::Jit, None, || {
-//!     account::side_exit(42); // compiled code hands over to the interpreter
+//! let output = timing::frame(&counters, UnitId(1), Tier::Jit, None, || {
+//!     timing::side_exit(42); // compiled code hands over to the interpreter
 //!     ("done", 21_000)        // the frame's result and the gas it used
 //! });
 //! assert_eq!(output, "done");
@@ -34,14 +34,14 @@
 //! println!("{}", report.to_text(20));
 //! ```
 
-pub mod account;
 mod clock;
 pub mod perfmap;
 pub mod report;
 pub mod timeline;
+pub mod timing;
 
-pub use account::ManualClock;
 pub use timeline::{CompileJob, Event, EventKind, Span, Timeline, TimelineConfig};
+pub use timing::ManualClock;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

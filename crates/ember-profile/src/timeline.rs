@@ -1,7 +1,7 @@
 //! The optional event timeline: what ran where and when, tier events and compile jobs, in
 //! bounded rings.
 //!
-//! The runtime creates a [`Timeline`] when asked to and passes it to [`crate::account::frame`]
+//! The runtime creates a [`Timeline`] when asked to and passes it to [`crate::timing::frame`]
 //! for every frame (it is off otherwise: nothing is recorded and nothing is paid). Records:
 //!
 //! - **spans**: a (thread, unit, tier) ran from `start_ns` to `end_ns` (exclusive time, as the
@@ -26,10 +26,10 @@
 //! buffer is flushed when the thread exits or records into another timeline;
 //! [`Timeline::snapshot`] sees every thread's open records too. Locks are always taken in the
 //! order registry of threads, thread buffers, rings. All times are nanoseconds since the
-//! timeline was created, on [`crate::account::now_ns`]'s clock (a thread's manual clock, in
+//! timeline was created, on [`crate::timing::now_ns`]'s clock (a thread's manual clock, in
 //! tests, must start where the timeline's creator's did).
 
-use crate::account::now_ns;
+use crate::timing::now_ns;
 use crate::{Tier, UnitId};
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -554,7 +554,7 @@ impl Timeline {
     }
 
     /// Records a compile of `unit` by compile worker `worker` from `start_ns` to `end_ns`
-    /// (readings of [`crate::account::now_ns`]; an end before the start is taken as the
+    /// (readings of [`crate::timing::now_ns`]; an end before the start is taken as the
     /// start); `ok` if it produced code. Compile jobs are few: they go straight to their ring.
     pub fn compile_job(&self, worker: u32, unit: UnitId, start_ns: u64, end_ns: u64, ok: bool) {
         let job = CompileJob {
@@ -614,7 +614,7 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::account::{frame, side_exit, ManualClock};
+    use crate::timing::{frame, side_exit, ManualClock};
     use crate::UnitCounters;
 
     fn timeline(capacity: usize, merge_gap_ns: u64) -> Timeline {

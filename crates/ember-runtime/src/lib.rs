@@ -55,7 +55,7 @@ use ember_evm::{
 };
 use ember_jit::JitConfig;
 use ember_profile::report::{ExitSite, Report, UnitLabel};
-use ember_profile::{account, EventKind, Tier as ProfTier, UnitCounters, UnitId};
+use ember_profile::{timing, EventKind, Tier as ProfTier, UnitCounters, UnitId};
 use jumps::JumpProfile;
 use lifecycle::{Core, Unpublish};
 use pool::{Pool, Submit};
@@ -416,7 +416,7 @@ impl<B: Backend> Vm for Runtime<B> {
         let tier = core.config.tier();
         let timeline = core.timeline.as_ref();
         let elsewhere = |host: &mut dyn Host| {
-            account::frame(&self.other, OTHER_UNIT, ProfTier::Interp, timeline, || {
+            timing::frame(&self.other, OTHER_UNIT, ProfTier::Interp, timeline, || {
                 let r = ember_evm::execute(host, rev, msg, code);
                 let gas = gas_used(msg, &r);
                 (r, gas)
@@ -450,9 +450,9 @@ impl<B: Backend> Vm for Runtime<B> {
         let published = (entry.state() == store::COMPILED).then(|| entry.code.load());
         if let Some(version) = published.as_ref().and_then(|g| g.as_ref()) {
             let mut recompile = false;
-            let r = account::frame(&entry.unit, entry.id, ProfTier::Jit, timeline, || {
+            let r = timing::frame(&entry.unit, entry.id, ProfTier::Jit, timeline, || {
                 let mut on_exit = |exit: SideExit| {
-                    account::side_exit(exit.pc);
+                    timing::side_exit(exit.pc);
                     entry.exits.record(exit.pc);
                     if exit.kind == ExitKind::Recompile {
                         recompile = true;
@@ -473,7 +473,7 @@ impl<B: Backend> Vm for Runtime<B> {
         drop(published);
         let cold_auto = tier == Tier::Auto && entry.state() == store::COLD;
         let record_jumps = cold_auto && self.records_jumps(entry);
-        let r = account::frame(&entry.unit, entry.id, ProfTier::Interp, timeline, || {
+        let r = timing::frame(&entry.unit, entry.id, ProfTier::Interp, timeline, || {
             let r = if record_jumps {
                 let jumps = entry
                     .jumps

@@ -33,7 +33,7 @@ use crate::config::RuntimeConfig;
 use crate::store::{Entry, Store, Version, COLD, COMPILED, COMPILING, REJECTED};
 use ember_jit::panic_message;
 use ember_profile::perfmap::{symbol_name, PerfMap};
-use ember_profile::{account, EventKind, Timeline, TimelineConfig};
+use ember_profile::{timing, EventKind, Timeline, TimelineConfig};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -159,7 +159,7 @@ impl<B: Backend> Core<B> {
             .then(|| entry.jumps.get().map(|p| p.speculation()))
             .flatten();
         let start = Instant::now();
-        let start_ns = account::now_ns();
+        let start_ns = timing::now_ns();
         let result = panic::catch_unwind(AssertUnwindSafe(|| {
             self.backend
                 .compile(&entry.analysis, entry.key.rev, spec.as_ref())
@@ -177,7 +177,7 @@ impl<B: Backend> Core<B> {
                 worker,
                 entry.id,
                 start_ns,
-                account::now_ns(),
+                timing::now_ns(),
                 result.is_ok(),
             );
         }

@@ -1,6 +1,6 @@
 use super::*;
-use crate::account::{frame, side_exit, ManualClock};
 use crate::timeline::TimelineConfig;
+use crate::timing::{frame, side_exit, ManualClock};
 use crate::Tier;
 
 fn label(byte: u8) -> UnitLabel {
