@@ -293,7 +293,7 @@ mod tests {
         assert_eq!(r.gas_left, 1000 - 9);
         let stats = o.stats().unwrap();
         assert_eq!(stats.tier, Tier::Jit);
-        assert_eq!(stats.contracts[0].calls_jit, 1);
+        assert_eq!(stats.contracts[0].profile.jit.calls, 1);
         assert_eq!(stats.cache.discards, 0);
         // Discarding acts on the running runtime and keeps it.
         o.set("jit.discard", "all").unwrap();
@@ -301,7 +301,7 @@ mod tests {
         assert_eq!((stats.cache.discards, stats.cache.discarded), (1, 1));
         assert_eq!(stats.cache.published_bytes, 0);
         run_message(&mut state, &block, Revision::Cancun, &Shim(&o), &msg, None);
-        assert_eq!(o.stats().unwrap().contracts[0].versions, 2);
+        assert_eq!(o.stats().unwrap().contracts[0].profile.versions, 2);
         // The profile is written when the instance goes.
         let dir = std::env::temp_dir().join(format!("ember-shim-profile-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -323,7 +323,11 @@ mod tests {
         assert_eq!((stats.tier, stats.contracts.len()), (Tier::Interp, 1));
         let c = &stats.contracts[0];
         assert_eq!(
-            (c.calls_interp, c.calls_jit, c.versions),
+            (
+                c.profile.interp.calls,
+                c.profile.jit.calls,
+                c.profile.versions
+            ),
             (1, 0, 0),
             "a fresh runtime"
         );

@@ -38,6 +38,8 @@ pub mod config;
 mod jumps;
 mod lifecycle;
 mod pool;
+mod report;
+mod state;
 pub mod stats;
 mod store;
 mod window;
@@ -46,15 +48,15 @@ pub use backend::{Backend, CompileFailure, JitBackend};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ConfigError, RuntimeConfig, Tier, SETTINGS};
 pub use ember_jit::{ExitKind, OptLevel, SideExit, SiteProfile, Speculation};
-pub use ember_profile::report::Report as ProfileReport;
+pub use ember_profile::report::{ExitSite, Report as ProfileReport, UnitReport};
 pub use pool::ShutdownReport;
-pub use stats::{CacheStats, ContractState, ContractStats, PoolStats, Stats};
+pub use state::ContractState;
+pub use stats::{CacheStats, ContractStats, PoolStats, Stats};
 
 use ember_evm::{
     execute_analyzed, execute_observed, ExecResult, Host, Message, Revision, Vm, B256,
 };
 use ember_jit::JitConfig;
-use ember_profile::report::{ExitSite, Report, UnitLabel};
 use ember_profile::{timing, EventKind, Tier as ProfTier, UnitCounters, UnitId};
 use jumps::JumpProfile;
 use lifecycle::{Core, Unpublish};
@@ -273,125 +275,6 @@ impl<B: Backend> Runtime<B> {
         self.pool
             .shutdown(Duration::from_millis(self.config().shutdown_ms()))
     }
-
-    /// The profiler's report: every contract in the store with its calls, gas and time per
-    /// tier, side exits by site, compile time and versions, plus one unit for the frames run
-    /// without an entry ([`OTHER_UNIT`]: init code in `auto`, frames the store had no room
-    /// for) when there were any, and the timeline when `profile.timeline` is on. Contracts
-    /// evicted from the store (beyond `jit.max-profiles`) are not in it.
-    pub fn profile_report(&self) -> Report {
-        let entries = self.core.store.entries();
-        let other = UnitLabel::no_entry(Revision::LATEST);
-        let other_ran = self.other.snapshot().interp.calls > 0;
-        let units = entries
-            .iter()
-            .map(|e| {
-                let label = UnitLabel {
-                    code_hash: e.code_hash(),
-                    address: e.address.get().copied().unwrap_or(ember_evm::Address::ZERO),
-                    revision: e.key.rev,
-                };
-                (e.id, label, &e.unit)
-            })
-            .chain(other_ran.then_some((OTHER_UNIT, other, &self.other)));
-        let mut report = Report::build(units, self.core.timeline.as_ref());
-        // The exit sites the entries counted (the timeline, when on, counts them too, but
-        // only while it has room).
-        let by_id: std::collections::HashMap<UnitId, &Arc<Entry<B::Code>>> =
-            entries.iter().map(|e| (e.id, e)).collect();
-        for u in &mut report.units {
-            if let Some(e) = by_id.get(&u.id) {
-                let (sites, _) = e.exits.snapshot();
-                let mut sites: Vec<ExitSite> = sites
-                    .into_iter()
-                    .map(|(pc, count)| ExitSite { pc, count })
-                    .collect();
-                sites.sort_by(|a, b| b.count.cmp(&a.count).then(a.pc.cmp(&b.pc)));
-                u.exit_sites = sites;
-            }
-        }
-        report
-    }
-
-    /// A snapshot of the statistics.
-    pub fn stats(&self) -> Stats {
-        let core = &*self.core;
-        let mut contracts: Vec<ContractStats> = core
-            .store
-            .entries()
-            .iter()
-            .filter_map(|e| contract_stats(e))
-            .collect();
-        contracts.sort_by(|a, b| {
-            (b.gas_interp.saturating_add(b.gas_jit))
-                .cmp(&a.gas_interp.saturating_add(a.gas_jit))
-                .then(b.calls().cmp(&a.calls()))
-                .then(a.code_hash.cmp(&b.code_hash))
-        });
-        let p = self.pool.counters();
-        let c = &core.counters;
-        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        Stats {
-            tier: core.config.tier(),
-            contracts,
-            pool: PoolStats {
-                workers: self.pool.workers(),
-                queued: n(&p.queued),
-                pending: self.pool.pending() as u64,
-                dropped: n(&p.dropped),
-                completed: n(&c.compiled),
-                failed: n(&c.rejected) + n(&c.transient),
-                cancelled: n(&p.cancelled),
-            },
-            cache: CacheStats {
-                budget_bytes: core.config.code_cache_bytes() as u64,
-                published_bytes: core.store.published_bytes.load(Ordering::SeqCst) as u64,
-                resident_bytes: core.store.resident_bytes.load(Ordering::SeqCst) as u64,
-                evicted: n(&c.evicted),
-                idle_evicted: n(&c.idle_evicted),
-                invalidated: n(&c.invalidated),
-                discarded: n(&c.discarded),
-                discards: n(&c.discards),
-                too_large: n(&c.too_large),
-                heap_full: n(&c.transient),
-            },
-            evicted: core.store.evicted(),
-            unprofiled: self.unprofiled.load(Ordering::Relaxed),
-            collisions: self.collisions.load(Ordering::Relaxed),
-        }
-    }
-}
-
-fn contract_stats<C>(e: &Entry<C>) -> Option<ContractStats> {
-    let state = match e.state() {
-        store::COLD => ContractState::Cold,
-        store::QUEUED => ContractState::Queued,
-        store::COMPILING => ContractState::Compiling,
-        store::COMPILED => ContractState::Compiled,
-        store::REJECTED => ContractState::Rejected(e.rejection.get().cloned().unwrap_or_default()),
-        _ => return None,
-    };
-    let code_hash = e.code_hash();
-    let unit = e.unit.snapshot();
-    let published = e.code.load();
-    let (side_exits, side_exits_elsewhere) = e.exits.snapshot();
-    Some(ContractStats {
-        code_hash,
-        revision: e.key.rev,
-        code_size: e.analysis.code().len(),
-        state,
-        calls_interp: unit.interp.calls,
-        calls_jit: unit.jit.calls,
-        gas_interp: unit.interp.gas,
-        gas_jit: unit.jit.gas,
-        compile_ns: unit.compile_ns,
-        versions: unit.versions as u32,
-        invalidations: e.invalidations.load(Ordering::Relaxed),
-        speculative: published.as_ref().map(|v| v.speculative),
-        code_bytes: published.as_ref().map(|v| v.bytes as u64),
-        side_exits,
-        side_exits_elsewhere,
-    })
 }
 
 /// Gas the frame used, within `0..=msg.gas`.
@@ -447,7 +330,7 @@ impl<B: Backend> Vm for Runtime<B> {
         // The guard holds the version for the whole frame (see `lifecycle.rs`). Code is only
         // ever published while the entry is `compiled` (publishing sets the state first,
         // unpublishing resets it after), so other entries skip the load.
-        let published = (entry.state() == store::COMPILED).then(|| entry.code.load());
+        let published = (entry.state() == ContractState::Compiled).then(|| entry.code.load());
         if let Some(version) = published.as_ref().and_then(|g| g.as_ref()) {
             let mut recompile = false;
             let r = timing::frame(&entry.unit, entry.id, ProfTier::Jit, timeline, || {
@@ -471,7 +354,7 @@ impl<B: Backend> Vm for Runtime<B> {
             return r;
         }
         drop(published);
-        let cold_auto = tier == Tier::Auto && entry.state() == store::COLD;
+        let cold_auto = tier == Tier::Auto && entry.state() == ContractState::Cold;
         let record_jumps = cold_auto && self.records_jumps(entry);
         let r = timing::frame(&entry.unit, entry.id, ProfTier::Interp, timeline, || {
             let r = if record_jumps {
@@ -557,8 +440,8 @@ mod tests {
             assert_eq!(r.status, StatusCode::InvalidInstruction);
         }
         let stats = rt.stats();
-        assert_eq!(stats.contracts[0].calls_interp, 3);
-        assert_eq!(stats.contracts[0].gas_interp, u64::MAX);
+        assert_eq!(stats.contracts[0].profile.interp.calls, 3);
+        assert_eq!(stats.contracts[0].profile.interp.gas, u64::MAX);
     }
 
     #[test]

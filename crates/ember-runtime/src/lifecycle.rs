@@ -30,7 +30,8 @@
 use crate::backend::{Backend, CompileFailure};
 use crate::clock::Clock;
 use crate::config::RuntimeConfig;
-use crate::store::{Entry, Store, Version, COLD, COMPILED, COMPILING, REJECTED};
+use crate::state::ContractState;
+use crate::store::{Entry, Store, Version};
 use ember_jit::panic_message;
 use ember_profile::perfmap::{symbol_name, PerfMap};
 use ember_profile::{timing, EventKind, Timeline, TimelineConfig};
@@ -142,7 +143,7 @@ impl<B: Backend> Core<B> {
         }
         // The lock guards no data; a panic while holding it leaves nothing half done.
         let _g = entry.compile_lock.lock().unwrap_or_else(|e| e.into_inner());
-        if !done(entry) && entry.state() == COLD {
+        if !done(entry) && entry.state() == ContractState::Cold {
             self.compile(entry, 0);
         }
     }
@@ -151,7 +152,7 @@ impl<B: Backend> Core<B> {
     /// `queued` (a pool job of compile worker `worker`) or held under its compile lock (the
     /// `jit` tier, whose compiles count as worker 0's in the timeline).
     pub fn compile(&self, entry: &Arc<Entry<B::Code>>, worker: u32) {
-        entry.state.store(COMPILING, Ordering::Release);
+        entry.state.store(ContractState::Compiling);
         let generation = self.generation.load(Ordering::SeqCst);
         // Speculate unless this is the last version allowed, and only on a profile.
         let spec = self
@@ -173,20 +174,14 @@ impl<B: Backend> Core<B> {
         let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         entry.unit.add_compile_ns(ns);
         if let Some(t) = &self.timeline {
-            t.compile_job(
-                worker,
-                entry.id,
-                start_ns,
-                timing::now_ns(),
-                result.is_ok(),
-            );
+            t.compile_job(worker, entry.id, start_ns, timing::now_ns(), result.is_ok());
         }
         match result {
             Ok(code) => self.publish(entry, code, generation),
             Err(CompileFailure::Rejected(reason)) => self.reject(entry, reason),
             Err(CompileFailure::Transient(_)) => {
                 self.counters.transient.fetch_add(1, Ordering::Relaxed);
-                self.back_to_profiling(entry, COMPILING);
+                self.back_to_profiling(entry, ContractState::Compiling);
             }
         }
     }
@@ -195,16 +190,14 @@ impl<B: Backend> Core<B> {
         self.counters.rejected.fetch_add(1, Ordering::Relaxed);
         self.event(entry, EventKind::Rejected);
         let _ = entry.rejection.set(reason);
-        entry.state.store(REJECTED, Ordering::Release);
+        entry.state.store(ContractState::Rejected);
     }
 
     /// Moves `entry` from `from` back to `cold` with an empty window: it must become hot again
     /// before it asks for another compile.
-    fn back_to_profiling(&self, entry: &Entry<B::Code>, from: u8) {
+    fn back_to_profiling(&self, entry: &Entry<B::Code>, from: ContractState) {
         entry.window.clear();
-        let _ = entry
-            .state
-            .compare_exchange(from, COLD, Ordering::AcqRel, Ordering::Relaxed);
+        let _ = entry.state.transition(from, ContractState::Cold);
     }
 
     fn publish(&self, entry: &Arc<Entry<B::Code>>, code: B::Code, generation: u64) {
@@ -243,7 +236,7 @@ impl<B: Backend> Core<B> {
             }
             // The state first: an invalidation of the new version moves the entry from
             // `compiled` back to `cold`, so it must not find it still `compiling`.
-            entry.state.store(COMPILED, Ordering::Release);
+            entry.state.store(ContractState::Compiled);
             self.store.publish(entry, Arc::new(version));
             self.counters.compiled.fetch_add(1, Ordering::Relaxed);
         }
@@ -305,7 +298,7 @@ impl<B: Backend> Core<B> {
         };
         count.fetch_add(1, Ordering::Relaxed);
         self.event(entry, kind);
-        self.back_to_profiling(entry, COMPILED);
+        self.back_to_profiling(entry, ContractState::Compiled);
         // The last reference, unless frames are still inside: then the last of them frees it.
         drop(version);
         true

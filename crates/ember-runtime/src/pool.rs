@@ -16,7 +16,8 @@
 
 use crate::backend::Backend;
 use crate::lifecycle::Core;
-use crate::store::{Entry, COLD, QUEUED};
+use crate::state::ContractState;
+use crate::store::Entry;
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -167,7 +168,7 @@ impl<B: Backend> Pool<B> {
 
     /// Asks for `entry` to be compiled, ahead of requests with a lower `priority`.
     pub fn submit(&self, entry: &Arc<Entry<B::Code>>, priority: u64) -> Submit {
-        if entry.state() != COLD {
+        if entry.state() != ContractState::Cold {
             return Submit::NotCold;
         }
         self.start_workers();
@@ -181,7 +182,7 @@ impl<B: Backend> Pool<B> {
         // its job; eviction (the only other way out of `cold`) may win the race.
         if entry
             .state
-            .compare_exchange(COLD, QUEUED, Ordering::AcqRel, Ordering::Relaxed)
+            .transition(ContractState::Cold, ContractState::Queued)
             .is_err()
         {
             return Submit::NotCold;
@@ -257,10 +258,10 @@ impl<B: Backend> Pool<B> {
         let mut cancelled = 0;
         for job in q.jobs.drain() {
             // Back to cold: the contract keeps running in the interpreter.
-            let _ =
-                job.entry
-                    .state
-                    .compare_exchange(QUEUED, COLD, Ordering::AcqRel, Ordering::Relaxed);
+            let _ = job
+                .entry
+                .state
+                .transition(ContractState::Queued, ContractState::Cold);
             cancelled += 1;
         }
         self.shared

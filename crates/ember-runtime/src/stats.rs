@@ -2,74 +2,70 @@
 //! as JSON, and as a text table.
 
 use crate::config::Tier;
-use ember_evm::{Revision, B256};
+use crate::state::ContractState;
+use ember_evm::B256;
+use ember_profile::report::{ExitSite, UnitReport};
 use serde_json::{json, Value};
 use std::fmt::Write;
 
-/// Where a contract stands.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ContractState {
-    /// Profiled in the interpreter.
-    Cold,
-    /// Waiting for a compile worker.
-    Queued,
-    /// Being compiled.
-    Compiling,
-    /// Running compiled code.
-    Compiled,
-    /// Interpreter only, for the reason given.
-    Rejected(String),
-}
-
-impl ContractState {
-    /// `cold`, `queued`, `compiling`, `compiled` or `rejected: REASON`.
-    pub fn describe(&self) -> String {
-        match self {
-            ContractState::Cold => "cold".into(),
-            ContractState::Queued => "queued".into(),
-            ContractState::Compiling => "compiling".into(),
-            ContractState::Compiled => "compiled".into(),
-            ContractState::Rejected(reason) => format!("rejected: {reason}"),
-        }
-    }
-}
-
-/// One contract (one code at one revision).
+/// One contract (one code at one revision): the profiler's line for it, and what only the
+/// runtime knows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContractStats {
-    /// keccak256 of the code.
-    pub code_hash: B256,
-    pub revision: Revision,
+    /// The profiler's report of the contract: its code hash, address and revision, calls,
+    /// gas and time per tier, side exits by site (the runtime's exact counts), compile time
+    /// and versions compiled.
+    pub profile: UnitReport,
+    /// Bytes of code.
     pub code_size: usize,
+    /// Where the contract stands.
     pub state: ContractState,
-    /// Frames run in the interpreter.
-    pub calls_interp: u64,
-    /// Frames run in compiled code.
-    pub calls_jit: u64,
-    /// Gas used by the frames run in the interpreter.
-    pub gas_interp: u64,
-    /// Gas used by the frames run in compiled code.
-    pub gas_jit: u64,
-    /// Wall time of all its compiles (zero if none ran).
-    pub compile_ns: u64,
-    /// Versions compiled so far.
-    pub versions: u32,
+    /// Why the contract stays in the interpreter, when it is [`ContractState::Rejected`].
+    pub rejection: Option<String>,
     /// Versions invalidated by a recompile exit.
     pub invalidations: u32,
     /// Whether the published version speculates (`None`: nothing published).
     pub speculative: Option<bool>,
     /// What the published version costs the code cache.
     pub code_bytes: Option<u64>,
-    /// Side exits from compiled code: (pc, count), by pc.
-    pub side_exits: Vec<(u32, u64)>,
-    /// Side exits at sites beyond the ones kept.
+    /// Side exits at sites beyond the ones kept in [`UnitReport::exit_sites`].
     pub side_exits_elsewhere: u64,
 }
 
 impl ContractStats {
+    /// keccak256 of the code.
+    pub fn code_hash(&self) -> B256 {
+        self.profile.label.code_hash
+    }
+
     /// All frames.
     pub fn calls(&self) -> u64 {
-        self.calls_interp + self.calls_jit
+        self.profile.calls()
+    }
+
+    /// `cold`, `queued`, `compiling`, `compiled` or `rejected: REASON`.
+    pub fn describe_state(&self) -> String {
+        match (&self.state, &self.rejection) {
+            (ContractState::Rejected, Some(reason)) => format!("rejected: {reason}"),
+            (state, _) => state.name().into(),
+        }
+    }
+
+    /// The side-exit sites, by pc.
+    pub fn exit_sites_by_pc(&self) -> Vec<ExitSite> {
+        let mut sites = self.profile.exit_sites.clone();
+        sites.sort_by_key(|s| s.pc);
+        sites
+    }
+
+    /// All side exits, at the sites kept and elsewhere.
+    pub fn side_exits(&self) -> u64 {
+        self.profile
+            .exit_sites
+            .iter()
+            .map(|s| s.count)
+            .sum::<u64>()
+            .saturating_add(self.side_exits_elsewhere)
     }
 }
 
@@ -148,22 +144,28 @@ impl Stats {
             .contracts
             .iter()
             .map(|c| {
+                let p = &c.profile;
+                let sites: Vec<Value> = c
+                    .exit_sites_by_pc()
+                    .iter()
+                    .map(|s| json!({"pc": s.pc, "count": s.count}))
+                    .collect();
                 json!({
-                    "codeHash": c.code_hash.to_string(),
-                    "revision": c.revision.name(),
+                    "codeHash": p.label.code_hash.to_string(),
+                    "revision": p.label.revision.name(),
                     "codeSize": c.code_size,
-                    "state": c.state.describe(),
+                    "state": c.describe_state(),
                     "calls": c.calls(),
-                    "callsInterp": c.calls_interp,
-                    "callsJit": c.calls_jit,
-                    "gasInterp": c.gas_interp,
-                    "gasJit": c.gas_jit,
-                    "compileNs": c.compile_ns,
-                    "versions": c.versions,
+                    "callsInterp": p.interp.calls,
+                    "callsJit": p.jit.calls,
+                    "gasInterp": p.interp.gas,
+                    "gasJit": p.jit.gas,
+                    "compileNs": p.compile_ns,
+                    "versions": p.versions,
                     "invalidations": c.invalidations,
                     "speculative": c.speculative,
                     "codeBytes": c.code_bytes,
-                    "sideExits": c.side_exits.iter().map(|&(pc, count)| json!({"pc": pc, "count": count})).collect::<Vec<_>>(),
+                    "sideExits": sites,
                     "sideExitsElsewhere": c.side_exits_elsewhere,
                 })
             })
@@ -226,21 +228,22 @@ impl Stats {
             );
         }
         for c in self.contracts.iter().take(limit) {
-            let hash = c.code_hash.to_string();
+            let p = &c.profile;
+            let hash = p.label.code_hash.to_string();
             let _ = writeln!(
                 s,
                 "{:<18} {:<9} {:>6} {:>10} {:>10} {:>14} {:>14} {:>11.3} {:>4} {:>8}  {}",
                 format!("{}..", &hash[..16]),
-                c.revision.name(),
+                p.label.revision.name(),
                 c.code_size,
                 c.calls(),
-                c.calls_jit,
-                c.gas_interp,
-                c.gas_jit,
-                c.compile_ns as f64 / 1e6,
-                c.versions,
-                c.side_exits.iter().map(|s| s.1).sum::<u64>() + c.side_exits_elsewhere,
-                c.state.describe()
+                p.jit.calls,
+                p.interp.gas,
+                p.jit.gas,
+                p.compile_ns as f64 / 1e6,
+                p.versions,
+                c.side_exits(),
+                c.describe_state()
             );
         }
         if self.contracts.len() > limit {
@@ -278,25 +281,43 @@ impl Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ember_evm::{Address, Revision};
+    use ember_profile::report::UnitLabel;
+    use ember_profile::{TierTotals, UnitId};
 
     fn sample() -> Stats {
         Stats {
             tier: Tier::Auto,
             contracts: vec![ContractStats {
-                code_hash: B256([0xab; 32]),
-                revision: Revision::Cancun,
+                profile: UnitReport {
+                    id: UnitId(1),
+                    label: UnitLabel {
+                        code_hash: B256([0xab; 32]),
+                        address: Address([0xcd; 20]),
+                        revision: Revision::Cancun,
+                    },
+                    interp: TierTotals {
+                        calls: 3,
+                        gas: 30,
+                        ..TierTotals::default()
+                    },
+                    jit: TierTotals {
+                        calls: 4,
+                        gas: 40,
+                        ..TierTotals::default()
+                    },
+                    side_exits: 6,
+                    // The most frequent first, as the profiler sorts them.
+                    exit_sites: vec![ExitSite { pc: 40, count: 3 }, ExitSite { pc: 17, count: 1 }],
+                    compile_ns: 1_500_000,
+                    versions: 2,
+                },
                 code_size: 100,
-                state: ContractState::Rejected("too small".into()),
-                calls_interp: 3,
-                calls_jit: 4,
-                gas_interp: 30,
-                gas_jit: 40,
-                compile_ns: 1_500_000,
-                versions: 2,
+                state: ContractState::Rejected,
+                rejection: Some("too small".into()),
                 invalidations: 1,
                 speculative: Some(false),
                 code_bytes: Some(8192),
-                side_exits: vec![(17, 3), (40, 1)],
                 side_exits_elsewhere: 2,
             }],
             pool: PoolStats {
@@ -349,8 +370,9 @@ mod tests {
         );
         assert_eq!(c["speculative"], false);
         assert_eq!(c["codeBytes"], 8192);
-        assert_eq!(c["sideExits"][0]["pc"], 17);
-        assert_eq!(c["sideExits"][1]["count"], 1);
+        assert_eq!(c["sideExits"][0]["pc"], 17, "by pc");
+        assert_eq!(c["sideExits"][0]["count"], 1);
+        assert_eq!(c["sideExits"][1]["count"], 3);
         assert_eq!(c["sideExitsElsewhere"], 2);
         let k = &v["codeCache"];
         assert_eq!(k["budgetBytes"], 1 << 20);
@@ -394,9 +416,17 @@ mod tests {
 
     #[test]
     fn states_describe_themselves() {
-        assert_eq!(ContractState::Cold.describe(), "cold");
-        assert_eq!(ContractState::Queued.describe(), "queued");
-        assert_eq!(ContractState::Compiling.describe(), "compiling");
-        assert_eq!(ContractState::Compiled.describe(), "compiled");
+        let mut c = sample().contracts.remove(0);
+        assert_eq!(c.describe_state(), "rejected: too small");
+        for (state, name) in [
+            (ContractState::Cold, "cold"),
+            (ContractState::Queued, "queued"),
+            (ContractState::Compiling, "compiling"),
+            (ContractState::Compiled, "compiled"),
+        ] {
+            c.state = state;
+            c.rejection = None;
+            assert_eq!(c.describe_state(), name);
+        }
     }
 }

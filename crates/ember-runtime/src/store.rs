@@ -18,27 +18,14 @@
 //! can be evicted the call runs in the interpreter without an entry.
 
 use crate::jumps::JumpProfile;
+use crate::state::{ContractState, StateCell};
 use crate::window::Window;
 use arc_swap::ArcSwapOption;
 use ember_evm::{Address, CodeAnalysis, Revision, B256};
 use ember_profile::{UnitCounters, UnitId};
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, TryLockError};
-
-/// The profiler counts the contract's calls in the window (its code, if it had any, was
-/// evicted or invalidated).
-pub const COLD: u8 = 0;
-/// A compile request waits in the pool's queue.
-pub const QUEUED: u8 = 1;
-/// A compile is running.
-pub const COMPILING: u8 = 2;
-/// A compiled version is published.
-pub const COMPILED: u8 = 3;
-/// The contract runs in the interpreter for good.
-pub const REJECTED: u8 = 4;
-/// Removed from the store (threads still holding the entry keep using it).
-pub const EVICTED: u8 = 5;
 
 /// How a contract's code is identified.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,13 +166,13 @@ pub struct Entry<C> {
     /// The code and its jumpdest analysis, built once; shared with compile jobs and compiled
     /// code.
     pub analysis: Arc<CodeAnalysis>,
-    /// One of [`COLD`] … [`EVICTED`].
-    pub state: AtomicU8,
+    /// Where the contract stands.
+    pub state: StateCell,
     /// The published version, if any. Readers take a guard with one `load` (arc-swap keeps a
     /// per-thread "debt" slot instead of touching the shared reference count, so concurrent
     /// callers of one contract do not contend); the code GC replaces it with `None`, and
     /// arc-swap turns the debts of the readers still inside into real references, so the
-    /// version lives until the last of them returns. See `cache.rs`.
+    /// version lives until the last of them returns. See `lifecycle.rs`.
     pub code: ArcSwapOption<Version<C>>,
     /// Why the contract stays in the interpreter for good, once known.
     pub rejection: OnceLock<String>,
@@ -214,7 +201,7 @@ impl<C> Entry<C> {
         Entry {
             key,
             analysis: Arc::new(CodeAnalysis::new(code)),
-            state: AtomicU8::new(COLD),
+            state: StateCell::new(ContractState::Cold),
             code: ArcSwapOption::empty(),
             rejection: OnceLock::new(),
             jumps: OnceLock::new(),
@@ -230,8 +217,8 @@ impl<C> Entry<C> {
     }
 
     /// The entry's state.
-    pub fn state(&self) -> u8 {
-        self.state.load(Ordering::Acquire)
+    pub fn state(&self) -> ContractState {
+        self.state.load()
     }
 
     /// keccak256 of the code (computed when the key is the fast hash).
@@ -304,8 +291,9 @@ pub enum EvictionWait {
 }
 
 /// Entries eviction may take: any but those a compile job holds.
-fn evictable(state: u8) -> bool {
-    matches!(state, COLD | COMPILED | REJECTED)
+fn evictable(state: ContractState) -> bool {
+    use ContractState::*;
+    matches!(state, Cold | Compiled | Rejected)
 }
 
 /// The bounded, lock-free map of entries.
@@ -460,7 +448,7 @@ impl<C> Store<C> {
             }
         };
         let map = self.map.pin();
-        let mut candidates: Vec<(u64, u64, u8, &Arc<Entry<C>>)> = map
+        let mut candidates: Vec<(u64, u64, ContractState, &Arc<Entry<C>>)> = map
             .values()
             .filter_map(|e| {
                 let state = e.state();
@@ -483,7 +471,7 @@ impl<C> Store<C> {
             // Losing this race means the entry moved on (queued for a compile, say): keep it.
             if entry
                 .state
-                .compare_exchange(state, EVICTED, Ordering::AcqRel, Ordering::Relaxed)
+                .transition(state, ContractState::Evicted)
                 .is_ok()
                 && matches!(
                     map.remove_if(&entry.key, |_, v| Arc::ptr_eq(v, entry)),
@@ -583,10 +571,10 @@ mod tests {
             entries.push(e);
         }
         // The two coldest are held by compile jobs; the next two are compiled and rejected.
-        entries[0].state.store(QUEUED, Ordering::Relaxed);
-        entries[1].state.store(COMPILING, Ordering::Relaxed);
-        entries[2].state.store(COMPILED, Ordering::Relaxed);
-        entries[3].state.store(REJECTED, Ordering::Relaxed);
+        entries[0].state.store(ContractState::Queued);
+        entries[1].state.store(ContractState::Compiling);
+        entries[2].state.store(ContractState::Compiled);
+        entries[3].state.store(ContractState::Rejected);
         assert!(s.get_or_insert(key(100), 5, || entry(key(100))).is_some());
         assert_eq!(s.evicted(), 2);
         assert_eq!(s.count(), 15);
@@ -595,7 +583,7 @@ mod tests {
         }
         for n in [2, 3] {
             assert!(!has(&s, &key(n)), "{n} was evicted");
-            assert_eq!(entries[n as usize].state(), EVICTED);
+            assert_eq!(entries[n as usize].state(), ContractState::Evicted);
         }
     }
 
@@ -616,9 +604,9 @@ mod tests {
     fn a_store_of_entries_held_by_compile_jobs_refuses_new_ones() {
         for wait in [EvictionWait::Never, EvictionWait::Wait] {
             let s: Store<()> = Store::new(2, wait);
-            for (n, state) in [(0, QUEUED), (1, COMPILING)] {
+            for (n, state) in [(0, ContractState::Queued), (1, ContractState::Compiling)] {
                 let e = s.get_or_insert(key(n), 0, || entry(key(n))).unwrap();
-                e.state.store(state, Ordering::Relaxed);
+                e.state.store(state);
             }
             assert!(s.get_or_insert(key(5), 0, || entry(key(5))).is_none());
             assert_eq!((s.count(), s.evicted()), (2, 0));
@@ -637,12 +625,12 @@ mod tests {
             Arc::clone(&s.resident_bytes),
         ));
         s.publish(&e, v);
-        e.state.store(COMPILED, Ordering::Relaxed);
+        e.state.store(ContractState::Compiled);
         assert_eq!(s.published_bytes.load(Ordering::SeqCst), 1000);
         // A frame inside the version.
         let running = e.code.load_full().unwrap();
         assert!(s.get_or_insert(key(1), 0, || entry(key(1))).is_some());
-        assert_eq!(e.state(), EVICTED);
+        assert_eq!(e.state(), ContractState::Evicted);
         assert!(e.code.load().is_none(), "unpublished");
         assert_eq!(s.published_bytes.load(Ordering::SeqCst), 0);
         assert_eq!(

@@ -105,7 +105,7 @@ fn a_version_discarded_while_a_nested_call_is_inside_it_finishes_correctly() {
     let after = rt.stats();
     assert_eq!(after.cache.resident_bytes, after.cache.published_bytes);
     assert_eq!(after.cache.discarded, 1);
-    assert_eq!(after.contracts[0].versions, 2);
+    assert_eq!(after.contracts[0].profile.versions, 2);
 }
 
 fn case(p: &(Vec<u8>, Vec<u8>)) -> Case<'_> {
@@ -151,7 +151,7 @@ fn eight_threads_run_while_another_evicts_and_discards_in_a_loop() {
                 rt.stats()
                     .contracts
                     .iter()
-                    .map(|c| c.calls_jit)
+                    .map(|c| c.profile.jit.calls)
                     .sum::<u64>()
             };
             let mut seen = 0;
@@ -201,7 +201,7 @@ fn eight_threads_run_while_another_evicts_and_discards_in_a_loop() {
     assert!(discards.load(Ordering::Relaxed) > 0);
     assert!(stats.pool.completed > 0, "{}", stats.to_text(20));
     assert!(
-        stats.cache.discarded > 1 && stats.contracts.iter().any(|c| c.calls_jit > 0),
+        stats.cache.discarded > 1 && stats.contracts.iter().any(|c| c.profile.jit.calls > 0),
         "{}",
         stats.to_text(20)
     );

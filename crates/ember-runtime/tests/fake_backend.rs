@@ -6,8 +6,8 @@ use ember_evm::{
     StatusCode, Vm,
 };
 use ember_runtime::{
-    Backend, CompileFailure, ContractState, ContractStats, ExitKind, ManualClock, Runtime,
-    RuntimeConfig, SideExit, Speculation, Stats, Tier,
+    Backend, CompileFailure, ContractState, ContractStats, ExitKind, ExitSite, ManualClock,
+    Runtime, RuntimeConfig, SideExit, Speculation, Stats, Tier,
 };
 use ember_testkit::{address, RecordingHost};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -193,7 +193,7 @@ fn stats_of(stats: &Stats, code: &[u8]) -> ContractStats {
     stats
         .contracts
         .iter()
-        .find(|c| c.code_hash == h)
+        .find(|c| c.code_hash() == h)
         .cloned()
         .unwrap_or_else(|| panic!("no stats for {h}"))
 }
@@ -240,13 +240,13 @@ fn calls_inside_the_window_compile_and_the_next_call_runs_compiled() {
     assert_eq!(rt.backend().started(), 1);
     let s = stats_of(&rt.stats(), &code);
     assert_eq!(s.state, ContractState::Compiled);
-    assert_eq!((s.calls_interp, s.calls_jit), (4, 0));
-    assert_eq!(s.gas_interp, 4 * CONTRACT_GAS);
+    assert_eq!((s.profile.interp.calls, s.profile.jit.calls), (4, 0));
+    assert_eq!(s.profile.interp.gas, 4 * CONTRACT_GAS);
     call(&rt, &code);
     assert_eq!(rt.backend().runs(), 1);
     let s = stats_of(&rt.stats(), &code);
-    assert_eq!((s.calls_interp, s.calls_jit), (4, 1));
-    assert_eq!(s.gas_jit, CONTRACT_GAS);
+    assert_eq!((s.profile.interp.calls, s.profile.jit.calls), (4, 1));
+    assert_eq!(s.profile.jit.gas, CONTRACT_GAS);
     let pool = rt.stats().pool;
     assert_eq!((pool.queued, pool.completed, pool.failed), (1, 1, 0));
 }
@@ -263,7 +263,7 @@ fn the_same_calls_spread_beyond_the_window_never_compile() {
     assert!(rt.wait_for_compiles(PATIENCE));
     assert_eq!(rt.backend().started(), 0);
     let s = stats_of(&rt.stats(), &code);
-    assert_eq!((s.state, s.calls_interp), (ContractState::Cold, 20));
+    assert_eq!((s.state, s.profile.interp.calls), (ContractState::Cold, 20));
     // Four quick calls now make it hot.
     for _ in 0..4 {
         call(&rt, &code);
@@ -366,8 +366,8 @@ fn many_threads_finding_one_contract_hot_at_once_make_one_job() {
     assert_eq!(rt.backend().started(), 1);
     let s = stats_of(&rt.stats(), &code);
     assert_eq!(s.calls(), 400);
-    assert_eq!(s.gas_interp + s.gas_jit, 400 * CONTRACT_GAS);
-    assert_eq!(s.calls_jit as usize, rt.backend().runs());
+    assert_eq!(s.profile.interp.gas + s.profile.jit.gas, 400 * CONTRACT_GAS);
+    assert_eq!(s.profile.jit.calls as usize, rt.backend().runs());
 }
 
 #[test]
@@ -458,8 +458,8 @@ fn a_failing_compile_leaves_the_contract_in_the_interpreter_for_good() {
     call(&rt, &bad);
     assert!(rt.wait_for_compiles(PATIENCE));
     assert_eq!(
-        state_of(&rt, &bad),
-        ContractState::Rejected("too clever".into())
+        stats_of(&rt.stats(), &bad).describe_state(),
+        "rejected: too clever"
     );
     for _ in 0..10 {
         call(&rt, &bad);
@@ -468,7 +468,7 @@ fn a_failing_compile_leaves_the_contract_in_the_interpreter_for_good() {
     // Never asked again, never run "compiled".
     assert_eq!((rt.backend().started(), rt.backend().runs()), (1, 0));
     let s = stats_of(&rt.stats(), &bad);
-    assert_eq!((s.calls_interp, s.calls_jit), (11, 0));
+    assert_eq!((s.profile.interp.calls, s.profile.jit.calls), (11, 0));
     let pool = rt.stats().pool;
     assert_eq!((pool.completed, pool.failed), (0, 1));
 }
@@ -484,8 +484,8 @@ fn a_panicking_compiler_marks_the_contract_interpreter_only() {
     call(&rt, &bad);
     assert!(rt.wait_for_compiles(PATIENCE));
     assert_eq!(
-        state_of(&rt, &bad),
-        ContractState::Rejected("compiler panicked: fake compiler bug".into())
+        stats_of(&rt.stats(), &bad).describe_state(),
+        "rejected: compiler panicked: fake compiler bug"
     );
     // The worker survived: another contract still compiles.
     let good = contract(62);
@@ -522,10 +522,7 @@ fn the_profile_store_evicts_the_coldest_and_keeps_the_busier_compiled_and_reject
     assert_eq!(stats.contracts.len(), 8);
     assert!(stats.evicted >= 40 - 5, "{}", stats.evicted);
     assert_eq!(stats_of(&stats, &compiled).state, ContractState::Compiled);
-    assert_eq!(
-        stats_of(&stats, &rejected).state,
-        ContractState::Rejected("no".into())
-    );
+    assert_eq!(stats_of(&stats, &rejected).describe_state(), "rejected: no");
     // The warm contract outlived the one-call contracts; the newest of those are there.
     assert_eq!(stats_of(&stats, &warm).calls(), 2);
     stats_of(&stats, &contract(139));
@@ -554,7 +551,7 @@ fn a_store_full_of_compiled_code_evicts_the_coldest_for_a_new_contract() {
     assert!(!stats
         .contracts
         .iter()
-        .any(|c| c.code_hash == keccak256(&contract(0))));
+        .any(|c| c.code_hash() == keccak256(&contract(0))));
     // Its code was freed; contracts 1 and 9 hold theirs.
     assert_eq!(stats.cache.published_bytes, 2 * v);
     assert_eq!(stats.cache.resident_bytes, 2 * v);
@@ -581,7 +578,7 @@ fn the_jit_tier_compiles_before_the_first_run() {
     assert_eq!((rt.backend().started(), rt.backend().runs()), (1, 1));
     let s = stats_of(&rt.stats(), &code);
     assert_eq!(
-        (s.state, s.calls_interp, s.calls_jit),
+        (s.state, s.profile.interp.calls, s.profile.jit.calls),
         (ContractState::Compiled, 0, 1)
     );
     // No compile thread was needed.
@@ -617,10 +614,10 @@ fn the_interp_tier_counts_calls_and_compiles_nothing() {
     assert_eq!(stats.tier, Tier::Interp);
     let s = stats_of(&stats, &contract(90));
     assert_eq!(
-        (s.state, s.calls_interp, s.calls_jit),
+        (s.state, s.profile.interp.calls, s.profile.jit.calls),
         (ContractState::Cold, 20, 0)
     );
-    assert_eq!(s.gas_interp, 20 * CONTRACT_GAS);
+    assert_eq!(s.profile.interp.gas, 20 * CONTRACT_GAS);
     assert_eq!(rt.backend().started(), 0);
     assert!(rt.compile_now(&contract(90), None, REV).is_err());
 }
@@ -682,7 +679,10 @@ fn a_full_code_cache_evicts_the_coldest_versions_first_and_they_can_come_back() 
     assert!(rt.wait_for_compiles(PATIENCE));
     assert_eq!(rt.backend().runs(), runs, "interpreted");
     let sb = stats_of(&rt.stats(), &b);
-    assert_eq!((sb.state, sb.versions), (ContractState::Compiled, 2));
+    assert_eq!(
+        (sb.state, sb.profile.versions),
+        (ContractState::Compiled, 2)
+    );
     assert!(rt.stats().cache.evicted >= 2);
 }
 
@@ -740,7 +740,7 @@ fn a_compile_running_during_a_discard_is_not_published() {
     rt.backend().open();
     assert!(rt.wait_for_compiles(PATIENCE));
     let s = stats_of(&rt.stats(), &code);
-    assert_eq!((s.state, s.versions), (ContractState::Cold, 1));
+    assert_eq!((s.state, s.profile.versions), (ContractState::Cold, 1));
     assert_eq!(rt.stats().cache.discarded, 1);
     assert_eq!(rt.stats().cache.resident_bytes, 0, "and it was freed");
 }
@@ -757,12 +757,11 @@ fn a_version_larger_than_the_whole_cache_leaves_the_contract_interpreted() {
     call(&rt, &big);
     assert!(rt.wait_for_compiles(PATIENCE));
     let stats = rt.stats();
-    match stats_of(&stats, &big).state {
-        ContractState::Rejected(reason) => {
-            assert!(reason.contains("exceeds the code cache"), "{reason}")
-        }
-        other => panic!("{other:?}"),
-    }
+    let reason = stats_of(&stats, &big).describe_state();
+    assert!(
+        reason.starts_with("rejected: ") && reason.contains("exceeds the code cache"),
+        "{reason}"
+    );
     assert_eq!((stats.cache.too_large, stats.cache.evicted), (1, 0));
     assert_eq!(
         state_of(&rt, &contract(1)),
@@ -786,7 +785,7 @@ fn a_recompile_exit_invalidates_reprofiles_and_the_last_version_never_speculates
     // Version 1 speculates (the first calls recorded a jump profile: the fake takes any).
     hot(&rt);
     let s = stats_of(&rt.stats(), &code);
-    assert_eq!((s.versions, s.speculative), (1, Some(true)));
+    assert_eq!((s.profile.versions, s.speculative), (1, Some(true)));
     for version in 1..=2u32 {
         // A surprising input exits, and the frame still gives the contract's result.
         let r = run_with_input(&rt, &code, &surprise);
@@ -794,8 +793,14 @@ fn a_recompile_exit_invalidates_reprofiles_and_the_last_version_never_speculates
         let s = stats_of(&rt.stats(), &code);
         assert_eq!(s.state, ContractState::Cold, "invalidated");
         assert_eq!(
-            (s.invalidations, s.side_exits.clone()),
-            (version, vec![(0, u64::from(version))])
+            (s.invalidations, s.exit_sites_by_pc()),
+            (
+                version,
+                vec![ExitSite {
+                    pc: 0,
+                    count: u64::from(version)
+                }]
+            )
         );
         // Profiling restarted with an empty window: two calls are not hot, three are.
         clock.advance(1);
@@ -807,8 +812,8 @@ fn a_recompile_exit_invalidates_reprofiles_and_the_last_version_never_speculates
         assert!(rt.wait_for_compiles(PATIENCE));
         let s = stats_of(&rt.stats(), &code);
         assert_eq!(
-            (s.state, s.versions),
-            (ContractState::Compiled, version + 1)
+            (s.state, s.profile.versions),
+            (ContractState::Compiled, u64::from(version) + 1)
         );
     }
     // Version 3 is the last (jit.max-versions 3): compiled without speculation.
@@ -826,10 +831,10 @@ fn a_recompile_exit_invalidates_reprofiles_and_the_last_version_never_speculates
     assert!(rt.wait_for_compiles(PATIENCE));
     let s = stats_of(&rt.stats(), &code);
     assert_eq!(
-        (s.state, s.versions, s.invalidations),
+        (s.state, s.profile.versions, s.invalidations),
         (ContractState::Compiled, 3, 2)
     );
-    assert_eq!(s.side_exits, [(0, 2)]);
+    assert_eq!(s.exit_sites_by_pc(), [ExitSite { pc: 0, count: 2 }]);
     assert_eq!(rt.backend().started(), started);
 }
 

@@ -102,21 +102,25 @@ fn eight_threads_in_auto_while_compiles_are_published_see_the_interpreters_resul
         .collect();
     assert!(compiled.len() >= 20, "{}", stats.to_text(40));
     // Each switched tiers: at least the three hot calls in the interpreter, then compiled.
-    assert!(compiled
-        .iter()
-        .all(|c| c.calls_interp >= 3 && c.calls_jit > 0 && c.compile_ns > 0));
+    assert!(compiled.iter().all(|c| c.profile.interp.calls >= 3
+        && c.profile.jit.calls > 0
+        && c.profile.compile_ns > 0));
     let short = keccak256(&programs.last().unwrap().0);
     let short = stats
         .contracts
         .iter()
-        .find(|c| c.code_hash == short)
+        .find(|c| c.code_hash() == short)
         .unwrap();
     assert!(
-        matches!(&short.state, ContractState::Rejected(r) if r.contains("64-byte minimum")),
+        short.state == ContractState::Rejected
+            && short
+                .rejection
+                .as_ref()
+                .is_some_and(|r| r.contains("64-byte minimum")),
         "{:?}",
         short.state
     );
-    assert_eq!(short.calls_jit, 0);
+    assert_eq!(short.profile.jit.calls, 0);
     assert_eq!(stats.pool.completed as usize, compiled.len());
 }
 
@@ -137,9 +141,9 @@ fn the_jit_tier_runs_everything_compiled_with_the_interpreters_results() {
     // Every top-level program, short ones included, ran compiled from its first call.
     for p in &programs {
         let h = keccak256(&p.0);
-        let c = stats.contracts.iter().find(|c| c.code_hash == h).unwrap();
+        let c = stats.contracts.iter().find(|c| c.code_hash() == h).unwrap();
         assert_eq!(
-            (c.state.clone(), c.calls_interp),
+            (c.state, c.profile.interp.calls),
             (ContractState::Compiled, 0)
         );
     }
@@ -250,7 +254,7 @@ fn nested_calls_through_ember_state_switch_tiers_and_agree() {
     let caller = stats
         .contracts
         .iter()
-        .find(|c| c.code_hash == caller_hash)
+        .find(|c| c.code_hash() == caller_hash)
         .unwrap();
     assert_eq!(
         caller.state,
@@ -258,5 +262,5 @@ fn nested_calls_through_ember_state_switch_tiers_and_agree() {
         "{}",
         stats.to_text(5)
     );
-    assert!(caller.calls_jit > 0);
+    assert!(caller.profile.jit.calls > 0);
 }

@@ -85,19 +85,15 @@ fn drive_until_stable(rt: &Runtime, code: &[u8], input: &[u8]) {
         assert!(rt.wait_for_compiles(PATIENCE));
         let s = stats(rt);
         if s.state == ContractState::Compiled {
-            let (jit, exits) = (s.calls_jit, exit_count(&s));
+            let (jit, exits) = (s.profile.jit.calls, s.side_exits());
             assert_eq!(run(rt, &case), want);
             let s = stats(rt);
-            if s.calls_jit == jit + 1 && exit_count(&s) == exits {
+            if s.profile.jit.calls == jit + 1 && s.side_exits() == exits {
                 return;
             }
         }
         assert!(start.elapsed() < PATIENCE, "never stable: {s:?}");
     }
-}
-
-fn exit_count(s: &ContractStats) -> u64 {
-    s.side_exits.iter().map(|e| e.1).sum::<u64>() + s.side_exits_elsewhere
 }
 
 #[test]
@@ -106,17 +102,20 @@ fn unseen_targets_at_every_site_cost_one_recompile_not_one_per_site() {
     let rt = runtime("3");
     drive_until_stable(&rt, &code, &input(&targets, 0));
     let s = stats(&rt);
-    assert_eq!((s.versions, s.speculative), (1, Some(true)));
+    assert_eq!((s.profile.versions, s.speculative), (1, Some(true)));
     // Now every one of the eight sites meets a target it has not seen.
     drive_until_stable(&rt, &code, &input(&targets, 1));
     let s = stats(&rt);
     assert_eq!(s.invalidations, 1, "{s:?}");
-    assert_eq!(s.versions, 2, "one recompile for eight surprised sites");
+    assert_eq!(
+        s.profile.versions, 2,
+        "one recompile for eight surprised sites"
+    );
     assert_eq!(s.speculative, Some(true));
     // The exit was at the first site, the first jump that met a new target.
-    assert_eq!(s.side_exits.len(), 1);
+    assert_eq!(s.profile.exit_sites.len(), 1);
     // Both profiles are merged: the old inputs run without exits too.
-    let exits = exit_count(&s);
+    let exits = s.side_exits();
     for t in [0, 1, 0, 1] {
         let inp = input(&targets, t);
         let case = Case {
@@ -126,7 +125,7 @@ fn unseen_targets_at_every_site_cost_one_recompile_not_one_per_site() {
         assert_eq!(run(&rt, &case), run(&Interpreter, &case));
     }
     let s = stats(&rt);
-    assert_eq!((exit_count(&s), s.versions), (exits, 2));
+    assert_eq!((s.side_exits(), s.profile.versions), (exits, 2));
 }
 
 #[test]
@@ -137,14 +136,14 @@ fn targets_that_keep_changing_end_on_the_final_version_without_speculation() {
         drive_until_stable(&rt, &code, &input(&targets, t));
     }
     let s = stats(&rt);
-    assert_eq!((s.versions, s.invalidations), (3, 2), "{s:?}");
+    assert_eq!((s.profile.versions, s.invalidations), (3, 2), "{s:?}");
     assert_eq!(
         s.speculative,
         Some(false),
         "the last version does not speculate"
     );
     // Mixed targets from now on: no exit, no recompile, no profiling.
-    let (calls_interp, exits) = (s.calls_interp, exit_count(&s));
+    let (calls_interp, exits) = (s.profile.interp.calls, s.side_exits());
     for round in 0..30 {
         let inp: Vec<u8> = targets
             .iter()
@@ -159,8 +158,11 @@ fn targets_that_keep_changing_end_on_the_final_version_without_speculation() {
     }
     assert!(rt.wait_for_compiles(PATIENCE));
     let s = stats(&rt);
-    assert_eq!((s.versions, s.invalidations), (3, 2));
-    assert_eq!((s.calls_interp, exit_count(&s)), (calls_interp, exits));
+    assert_eq!((s.profile.versions, s.invalidations), (3, 2));
+    assert_eq!(
+        (s.profile.interp.calls, s.side_exits()),
+        (calls_interp, exits)
+    );
     assert_eq!(s.state, ContractState::Compiled);
 }
 
@@ -172,7 +174,7 @@ fn with_one_version_allowed_nothing_speculates() {
     drive_until_stable(&rt, &code, &input(&targets, 2));
     let s = stats(&rt);
     assert_eq!(
-        (s.versions, s.invalidations, s.speculative),
+        (s.profile.versions, s.invalidations, s.speculative),
         (1, 0, Some(false))
     );
 }

@@ -521,14 +521,14 @@ fn run_calls(
 const PROGRESS_EVERY: usize = 256;
 
 fn print_row(tier: &str, wall: Duration, stats: &Stats, same: &str) {
-    let compile: u64 = stats.contracts.iter().map(|c| c.compile_ns).sum();
+    let compile: u64 = stats.contracts.iter().map(|c| c.profile.compile_ns).sum();
     let compiled = stats
         .contracts
         .iter()
-        .filter(|c| c.compile_ns > 0 && c.state == ember_runtime::ContractState::Compiled)
+        .filter(|c| c.profile.compile_ns > 0 && c.state == ember_runtime::ContractState::Compiled)
         .count();
     let rejected = stats.pool.failed;
-    let calls_jit: u64 = stats.contracts.iter().map(|c| c.calls_jit).sum();
+    let calls_jit: u64 = stats.contracts.iter().map(|c| c.profile.jit.calls).sum();
     println!(
         "{:<6} {:>10} {:>12} {:>9} {:>12} {:>11} {:>11}",
         tier,

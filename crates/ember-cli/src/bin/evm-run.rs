@@ -383,9 +383,12 @@ fn report(
     stats: Option<&Stats>,
     profile: Option<&ProfileReport>,
 ) {
-    let compile_ns = stats
-        .filter(|s| s.tier != Tier::Interp)
-        .map(|s| s.contracts.iter().map(|c| c.compile_ns).sum::<u64>());
+    let compile_ns = stats.filter(|s| s.tier != Tier::Interp).map(|s| {
+        s.contracts
+            .iter()
+            .map(|c| c.profile.compile_ns)
+            .sum::<u64>()
+    });
     let used = gas_used(cfg.gas, r);
     let median_ns = (cfg.repeat > 1).then(|| median(times));
     let summary = summary_line(r, used, engine, cfg.repeat, median_ns);

@@ -284,8 +284,8 @@ fn measure(b: &Bench, interp: &Runtime, auto: &Runtime, cli: &Cli, progress: imp
         let contract = stats
             .contracts
             .into_iter()
-            .find(|c| c.code_hash == b.code_hash);
-        let jit = contract.as_ref().map_or(0, |c| c.calls_jit);
+            .find(|c| c.code_hash() == b.code_hash);
+        let jit = contract.as_ref().map_or(0, |c| c.profile.jit.calls);
         if jit > calls_jit {
             calls_jit = jit;
             hot_times.push(t);
@@ -293,7 +293,7 @@ fn measure(b: &Bench, interp: &Runtime, auto: &Runtime, cli: &Cli, progress: imp
         }
         let rejected = contract
             .as_ref()
-            .is_some_and(|c| matches!(c.state, ContractState::Rejected(_)));
+            .is_some_and(|c| c.state == ContractState::Rejected);
         if hot_times.len() >= cli.hot_calls as usize || rejected || start.elapsed() > budget {
             break contract;
         }
@@ -303,8 +303,10 @@ fn measure(b: &Bench, interp: &Runtime, auto: &Runtime, cli: &Cli, progress: imp
         interp: median(interp_times),
         hot: (!hot_times.is_empty()).then(|| median(hot_times)),
         compiled_at,
-        compile_ms: contract.as_ref().map_or(0.0, |c| c.compile_ns as f64 / 1e6),
-        state: contract.map_or_else(|| "not profiled".into(), |c| c.state.describe()),
+        compile_ms: contract
+            .as_ref()
+            .map_or(0.0, |c| c.profile.compile_ns as f64 / 1e6),
+        state: contract.map_or_else(|| "not profiled".into(), |c| c.describe_state()),
         status: reference.status.name().to_owned(),
         gas: b.msg_parts.3 - reference.gas_left,
         mismatch,
