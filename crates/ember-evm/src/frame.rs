@@ -48,6 +48,12 @@ impl<'a> Frame<'a> {
     pub const GAS_REFUND_OFFSET: usize = std::mem::offset_of!(Frame<'static>, gas_refund);
     /// Byte offset of the [`Stack`] in a frame (see `Stack::DATA_OFFSET`, `Stack::LEN_OFFSET`).
     pub const STACK_OFFSET: usize = std::mem::offset_of!(Frame<'static>, stack);
+    /// Byte offset of the [`Memory`] in a frame (see `Memory::BASE_OFFSET`,
+    /// `Memory::LEN_OFFSET`).
+    pub const MEMORY_OFFSET: usize = std::mem::offset_of!(Frame<'static>, memory);
+    /// Byte offset of the message reference (a `&Message`) in a frame (see
+    /// `Message::VALUE_OFFSET` and the others).
+    pub const MSG_OFFSET: usize = std::mem::offset_of!(Frame<'static>, msg);
 
     /// The transaction context, fetched from the host on first use.
     pub fn tx_context(&mut self, host: &mut dyn Host) -> &TxContext {

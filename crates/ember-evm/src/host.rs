@@ -127,6 +127,15 @@ pub struct Message<'a> {
     pub code_address: Address,
 }
 
+impl Message<'_> {
+    /// Byte offset of `value` (a little-endian [`U256`]) in a message, for compiled code.
+    pub const VALUE_OFFSET: usize = std::mem::offset_of!(Message<'static>, value);
+    /// Byte offset of `sender` (20 bytes, big-endian) in a message.
+    pub const SENDER_OFFSET: usize = std::mem::offset_of!(Message<'static>, sender);
+    /// Byte offset of `recipient` (20 bytes, big-endian) in a message.
+    pub const RECIPIENT_OFFSET: usize = std::mem::offset_of!(Message<'static>, recipient);
+}
+
 impl<'a> Message<'a> {
     /// A plain top-level CALL: depth 0, no flags, no value, running the recipient's own code.
     pub fn call(sender: Address, recipient: Address, input: &'a [u8], gas: i64) -> Self {

@@ -8,9 +8,29 @@ use crate::types::U256;
 pub const MAX_BUFFER_SIZE: u64 = u32::MAX as u64;
 
 /// Frame memory.
-#[derive(Default, Debug)]
+///
+/// Compiled code reads and writes memory in place: `base` and `len` mirror the buffer's
+/// pointer and length at fixed offsets ([`Memory::BASE_OFFSET`], [`Memory::LEN_OFFSET`]) and
+/// are republished whenever the buffer changes size.
+#[derive(Debug)]
 pub struct Memory {
+    /// `data.as_mut_ptr()`.
+    base: *mut u8,
+    /// `data.len()`.
+    len: usize,
     data: Vec<u8>,
+}
+
+// SAFETY: `base` only ever points into `data`, which `Memory` owns; it is a cached copy of
+// `data.as_mut_ptr()`, so sending or sharing a `Memory` is exactly as safe as for the `Vec`.
+unsafe impl Send for Memory {}
+// SAFETY: as for `Send`: `&Memory` gives no access through `base` that `&Vec<u8>` would not.
+unsafe impl Sync for Memory {}
+
+impl Default for Memory {
+    fn default() -> Self {
+        Memory::new()
+    }
 }
 
 /// Gas for `words` words of memory: 3·w + w²/512.
@@ -39,7 +59,24 @@ pub fn saturating_u64(v: &U256) -> u64 {
 impl Memory {
     /// Empty memory.
     pub fn new() -> Self {
-        Memory { data: Vec::new() }
+        let mut data = Vec::new();
+        Memory {
+            base: data.as_mut_ptr(),
+            len: 0,
+            data,
+        }
+    }
+
+    /// Byte offset of the buffer pointer (a `*mut u8`) in a `Memory`, for compiled code.
+    pub const BASE_OFFSET: usize = std::mem::offset_of!(Memory, base);
+    /// Byte offset of the length in bytes (a `usize`) in a `Memory`, for compiled code.
+    pub const LEN_OFFSET: usize = std::mem::offset_of!(Memory, len);
+
+    /// Refreshes the mirrors after the buffer changed size.
+    #[inline]
+    fn publish(&mut self) {
+        self.base = self.data.as_mut_ptr();
+        self.len = self.data.len();
     }
 
     /// Size in bytes (always a multiple of 32).
@@ -102,7 +139,28 @@ impl Memory {
             return Err(StatusCode::OutOfGas);
         }
         self.data.resize(new_words as usize * 32, 0);
+        self.publish();
         Ok(())
+    }
+
+    /// Grows memory to cover `end` bytes (at most [`MAX_BUFFER_SIZE`] + 32), charging the
+    /// expansion from `gas_left`, which is the gas after every other cost of the
+    /// instruction. Returns the gas left, or `None` when it does not cover the expansion;
+    /// then memory is unchanged. This is the slow path of compiled memory access.
+    pub fn expand_to(&mut self, gas_left: i64, end: u64) -> Option<i64> {
+        debug_assert!(end <= MAX_BUFFER_SIZE + 32);
+        let mut gas = gas_left;
+        if end > self.data.len() as u64 {
+            let new_words = num_words(end);
+            let cur_words = self.data.len() as u64 / 32;
+            gas -= memory_cost(new_words) - memory_cost(cur_words);
+            if gas < 0 {
+                return None;
+            }
+            self.data.resize(new_words as usize * 32, 0);
+            self.publish();
+        }
+        Some(gas)
     }
 
     /// Reads the 32-byte word at `offset` (the region must have been expanded).
@@ -122,6 +180,7 @@ impl Memory {
     pub fn set_from(&mut self, bytes: Vec<u8>) {
         debug_assert!(bytes.len().is_multiple_of(32));
         self.data = bytes;
+        self.publish();
     }
 }
 
@@ -173,6 +232,24 @@ mod tests {
             m.expand(&mut gas, &U256::from(0), &U256::from(10_000)),
             Err(StatusCode::OutOfGas)
         );
+    }
+
+    #[test]
+    fn expand_to_charges_like_expand_and_publishes_the_buffer() {
+        let mut m = Memory::new();
+        let mut gas = 10_000;
+        m.expand(&mut gas, &U256::from(100), &U256::from(32))
+            .unwrap();
+        let mut raw = Memory::new();
+        assert_eq!(raw.expand_to(10_000, 132), Some(gas));
+        assert_eq!(raw.len(), m.len());
+        assert_eq!((raw.base, raw.len), (raw.data.as_mut_ptr(), raw.data.len()));
+        // Inside: free; short of gas: unchanged.
+        assert_eq!(raw.expand_to(7, 64), Some(7));
+        assert_eq!(raw.expand_to(2, 161), None);
+        assert_eq!(raw.len(), 160);
+        raw.set_from(vec![1; 64]);
+        assert_eq!((raw.base, raw.len), (raw.data.as_mut_ptr(), 64));
     }
 
     #[test]

@@ -5,7 +5,8 @@ use std::fmt;
 /// The EVM's 256-bit word.
 pub use ruint::aliases::U256;
 
-/// A 20-byte account address.
+/// A 20-byte account address (transparent: compiled code reads its bytes in place).
+#[repr(transparent)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Address(pub [u8; 20]);
 

@@ -8,6 +8,7 @@
 //! once it is back in Rust, so a panic behaves as it would in the interpreter.
 
 use ember_evm::instructions as ins;
+use ember_evm::memory::Memory;
 use ember_evm::opcodes as op;
 use ember_evm::{step, CodeAnalysis, Frame, Host, StatusCode, Step, U256};
 use std::any::Any;
@@ -144,51 +145,63 @@ macro_rules! frame_builtin {
 }
 
 frame_builtin! {
-    /// MLOAD, with the interpreter's body ([`ins::mload`]).
-    jit_mload => |f, _h| {
-        let off = *f.stack.peek(0);
-        *f.stack.top_mut() = ins::mload(&mut f.memory, &mut f.gas_left, &off)?;
-        Ok(())
-    };
-    /// MSTORE ([`ins::mstore`]).
-    jit_mstore => |f, _h| {
-        let off = f.stack.pop();
-        let v = f.stack.pop();
-        ins::mstore(&mut f.memory, &mut f.gas_left, &off, &v)
-    };
-    /// MSTORE8 ([`ins::mstore8`]).
-    jit_mstore8 => |f, _h| {
-        let off = f.stack.pop();
-        let v = f.stack.pop();
-        ins::mstore8(&mut f.memory, &mut f.gas_left, &off, &v)
-    };
     /// KECCAK256.
     jit_keccak => |f, _h| ins::keccak(f);
     /// SLOAD.
     jit_sload => |f, h| ins::sload(f, h);
     /// SSTORE.
     jit_sstore => |f, h| ins::sstore(f, h);
-    /// CALLDATALOAD ([`ins::calldataload`]).
-    jit_calldataload => |f, _h| {
-        let off = *f.stack.peek(0);
-        *f.stack.top_mut() = ins::calldataload(f.msg.input, &off);
-        Ok(())
-    };
 }
 
 /// The frame builtin for `opc`, if it has one.
 pub(crate) fn frame_builtin(opc: u8) -> Option<FrameFn> {
     let f: FrameFn = match opc {
-        op::MLOAD => jit_mload,
-        op::MSTORE => jit_mstore,
-        op::MSTORE8 => jit_mstore8,
         op::KECCAK256 => jit_keccak,
         op::SLOAD => jit_sload,
         op::SSTORE => jit_sstore,
-        op::CALLDATALOAD => jit_calldataload,
         _ => return None,
     };
     Some(f)
+}
+
+/// The slow path of inline memory access ([`Memory::expand_to`]): grows the memory to cover
+/// `end` bytes, charging the expansion from `gas`. Returns the gas left, or -1 when it does
+/// not cover the expansion (memory unchanged). It cannot panic: `end` is at most 2^32 + 32
+/// (an allocation failure aborts, as in the interpreter).
+pub(crate) type ExpandFn = unsafe extern "C" fn(*mut Memory, i64, u64) -> i64;
+
+/// See [`ExpandFn`].
+///
+/// # Safety
+/// `memory` must point to the frame's memory, exclusively used for the call.
+pub(crate) unsafe extern "C" fn jit_expand(memory: *mut Memory, gas: i64, end: u64) -> i64 {
+    // SAFETY: guaranteed by the caller.
+    let memory = unsafe { &mut *memory };
+    memory.expand_to(gas, end).unwrap_or(-1)
+}
+
+/// The slow path of inline CALLDATALOAD, for offsets whose word is not wholly inside the
+/// call data: reads the offset from `args` and writes the zero-padded word to `out`
+/// ([`ins::calldataload`]).
+pub(crate) type CallDataFn = unsafe extern "C" fn(*const u8, u64, *const U256, *mut U256);
+
+/// See [`CallDataFn`].
+///
+/// # Safety
+/// `input` and `len` must describe the frame's call data; `args` must point to a word and
+/// `out` to writable memory for one word (both may be unaligned).
+pub(crate) unsafe extern "C" fn jit_calldataload(
+    input: *const u8,
+    len: u64,
+    args: *const U256,
+    out: *mut U256,
+) {
+    // SAFETY: guaranteed by the caller: the call data slice the frame runs with.
+    let data = unsafe { std::slice::from_raw_parts(input, len as usize) };
+    // SAFETY: guaranteed by the caller.
+    let off = unsafe { std::ptr::read_unaligned(args) };
+    // SAFETY: guaranteed by the caller.
+    unsafe { std::ptr::write_unaligned(out, ins::calldataload(data, &off)) };
 }
 
 /// A pure arithmetic builtin: reads its operands from `args` (top of the stack first) and

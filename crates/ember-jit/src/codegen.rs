@@ -1,7 +1,8 @@
 //! EVM bytecode → LLVM IR: one function per (code, revision).
 //!
-//! The function is `u64 (ptr frame, ptr host, ptr analysis)` (the `builtins` module describes
-//! the return value). Per basic block of [`CodeAnalysis::basic_blocks`]:
+//! The function is `u64 (ptr frame, ptr host, ptr analysis, ptr input, i64 input_len)` (the
+//! `builtins` module describes the return value). Per basic block of
+//! [`CodeAnalysis::basic_blocks`]:
 //!
 //! * **Entry checks.** Stack height against the block's `stack_required` and
 //!   `stack_max_growth`, gas against its static gas. If any fails, the function side-exits at
@@ -15,12 +16,21 @@
 //!   demand and written back before every builtin call, side exit and block end.
 //! * **Inline instructions.** PUSH*, DUP*, SWAP*, POP, ADD, SUB, MUL, AND, OR, XOR, NOT, LT,
 //!   GT, SLT, SGT, EQ, ISZERO, SHL, SHR, SAR, BYTE, PC, GAS, JUMPDEST, JUMP, JUMPI, STOP.
-//!   Operations on constants are folded with the interpreter's own helpers.
+//!   Operations on constants are folded with the interpreter's own helpers; MUL, DIV and MOD
+//!   by a constant power of two become shifts and masks, SIGNEXTEND at a constant byte two
+//!   shifts.
+//! * **Memory, call data and the message in place.** MLOAD, MSTORE and MSTORE8 load and store
+//!   through the memory's published base pointer and length when the access is inside it; a
+//!   cold call grows memory and charges the expansion from the block's gas. Where the offset
+//!   is 2^32 or more, or the gas after the whole block does not cover the expansion, the
+//!   instruction side-exits with its operands still on the stack, and the interpreter fails
+//!   or grows exactly there. CALLDATALOAD reads the call data in place when the word lies
+//!   inside it (a pure builtin pads it otherwise); CALLDATASIZE, CALLVALUE, CALLER, ADDRESS,
+//!   MSIZE are loads, CODESIZE a constant.
 //! * **Builtins.** DIV, SDIV, MOD, SMOD, ADDMOD, MULMOD, SIGNEXTEND and CLZ call pure
-//!   functions on values (the virtual stack stays as it is); MLOAD, MSTORE, MSTORE8,
-//!   KECCAK256, SLOAD, SSTORE and CALLDATALOAD call the instruction body on the frame; every
-//!   other instruction runs through `jit_step`, i.e. the interpreter's `step` for exactly that
-//!   instruction.
+//!   functions on values (the virtual stack stays as it is); KECCAK256, SLOAD and SSTORE call
+//!   the instruction body on the frame; every other instruction runs through `jit_step`,
+//!   i.e. the interpreter's `step` for exactly that instruction.
 //! * **Jumps.** A constant target that is a JUMPDEST becomes a direct branch; a constant
 //!   invalid target side-exits at the jump (the interpreter then reports it). Dynamic targets
 //!   go through one shared `switch` over all JUMPDESTs whose default side-exits at the jump.
@@ -30,16 +40,19 @@
 //! * INVALID and undefined opcodes side-exit at their pc.
 
 use crate::builtins::{
-    fold_pure, frame_builtin, halt_code, pure_builtin, step_address, FrameFn, PureFn, RECOMPILE,
+    fold_pure, frame_builtin, halt_code, jit_calldataload, jit_expand, pure_builtin, step_address,
+    CallDataFn, ExpandFn, FrameFn, PureFn, RECOMPILE,
 };
 use crate::speculation::{plan, SitePlan, Speculation, SpeculationStats};
 use ember_evm::instructions as ins;
+use ember_evm::memory::{Memory, MAX_BUFFER_SIZE};
 use ember_evm::opcodes::{self as op, immediate_size, op_table, stack_io, OpTable, STACK_LIMIT};
-use ember_evm::{BasicBlock as EvmBlock, CodeAnalysis, Frame, Revision, StatusCode, U256};
+use ember_evm::{BasicBlock as EvmBlock, CodeAnalysis, Frame, Message, Revision, StatusCode, U256};
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::basic_block::BasicBlock;
 use inkwell::builder::{Builder, BuilderError};
 use inkwell::context::Context;
+use inkwell::intrinsics::Intrinsic;
 use inkwell::module::Module;
 use inkwell::types::{FunctionType, IntType};
 use inkwell::values::{BasicValue, FunctionValue, IntValue, PointerValue};
@@ -72,6 +85,7 @@ struct Val<'ctx> {
 }
 
 /// The virtual stack inside one block.
+#[derive(Clone)]
 struct BlockState<'ctx> {
     /// Stack height at block entry.
     entry_len: IntValue<'ctx>,
@@ -83,16 +97,24 @@ struct BlockState<'ctx> {
     gas: IntValue<'ctx>,
 }
 
-struct Cg<'a, 'ctx> {
+struct Codegen<'a, 'ctx> {
     ctx: &'ctx Context,
     b: Builder<'ctx>,
     func: FunctionValue<'ctx>,
     i32: IntType<'ctx>,
     i64: IntType<'ctx>,
     i256: IntType<'ctx>,
+    module: &'a Module<'ctx>,
     frame: PointerValue<'ctx>,
     host: PointerValue<'ctx>,
     analysis_ptr: PointerValue<'ctx>,
+    /// The call data.
+    input: PointerValue<'ctx>,
+    input_len: IntValue<'ctx>,
+    /// The frame's message.
+    msg: PointerValue<'ctx>,
+    /// The frame's memory.
+    memory: PointerValue<'ctx>,
     stack_base: PointerValue<'ctx>,
     /// Stack height and gas between blocks.
     len_var: PointerValue<'ctx>,
@@ -106,6 +128,8 @@ struct Cg<'a, 'ctx> {
     step_ptr: PointerValue<'ctx>,
     frame_fn_ty: FunctionType<'ctx>,
     pure_fn_ty: FunctionType<'ctx>,
+    expand_fn_ty: FunctionType<'ctx>,
+    calldata_fn_ty: FunctionType<'ctx>,
     /// Operands and result of pure builtins.
     args_var: PointerValue<'ctx>,
     out_var: PointerValue<'ctx>,
@@ -156,7 +180,10 @@ fn build_inner<'ctx>(
     let (target_cpu, target_features) = (target.cpu, target.features);
     let ptr = ctx.ptr_type(Default::default());
     let i64 = ctx.i64_type();
-    let fn_ty = i64.fn_type(&[ptr.into(), ptr.into(), ptr.into()], false);
+    let fn_ty = i64.fn_type(
+        &[ptr.into(), ptr.into(), ptr.into(), ptr.into(), i64.into()],
+        false,
+    );
     let func = module.add_function(ENTRY_NAME, fn_ty, None);
     let nounwind = ctx.create_enum_attribute(Attribute::get_named_enum_kind_id("nounwind"), 0);
     func.add_attribute(AttributeLoc::Function, nounwind);
@@ -177,12 +204,14 @@ fn build_inner<'ctx>(
     let entry = ctx.append_basic_block(func, "entry");
     let stop = ctx.append_basic_block(func, "stop");
     b.position_at_end(entry);
-    let param = |i| {
-        func.get_nth_param(i)
-            .expect("three params")
-            .into_pointer_value()
-    };
-    let (frame, host, analysis_ptr) = (param(0), param(1), param(2));
+    let param = |i| func.get_nth_param(i).expect("five params");
+    let (frame, host, analysis_ptr, input) = (
+        param(0).into_pointer_value(),
+        param(1).into_pointer_value(),
+        param(2).into_pointer_value(),
+        param(3).into_pointer_value(),
+    );
+    let input_len = param(4).into_int_value();
 
     let i32 = ctx.i32_type();
     let len_var = b.build_alloca(i64, "len")?;
@@ -195,6 +224,10 @@ fn build_inner<'ctx>(
     let step_ty = i64.fn_type(&[ptr.into(), ptr.into(), ptr.into(), i64.into()], false);
     let frame_fn_ty = i64.fn_type(&[ptr.into(), ptr.into()], false);
     let pure_fn_ty = ctx.void_type().fn_type(&[ptr.into(), ptr.into()], false);
+    let expand_fn_ty = i64.fn_type(&[ptr.into(), i64.into(), i64.into()], false);
+    let calldata_fn_ty = ctx
+        .void_type()
+        .fn_type(&[ptr.into(), i64.into(), ptr.into(), ptr.into()], false);
     let i256 = ctx
         .custom_width_int_type(std::num::NonZeroU32::new(256).expect("non-zero"))
         .map_err(|_| BuilderError::BitwidthError)?;
@@ -204,7 +237,7 @@ fn build_inner<'ctx>(
         b.build_int_to_ptr(i64.const_int(step_address() as u64, false), ptr, "jit_step")?;
 
     let blocks = analysis.basic_blocks(rev);
-    let mut cg = Cg {
+    let mut cg = Codegen {
         ctx,
         b,
         func,
@@ -213,9 +246,14 @@ fn build_inner<'ctx>(
         i256: ctx
             .custom_width_int_type(std::num::NonZeroU32::new(256).expect("non-zero"))
             .map_err(|_| BuilderError::BitwidthError)?,
+        module,
         frame,
         host,
         analysis_ptr,
+        input,
+        input_len,
+        msg: ptr.const_null(),
+        memory: ptr.const_null(),
         stack_base: ptr.const_null(),
         len_var,
         gas_var,
@@ -227,6 +265,8 @@ fn build_inner<'ctx>(
         step_ptr,
         frame_fn_ty,
         pure_fn_ty,
+        expand_fn_ty,
+        calldata_fn_ty,
         args_var,
         out_var,
         analysis,
@@ -245,6 +285,9 @@ fn build_inner<'ctx>(
     cg.stack_base =
         cg.b.build_load(ptr, data_field, "stack")?
             .into_pointer_value();
+    let msg_field = cg.field_ptr(Frame::MSG_OFFSET)?;
+    cg.msg = cg.b.build_load(ptr, msg_field, "msg")?.into_pointer_value();
+    cg.memory = cg.field_ptr(Frame::MEMORY_OFFSET)?;
     let len = cg.load_frame_len()?;
     cg.b.build_store(len_var, len)?;
     let gas = cg.load_frame_gas()?;
@@ -273,7 +316,7 @@ fn build_inner<'ctx>(
     Ok(cg.spec_stats)
 }
 
-impl<'a, 'ctx> Cg<'a, 'ctx> {
+impl<'a, 'ctx> Codegen<'a, 'ctx> {
     // ---- frame access ------------------------------------------------------------------
 
     fn field_ptr(&self, offset: usize) -> R<PointerValue<'ctx>> {
@@ -311,6 +354,302 @@ impl<'a, 'ctx> Cg<'a, 'ctx> {
     fn ret_const(&self, v: u64) -> R<()> {
         self.b.build_return(Some(&self.i64.const_int(v, false)))?;
         Ok(())
+    }
+
+    // ---- memory, call data and the message ----------------------------------------------
+
+    /// A pointer `offset` bytes into the object at `base`.
+    fn byte_ptr(&self, base: PointerValue<'ctx>, offset: IntValue<'ctx>) -> R<PointerValue<'ctx>> {
+        // SAFETY: building a GEP only creates IR. Callers pass a field offset of the object
+        // or a memory or call data offset they have checked against its length.
+        unsafe {
+            self.b
+                .build_in_bounds_gep(self.ctx.i8_type(), base, &[offset], "")
+        }
+    }
+
+    /// Loads a `ty` at `p` with the given alignment.
+    fn load_aligned(
+        &self,
+        ty: IntType<'ctx>,
+        p: PointerValue<'ctx>,
+        align: u32,
+    ) -> R<IntValue<'ctx>> {
+        let v = self.b.build_load(ty, p, "")?;
+        v.as_instruction_value()
+            .expect("a load is an instruction")
+            .set_alignment(align)
+            .map_err(|_| BuilderError::UnsetPosition)?;
+        Ok(v.into_int_value())
+    }
+
+    /// Stores `v` at `p` with the given alignment.
+    fn store_aligned(&self, p: PointerValue<'ctx>, v: IntValue<'ctx>, align: u32) -> R<()> {
+        self.b
+            .build_store(p, v)?
+            .set_alignment(align)
+            .map_err(|_| BuilderError::UnsetPosition)?;
+        Ok(())
+    }
+
+    /// The memory's current size in bytes (its published length).
+    fn load_memory_len(&self) -> R<IntValue<'ctx>> {
+        let p = self.byte_ptr(self.memory, self.const64(Memory::LEN_OFFSET))?;
+        self.load_aligned(self.i64, p, 8)
+    }
+
+    fn const64(&self, n: usize) -> IntValue<'ctx> {
+        self.i64.const_int(n as u64, false)
+    }
+
+    /// `v` with its bytes reversed (big-endian memory to a native word and back).
+    fn byte_swap(&self, v: IntValue<'ctx>) -> R<IntValue<'ctx>> {
+        let f = Intrinsic::find("llvm.bswap")
+            .and_then(|i| i.get_declaration(self.module, &[v.get_type().into()]))
+            .ok_or(BuilderError::UnsetPosition)?;
+        Ok(self
+            .b
+            .build_call(f, &[v.into()], "bswap")?
+            .try_as_basic_value()
+            .basic()
+            .expect("bswap returns a value")
+            .into_int_value())
+    }
+
+    /// The 20-byte big-endian address at `offset` in the message, as a word.
+    fn message_address(&self, offset: usize) -> R<IntValue<'ctx>> {
+        let i160 = self
+            .ctx
+            .custom_width_int_type(std::num::NonZeroU32::new(160).expect("non-zero"))
+            .map_err(|_| BuilderError::BitwidthError)?;
+        let p = self.byte_ptr(self.msg, self.const64(offset))?;
+        let v = self.load_aligned(i160, p, 1)?;
+        let v = self.byte_swap(v)?;
+        self.b.build_int_z_extend(v, self.i256, "address")
+    }
+
+    /// The address of the `size` bytes of memory at the run-time offset `off`, for the
+    /// instruction at `pc`; memory grows (and the block's gas pays for it) on a cold path.
+    /// Where the offset is 2^32 or more, or the gas left after the whole block does not
+    /// cover the expansion, the instruction is left to the interpreter: a side exit at `pc`
+    /// with the stack as it was `before` the operands were popped and the gas before the
+    /// instruction (`gas_before` is its suffix). The interpreter then fails exactly there,
+    /// or grows memory itself and runs on. `None` when that exit is certain.
+    fn memory_at(
+        &mut self,
+        st: &mut BlockState<'ctx>,
+        before: &BlockState<'ctx>,
+        pc: usize,
+        gas_before: i64,
+        off: Val<'ctx>,
+        size: u64,
+    ) -> R<Option<PointerValue<'ctx>>> {
+        let limit = U256::from(MAX_BUFFER_SIZE);
+        let exit = self.ctx.append_basic_block(self.func, "mem_exit");
+        match off.c {
+            Some(c) if c > limit => {
+                let mut b4 = before.clone();
+                let g = self.gas_at(&b4, gas_before)?;
+                self.side_exit(&mut b4, pc, g)?;
+                // The exit block is not needed: remove it again.
+                // SAFETY: nothing branches to it yet.
+                unsafe { exit.delete() }.map_err(|_| BuilderError::UnsetPosition)?;
+                return Ok(None);
+            }
+            Some(_) => {}
+            None => {
+                let fits = self.b.build_int_compare(
+                    IntPredicate::ULE,
+                    off.v,
+                    self.i256.const_int(MAX_BUFFER_SIZE, false),
+                    "fits",
+                )?;
+                let ok = self.ctx.append_basic_block(self.func, "mem_fits");
+                self.b.build_conditional_branch(fits, ok, exit)?;
+                self.b.position_at_end(ok);
+            }
+        }
+        let off64 = self.b.build_int_truncate(off.v, self.i64, "off")?;
+        let end = self
+            .b
+            .build_int_add(off64, self.i64.const_int(size, false), "end")?;
+        let len = self.load_memory_len()?;
+        let inside = self
+            .b
+            .build_int_compare(IntPredicate::ULE, end, len, "inside")?;
+        let from = self.b.get_insert_block().expect("positioned");
+        let fast = self.ctx.append_basic_block(self.func, "mem");
+        let grow = self.ctx.append_basic_block(self.func, "mem_grow");
+        self.b.build_conditional_branch(inside, fast, grow)?;
+
+        self.b.position_at_end(grow);
+        let f = self.b.build_int_to_ptr(
+            self.const64(jit_expand as ExpandFn as usize),
+            self.ctx.ptr_type(Default::default()),
+            "jit_expand",
+        )?;
+        let left = self
+            .b
+            .build_indirect_call(
+                self.expand_fn_ty,
+                f,
+                &[self.memory.into(), st.gas.into(), end.into()],
+                "expand",
+            )?
+            .try_as_basic_value()
+            .basic()
+            .expect("jit_expand returns i64")
+            .into_int_value();
+        let paid =
+            self.b
+                .build_int_compare(IntPredicate::SGE, left, self.i64.const_zero(), "paid")?;
+        self.b.build_conditional_branch(paid, fast, exit)?;
+
+        self.b.position_at_end(exit);
+        let mut b4 = before.clone();
+        let g = self.gas_at(&b4, gas_before)?;
+        self.side_exit(&mut b4, pc, g)?;
+
+        self.b.position_at_end(fast);
+        let gas = self.b.build_phi(self.i64, "gas")?;
+        gas.add_incoming(&[(&st.gas, from), (&left, grow)]);
+        st.gas = gas.as_basic_value().into_int_value();
+        let base_field = self.byte_ptr(self.memory, self.const64(Memory::BASE_OFFSET))?;
+        let base = self
+            .b
+            .build_load(
+                self.ctx.ptr_type(Default::default()),
+                base_field,
+                "mem_base",
+            )?
+            .into_pointer_value();
+        Ok(Some(self.byte_ptr(base, off64)?))
+    }
+
+    /// MLOAD, MSTORE or MSTORE8 in place; returns true when it ended the block's code.
+    fn memory_op(
+        &mut self,
+        st: &mut BlockState<'ctx>,
+        pc: usize,
+        opc: u8,
+        suffix: &[i64],
+    ) -> R<bool> {
+        let before = st.clone();
+        let off = self.pop(st)?;
+        let value = if opc == op::MLOAD {
+            None
+        } else {
+            Some(self.pop(st)?)
+        };
+        let size = if opc == op::MSTORE8 { 1 } else { 32 };
+        let Some(p) = self.memory_at(st, &before, pc, suffix[0], off, size)? else {
+            return Ok(true);
+        };
+        match value {
+            None => {
+                let v = self.load_aligned(self.i256, p, 1)?;
+                let v = self.byte_swap(v)?;
+                self.push_value(st, v);
+            }
+            Some(v) if opc == op::MSTORE => {
+                let swapped = match v.c {
+                    Some(c) => self.i256.const_int_arbitrary_precision(
+                        U256::from_le_bytes(c.to_be_bytes::<32>()).as_limbs(),
+                    ),
+                    None => self.byte_swap(v.v)?,
+                };
+                self.store_aligned(p, swapped, 1)?;
+            }
+            Some(v) => {
+                let byte = self.b.build_int_truncate(v.v, self.ctx.i8_type(), "byte")?;
+                self.store_aligned(p, byte, 1)?;
+            }
+        }
+        Ok(false)
+    }
+
+    /// CALLDATALOAD: a load in place when the word lies wholly inside the call data, the
+    /// interpreter's zero-padding body otherwise.
+    fn calldataload(&mut self, off: Val<'ctx>) -> R<IntValue<'ctx>> {
+        let b = &self.b;
+        let fits = b.build_int_compare(
+            IntPredicate::ULE,
+            off.v,
+            self.i256.const_int(MAX_BUFFER_SIZE, false),
+            "fits",
+        )?;
+        let off64 = b.build_int_truncate(off.v, self.i64, "off")?;
+        let end = b.build_int_add(off64, self.i64.const_int(32, false), "end")?;
+        let inside = b.build_int_compare(IntPredicate::ULE, end, self.input_len, "inside")?;
+        let whole = b.build_and(fits, inside, "")?;
+        let fast = self.ctx.append_basic_block(self.func, "cd");
+        let slow = self.ctx.append_basic_block(self.func, "cd_padded");
+        let join = self.ctx.append_basic_block(self.func, "cd_join");
+        b.build_conditional_branch(whole, fast, slow)?;
+
+        b.position_at_end(fast);
+        let p = self.byte_ptr(self.input, off64)?;
+        let v = self.load_aligned(self.i256, p, 1)?;
+        let fast_v = self.byte_swap(v)?;
+        let fast_end = self.b.get_insert_block().expect("positioned");
+        self.b.build_unconditional_branch(join)?;
+
+        self.b.position_at_end(slow);
+        self.store_aligned(self.args_var, off.v, 8)?;
+        let f = self.b.build_int_to_ptr(
+            self.const64(jit_calldataload as CallDataFn as usize),
+            self.ctx.ptr_type(Default::default()),
+            "jit_calldataload",
+        )?;
+        self.b.build_indirect_call(
+            self.calldata_fn_ty,
+            f,
+            &[
+                self.input.into(),
+                self.input_len.into(),
+                self.args_var.into(),
+                self.out_var.into(),
+            ],
+            "",
+        )?;
+        let slow_v = self.load_aligned(self.i256, self.out_var, 8)?;
+        self.b.build_unconditional_branch(join)?;
+
+        self.b.position_at_end(join);
+        let v = self.b.build_phi(self.i256, "calldata")?;
+        v.add_incoming(&[(&fast_v, fast_end), (&slow_v, slow)]);
+        Ok(v.as_basic_value().into_int_value())
+    }
+
+    /// DIV and MOD by a constant power of two, and SIGNEXTEND at a constant byte, without
+    /// the builtin (operands top first, as the builtins take them).
+    fn specialise(&self, opc: u8, vals: &[Val<'ctx>]) -> R<Option<IntValue<'ctx>>> {
+        let b = &self.b;
+        let c256 = |n: u64| self.i256.const_int(n, false);
+        Ok(match opc {
+            op::DIV => match vals[1].c.and_then(power_of_two) {
+                Some(k) => Some(b.build_right_shift(vals[0].v, c256(k), false, "div")?),
+                None => None,
+            },
+            op::MOD => match vals[1].c.and_then(power_of_two) {
+                Some(k) => {
+                    let mask = (U256::from(1) << k as usize) - U256::from(1);
+                    let mask = self.i256.const_int_arbitrary_precision(mask.as_limbs());
+                    Some(b.build_and(vals[0].v, mask, "mod")?)
+                }
+                None => None,
+            },
+            op::SIGNEXTEND => match vals[0].c {
+                Some(byte) if byte < U256::from(31) => {
+                    let s = c256(248 - 8 * byte.as_limbs()[0]);
+                    let up = b.build_left_shift(vals[1].v, s, "")?;
+                    Some(b.build_right_shift(up, s, true, "signextend")?)
+                }
+                Some(_) => Some(vals[1].v),
+                None => None,
+            },
+            _ => None,
+        })
     }
 
     // ---- the stack array ---------------------------------------------------------------
@@ -592,6 +931,37 @@ impl<'a, 'ctx> Cg<'a, 'ctx> {
             }
             op::JUMPDEST => {}
             op::PC => self.push_const(st, U256::from(pc)),
+            op::MLOAD | op::MSTORE | op::MSTORE8 => return self.memory_op(st, pc, opc, suffix),
+            op::CALLDATALOAD => {
+                let off = self.pop(st)?;
+                let v = self.calldataload(off)?;
+                self.push_value(st, v);
+            }
+            op::CALLDATASIZE => {
+                let v = self
+                    .b
+                    .build_int_z_extend(self.input_len, self.i256, "calldatasize")?;
+                self.push_value(st, v);
+            }
+            op::CODESIZE => self.push_const(st, U256::from(self.analysis.code().len())),
+            op::MSIZE => {
+                let len = self.load_memory_len()?;
+                let v = self.b.build_int_z_extend(len, self.i256, "msize")?;
+                self.push_value(st, v);
+            }
+            op::CALLVALUE => {
+                let p = self.byte_ptr(self.msg, self.const64(Message::VALUE_OFFSET))?;
+                let v = self.load_aligned(self.i256, p, 8)?;
+                self.push_value(st, v);
+            }
+            op::CALLER => {
+                let v = self.message_address(Message::SENDER_OFFSET)?;
+                self.push_value(st, v);
+            }
+            op::ADDRESS => {
+                let v = self.message_address(Message::RECIPIENT_OFFSET)?;
+                self.push_value(st, v);
+            }
             op::GAS => {
                 let g = self.gas_at(st, suffix[1])?;
                 let v = self.b.build_int_z_extend(g, self.i256, "gas")?;
@@ -689,6 +1059,16 @@ impl<'a, 'ctx> Cg<'a, 'ctx> {
             self.push_const(st, r);
             return Ok(());
         }
+        if opc == op::MUL {
+            for (k, other) in [(a.c, b.v), (b.c, a.v)] {
+                if let Some(k) = k.and_then(power_of_two) {
+                    let c = self.i256.const_int(k, false);
+                    let v = self.b.build_left_shift(other, c, "mul")?;
+                    self.push_value(st, v);
+                    return Ok(());
+                }
+            }
+        }
         let b_ = &self.b;
         let (x, y) = (a.v, b.v);
         let cmp = |p, name| -> R<IntValue<'ctx>> {
@@ -750,6 +1130,10 @@ impl<'a, 'ctx> Cg<'a, 'ctx> {
         }
         if let Some(consts) = vals.iter().map(|v| v.c).collect::<Option<Vec<U256>>>() {
             self.push_const(st, fold_pure(opc, &consts));
+            return Ok(());
+        }
+        if let Some(v) = self.specialise(opc, &vals)? {
+            self.push_value(st, v);
             return Ok(());
         }
         for (i, v) in vals.iter().enumerate() {
@@ -1149,4 +1533,9 @@ impl<'a, 'ctx> Cg<'a, 'ctx> {
         b.build_return(Some(&pc))?;
         Ok(())
     }
+}
+
+/// `k` when `c` is 2^k.
+fn power_of_two(c: U256) -> Option<u64> {
+    c.is_power_of_two().then(|| c.trailing_zeros() as u64)
 }

@@ -179,10 +179,15 @@ pub struct CompileStats {
     pub code_bytes: usize,
 }
 
-/// The signature of a compiled contract's function (the `builtins` module describes the
-/// return value).
-type EntryFn =
-    for<'a> unsafe extern "C" fn(*mut Frame<'a>, *mut &mut dyn Host, *const CodeAnalysis) -> u64;
+/// The signature of a compiled contract's function: frame, host, analysis and the call data
+/// (pointer and length). The `builtins` module describes the return value.
+type EntryFn = for<'a> unsafe extern "C" fn(
+    *mut Frame<'a>,
+    *mut &mut dyn Host,
+    *const CodeAnalysis,
+    *const u8,
+    u64,
+) -> u64;
 
 /// Native code for one contract at one revision, with everything it needs to run.
 pub struct CompiledContract {
@@ -311,12 +316,23 @@ impl CompiledContract {
         let r = {
             let mut h: &mut dyn Host = &mut *host;
             let frame_ptr = &mut frame as *mut Frame<'_>;
+            let input = msg.input;
             // SAFETY: the compiled function only touches the frame through the published
             // field offsets of this very binary and hands the pointers, unchanged, to its
             // builtins; they are valid and exclusively borrowed for the call. The stack
             // accesses stay in bounds because every block checks the stack height on entry.
             // The builtins see the frame as `Frame<'static>` but keep nothing past the call.
-            unsafe { f(frame_ptr, &mut h, &*self.analysis) }
+            // The call data is the message's, which outlives the call; compiled code reads
+            // it only below its length.
+            unsafe {
+                f(
+                    frame_ptr,
+                    &mut h,
+                    &*self.analysis,
+                    input.as_ptr(),
+                    input.len() as u64,
+                )
+            }
         };
         match decode(r) {
             Outcome::Halt(status) => {
@@ -630,7 +646,14 @@ mod tests {
         let r = unsafe {
             let f = std::mem::transmute::<usize, EntryFn>(entry);
             let mut h: &mut dyn Host = &mut host;
-            f(&mut frame as *mut Frame<'_>, &mut h, &*c.analysis)
+            let input = frame.msg.input;
+            f(
+                &mut frame as *mut Frame<'_>,
+                &mut h,
+                &*c.analysis,
+                input.as_ptr(),
+                input.len() as u64,
+            )
         };
         (decode(r), state(&frame))
     }
@@ -690,12 +713,28 @@ mod tests {
 
     #[test]
     fn side_exit_after_a_builtin_whose_dynamic_gas_leaves_too_little() {
-        // MSTORE at 0x2000 costs 3 + memory for 257 words (3 * 257 + 257^2 / 512 = 900);
-        // afterwards 5 gas are left, and the rest of the block needs 3 + 3 + 3.
-        let src = "PUSH1 9 PUSH2 0x2000 MSTORE PUSH1 1 PUSH1 2 ADD STOP";
-        let s = assert_hands_over(src, 3 + 3 + 3 + 900 + 5, &[], 6);
+        // KECCAK256 of 32 bytes at 0x2000 costs 30 + 6 + memory for 257 words
+        // (3 * 257 + 257^2 / 512 = 900). The block's static gas is 47; after the builtin 5 gas
+        // are left, and the rest of the block (POP PUSH1 PUSH1 ADD) needs 11.
+        let src = "PUSH1 32 PUSH2 0x2000 KECCAK256 POP PUSH1 1 PUSH1 2 ADD STOP";
+        let s = assert_hands_over(src, 47 + 6 + 900 + 5 - 11, &[], 6);
         assert_eq!(s.1, 5);
         assert_eq!(s.3.len(), 0x2020);
+    }
+
+    #[test]
+    fn inline_memory_access_short_of_gas_for_its_expansion_hands_over_before_it() {
+        // MSTORE at 0x2000 needs 900 for memory after the block's static gas of 18: with
+        // less, the interpreter takes over at the MSTORE with memory untouched and the gas
+        // before it. With exactly enough the block runs natively to its end.
+        let src = "PUSH1 9 PUSH2 0x2000 MSTORE PUSH1 1 PUSH1 2 ADD STOP";
+        let s = assert_hands_over(src, 18 + 899, &[], 5);
+        assert_eq!(s.0, [U256::from(9), U256::from(0x2000)]);
+        assert_eq!((s.1, s.3.len()), (18 + 899 - 6, 0));
+        let (exit, native) = run_native(src, 18 + 900, &[]);
+        assert_eq!(exit, Outcome::Halt(StatusCode::Success));
+        assert_eq!((native.1, native.3.len()), (0, 0x2020));
+        assert_eq!(native.3[0x201f], 9);
     }
 
     #[test]

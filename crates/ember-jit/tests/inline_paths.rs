@@ -1,0 +1,266 @@
+//! Differential tests of the instructions compiled code runs in place rather than through the
+//! interpreter's bodies: memory access and its growth, call data, message fields, and the
+//! arithmetic specialised for constant operands.
+
+mod common;
+
+use common::{check, every_gas_limit, jit, operands, output, word};
+use ember_evm::{Revision, StatusCode, U256};
+use ember_testkit::{address, assemble, Case, CONTRACT};
+
+/// Offsets around word boundaries, the 2^32 limit of memory offsets and far beyond it.
+fn offsets() -> Vec<U256> {
+    let mut v: Vec<U256> = [
+        0u64, 1, 31, 32, 33, 63, 64, 95, 96, 1000, 4064, 4065, 0x1_0000,
+    ]
+    .iter()
+    .map(|&x| U256::from(x))
+    .collect();
+    for big in [
+        u32::MAX as u64 - 32,
+        u32::MAX as u64 - 31,
+        u32::MAX as u64,
+        1 << 32,
+        (1 << 32) + 1,
+        u64::MAX,
+    ] {
+        v.push(U256::from(big));
+    }
+    v.push(U256::from(1) << 64);
+    v.push(U256::from(1) << 255);
+    v.push(U256::MAX);
+    v
+}
+
+#[test]
+fn memory_access_grows_exactly_at_every_boundary() {
+    let jit = jit();
+    // calldata[0..32]: where memory is first grown to (by one MSTORE8), calldata[32..64]: the
+    // access under test. The whole memory is returned.
+    let programs = [
+        "PUSH1 32 CALLDATALOAD MLOAD PUSH1 0 MSTORE",
+        "PUSH32 0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20 \
+         PUSH1 32 CALLDATALOAD MSTORE",
+        "PUSH2 0xabcd PUSH1 32 CALLDATALOAD MSTORE8",
+    ];
+    let firsts = [0u64, 31, 32, 100, 4096];
+    for body in programs {
+        let code = assemble(&format!(
+            "PUSH1 0x77 PUSH1 0 CALLDATALOAD MSTORE8 {body} MSIZE PUSH1 0 RETURN"
+        ))
+        .unwrap();
+        for &first in &firsts {
+            let mut seconds = offsets();
+            for d in [-33i64, -32, -31, -1, 0, 1, 31, 32, 33] {
+                seconds.push(U256::from((first as i64 + d).max(0) as u64));
+            }
+            for second in seconds {
+                let input = [word(U256::from(first)), word(second)].concat();
+                let out = check(
+                    &jit,
+                    &Case {
+                        input: &input,
+                        ..Case::new(&code)
+                    },
+                );
+                // Offsets of 2^32 and more can never be paid for.
+                if second > U256::from(u32::MAX) {
+                    assert_eq!(out.result.status, StatusCode::OutOfGas, "{body} {second}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn unaligned_stores_read_back_byte_for_byte() {
+    let jit = jit();
+    // Two overlapping words and a byte, then every load between them.
+    let mut src = String::from(
+        "PUSH32 0x0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20 PUSH1 3 MSTORE \
+         PUSH32 0xa1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0 PUSH1 20 MSTORE \
+         PUSH1 0xee PUSH1 40 MSTORE8 ",
+    );
+    for off in 0..64 {
+        src += &format!("PUSH1 {off} MLOAD PUSH2 {} MSTORE ", 0x100 + off * 32);
+    }
+    src += "MSIZE PUSH1 0 RETURN";
+    let code = assemble(&src).unwrap();
+    let out = check(&jit, &Case::new(&code));
+    let mem = out.result.output;
+    // Hand-checked: byte 3 is the first stored byte, bytes 20.. the second word, 40 the byte.
+    assert_eq!(
+        &mem[..24],
+        &[
+            0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 0xa1, 0xa2, 0xa3,
+            0xa4
+        ]
+    );
+    assert_eq!(mem[40], 0xee);
+    assert_eq!(mem[51], 0xc0);
+    // MLOAD at 3 (stored at 0x100 + 3 * 32) reads the 17 first bytes of the first word and
+    // the 15 first of the second.
+    let at3 = &mem[0x160..0x180];
+    assert_eq!(&at3[..17], &(1..=17).collect::<Vec<u8>>()[..]);
+    assert_eq!(at3[17], 0xa1);
+}
+
+#[test]
+fn out_of_gas_exactly_at_the_expansion() {
+    let jit = jit();
+    let code = assemble(
+        "PUSH1 7 PUSH2 0x0400 MSTORE PUSH1 1 PUSH2 0x0800 MSTORE8 PUSH2 0x0c00 MLOAD \
+         PUSH2 0x0400 MLOAD ADD PUSH1 0 MSTORE MSIZE PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN",
+    )
+    .unwrap();
+    every_gas_limit(&jit, &code, Revision::Cancun);
+    // Growth inside a loop: each turn stores one word further.
+    let looped = assemble(
+        "PUSH1 40 :top PUSH1 1 SWAP1 SUB DUP1 DUP1 PUSH1 6 SHL MSTORE DUP1 &top JUMPI \
+         MSIZE PUSH1 0 RETURN",
+    )
+    .unwrap();
+    every_gas_limit(&jit, &looped, Revision::Cancun);
+}
+
+#[test]
+fn calldataload_at_the_ends_of_the_call_data() {
+    let jit = jit();
+    let code = assemble("PUSH1 0 CALLDATALOAD CALLDATALOAD PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN")
+        .unwrap();
+    for len in [32usize, 33, 63, 64, 65, 100] {
+        // The first word is the offset; the rest counts up.
+        let mut input: Vec<u8> = (0..len as u32).map(|i| (i * 7 + 1) as u8).collect();
+        let mut offs: Vec<U256> = (0..=len as u64 + 1).map(U256::from).collect();
+        offs.extend(offsets());
+        for off in offs {
+            input[..32].copy_from_slice(&word(off));
+            let out = check(
+                &jit,
+                &Case {
+                    input: &input,
+                    ..Case::new(&code)
+                },
+            );
+            // Hand-computed: bytes past the end read as zero.
+            let mut want = [0u8; 32];
+            if off < U256::from(len) {
+                let o = off.as_limbs()[0] as usize;
+                let n = (len - o).min(32);
+                want[..n].copy_from_slice(&input[o..o + n]);
+            }
+            assert_eq!(out.result.output, want, "len {len} offset {off}");
+        }
+    }
+    // Constant offsets, and call data shorter than a word.
+    let consts = assemble(
+        "PUSH1 0 CALLDATALOAD PUSH1 1 CALLDATALOAD PUSH4 0xffffffff CALLDATALOAD \
+         PUSH32 0x100000000 CALLDATALOAD ADD ADD ADD PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN",
+    )
+    .unwrap();
+    for input in [&[][..], &[1u8, 2, 3][..], &[9u8; 40][..]] {
+        check(
+            &jit,
+            &Case {
+                input,
+                ..Case::new(&consts)
+            },
+        );
+    }
+}
+
+#[test]
+fn message_fields_code_and_memory_sizes() {
+    let jit = jit();
+    let code = assemble(
+        "CALLVALUE PUSH1 0 MSTORE CALLER PUSH1 32 MSTORE ADDRESS PUSH1 64 MSTORE \
+         CALLDATASIZE PUSH1 96 MSTORE CODESIZE PUSH1 128 MSTORE MSIZE PUSH1 160 MSTORE \
+         PUSH1 192 PUSH1 0 RETURN",
+    )
+    .unwrap();
+    let input = [5u8; 45];
+    let out = check(
+        &jit,
+        &Case {
+            input: &input,
+            ..Case::new(&code)
+        },
+    );
+    let addr_word = |a: ember_evm::Address| {
+        let mut w = [0u8; 32];
+        w[12..].copy_from_slice(&a.0);
+        w
+    };
+    let want = [
+        word(U256::from(5)), // the test kit's message carries 5 wei
+        addr_word(address(0xa0)),
+        addr_word(address(CONTRACT)),
+        word(U256::from(45)),
+        word(U256::from(code.len())),
+        word(U256::from(160)),
+    ]
+    .concat();
+    assert_eq!(out.result.output, want);
+}
+
+#[test]
+fn arithmetic_specialised_for_constant_operands() {
+    let jit = jit();
+    let ops = operands();
+    // The constant operand sits in the code, the other one comes from call data.
+    let mut consts: Vec<U256> = (0..256).step_by(17).map(|k| U256::from(1) << k).collect();
+    consts.extend([
+        U256::from(1) << 255,
+        U256::from(1),
+        U256::ZERO,
+        U256::from(3),
+    ]);
+    for c in &consts {
+        for (name, const_on_top) in [
+            ("DIV", false),
+            ("MOD", false),
+            ("MUL", true),
+            ("MUL", false),
+        ] {
+            let src = if const_on_top {
+                format!("PUSH1 0 CALLDATALOAD PUSH32 {c:#x} {name}")
+            } else {
+                format!("PUSH32 {c:#x} PUSH1 0 CALLDATALOAD {name}")
+            };
+            let code = assemble(&format!("{src} PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN")).unwrap();
+            for a in &ops {
+                let out = output(&jit, &code, &word(*a));
+                let want = match (name, const_on_top) {
+                    ("DIV", _) if c.is_zero() => U256::ZERO,
+                    ("DIV", _) => a / c,
+                    ("MOD", _) if c.is_zero() => U256::ZERO,
+                    ("MOD", _) => a % c,
+                    _ => a.wrapping_mul(*c),
+                };
+                assert_eq!(out, word(want), "{a} {name} {c}");
+            }
+        }
+    }
+    // SIGNEXTEND at every constant byte index, and past the last.
+    for b in (0..34u64).chain([256, u64::MAX]) {
+        let code = assemble(&format!(
+            "PUSH1 0 CALLDATALOAD PUSH32 {b:#x} SIGNEXTEND PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN"
+        ))
+        .unwrap();
+        for a in &ops {
+            let out = output(&jit, &code, &word(*a));
+            let want = if b < 31 {
+                let bits = 8 * (b as usize + 1);
+                let low = *a & ((U256::from(1) << bits) - U256::from(1));
+                if a.bit(bits - 1) {
+                    low | (U256::MAX << bits)
+                } else {
+                    low
+                }
+            } else {
+                *a
+            };
+            assert_eq!(out, word(want), "SIGNEXTEND {b} {a}");
+        }
+    }
+}
