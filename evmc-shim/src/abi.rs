@@ -11,6 +11,9 @@
 //! in the C header `include/ember_evmc.h`.
 
 #![allow(non_camel_case_types)]
+// Each item carries the C header's name; evmc.h documents its members, and repeating that
+// here would be a second copy to keep in step.
+#![allow(missing_docs)]
 
 use std::ffi::c_char;
 

@@ -38,6 +38,7 @@ use std::thread::{self, ThreadId};
 pub struct LoadError {
     /// The library path as given.
     pub path: PathBuf,
+    /// What went wrong.
     pub kind: LoadErrorKind,
 }
 
@@ -63,8 +64,11 @@ pub enum LoadErrorKind {
     NoOptions,
     /// `set_option` refused an option with this result code.
     OptionRejected {
+        /// The option's name.
         name: String,
+        /// The value given.
         value: String,
+        /// The VM's `evmc_set_option_result`.
         result: i32,
     },
 }

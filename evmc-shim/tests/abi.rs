@@ -159,10 +159,8 @@ fn metadata() {
     assert_eq!(name.to_str(), Ok("ember"));
     assert_eq!(version.to_str(), Ok(env!("CARGO_PKG_VERSION")));
     // SAFETY: a live instance.
-    assert_eq!(
-        unsafe { (v.get_capabilities.unwrap())(vm.0) },
-        EVMC_CAPABILITY_EVM1
-    );
+    let capabilities = unsafe { (v.get_capabilities.unwrap())(vm.0) };
+    assert_eq!(capabilities, EVMC_CAPABILITY_EVM1);
 }
 
 #[test]

@@ -36,7 +36,10 @@ cannot run, 2 on a usage error or a missing or malformed benchmark directory.";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Suite {
     /// `benchmarks/main` or `benchmarks/micro` of the shared checkout.
-    Default { micro: bool },
+    Default {
+        /// The micro suite rather than the main one.
+        micro: bool,
+    },
     /// A directory named on the command line.
     Dir(PathBuf),
 }
@@ -44,20 +47,28 @@ pub enum Suite {
 /// Parsed options.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
+    /// Which benchmarks.
     pub suite: Suite,
+    /// Only benchmarks whose name contains this.
     pub filter: Option<String>,
+    /// Time to spend sampling each benchmark at least.
     pub min_time: Duration,
+    /// The most samples per benchmark.
     pub max_samples: usize,
+    /// How time is measured.
     pub clock: Clock,
     /// Whether ember's compiled tier is compiled, checked and timed too.
     pub jit: bool,
+    /// JSON output instead of a table.
     pub json: bool,
 }
 
 /// What the command line asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
+    /// Run the benchmarks.
     Run(Options),
+    /// Print the usage.
     Help,
 }
 

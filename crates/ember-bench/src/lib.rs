@@ -43,7 +43,10 @@ pub enum Jit {
     Off,
     /// The contract was not compiled (the analyzer rejected it or the compilation failed);
     /// the other two engines were still checked and timed.
-    NotCompiled { reason: String },
+    NotCompiled {
+        /// Why.
+        reason: String,
+    },
     /// Compiled, checked against the interpreter and timed.
     Timed {
         /// Execution time; compilation is not part of it.
@@ -62,22 +65,33 @@ pub enum Jit {
 pub enum CaseResult {
     /// The engines agreed and were timed.
     Timed {
+        /// The case.
         name: String,
         /// keccak256 of the contract's code: cases of one contract share it.
         contract: B256,
+        /// What every engine returned.
         outcome: Outcome,
         /// ember's interpreter.
         interp: Timing,
+        /// ember's compiled code.
         jit: Jit,
+        /// revm.
         revm: Timing,
     },
     /// The engines disagree: a correctness bug in one of them.
     Mismatch {
+        /// The case.
         name: String,
+        /// What differed, one line each.
         differences: Vec<String>,
     },
     /// The case needs something the harness does not provide.
-    Unsupported { name: String, reason: String },
+    Unsupported {
+        /// The case.
+        name: String,
+        /// What it needs.
+        reason: String,
+    },
 }
 
 /// One case set up in every engine, outside any timed region: the code analysed for ember's
@@ -95,9 +109,11 @@ pub struct Engines<'a> {
 /// Every engine's outcome of one run of a case.
 #[derive(Clone, Debug)]
 pub struct Outcomes {
+    /// What ember's interpreter did.
     pub interp: Outcome,
     /// `None` when the case has no compiled code.
     pub jit: Option<Outcome>,
+    /// What revm did.
     pub revm: Outcome,
 }
 

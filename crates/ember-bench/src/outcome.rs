@@ -5,8 +5,11 @@ use ember_evm::{to_hex, StatusCode};
 /// One emitted log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogRecord {
+    /// The account that logged.
     pub address: [u8; 20],
+    /// The topics.
     pub topics: Vec<[u8; 32]>,
+    /// The data.
     pub data: Vec<u8>,
 }
 
@@ -21,6 +24,7 @@ pub struct Outcome {
     pub gas_refund: i64,
     /// RETURN or REVERT data.
     pub output: Vec<u8>,
+    /// The logs, in order.
     pub logs: Vec<LogRecord>,
     /// Set when the run needed something the harness does not provide (nested calls).
     pub unsupported: Option<String>,

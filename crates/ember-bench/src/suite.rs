@@ -34,8 +34,11 @@ impl std::error::Error for SuiteError {}
 /// One pre-state account.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
+    /// Balance in wei.
     pub balance: U256,
+    /// Nonce.
     pub nonce: u64,
+    /// Code.
     pub code: Vec<u8>,
     /// keccak256 of `code`.
     pub code_hash: B256,
@@ -53,20 +56,28 @@ impl Account {
 /// The block a benchmark runs in.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BlockEnv {
+    /// The block's beneficiary.
     pub coinbase: Address,
+    /// The block number.
     pub number: u64,
+    /// The block's timestamp.
     pub timestamp: u64,
+    /// The block's gas limit.
     pub gas_limit: u64,
     /// DIFFICULTY (what opcode 0x44 returns before the Merge).
     pub difficulty: U256,
+    /// The block's base fee.
     pub base_fee: U256,
+    /// The chain id.
     pub chain_id: U256,
 }
 
 /// Everything outside the contract call itself: accounts, block, transaction sender and price.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct World {
+    /// The accounts.
     pub accounts: HashMap<Address, Account>,
+    /// The block.
     pub block: BlockEnv,
     /// The transaction sender (ORIGIN and the caller of the contract).
     pub sender: Address,
@@ -94,7 +105,9 @@ impl World {
 /// One named input of a benchmark.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Input {
+    /// The input's name.
     pub label: String,
+    /// The call data.
     pub data: Vec<u8>,
 }
 
@@ -103,18 +116,22 @@ pub struct Input {
 pub struct Benchmark {
     /// The test's name (the JSON key, e.g. `snailtracer`).
     pub name: String,
+    /// The state and block the benchmark runs in.
     pub world: World,
     /// Gas given to the call (`transaction.gasLimit[0]`).
     pub gas: i64,
     /// Value of the call (`transaction.value[0]`).
     pub value: U256,
+    /// The inputs it is called with.
     pub inputs: Vec<Input>,
 }
 
 /// One input of one benchmark, the unit that is run and timed.
 #[derive(Clone, Copy, Debug)]
 pub struct Case<'a> {
+    /// The benchmark.
     pub bench: &'a Benchmark,
+    /// One of its inputs.
     pub input: &'a Input,
 }
 

@@ -10,13 +10,17 @@ use crate::stack::Stack;
 pub struct Frame<'a> {
     /// The message that started the frame.
     pub msg: &'a Message<'a>,
+    /// The revision the frame runs under.
     pub rev: Revision,
     /// The code being run (unpadded).
     pub code: &'a [u8],
+    /// Gas left.
     pub gas_left: i64,
     /// Refund counter of this frame and its successful sub-calls (may be negative).
     pub gas_refund: i64,
+    /// The operand stack.
     pub stack: Stack,
+    /// The frame's memory.
     pub memory: Memory,
     /// Output of the last sub-call (RETURNDATA*).
     pub return_data: Vec<u8>,

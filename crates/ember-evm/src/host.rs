@@ -7,24 +7,43 @@ use crate::types::{Address, B256, U256};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
 pub enum StatusCode {
+    /// The frame ran to its end (STOP, RETURN, SELFDESTRUCT, or the end of the code).
     Success = 0,
+    /// A generic failure (a create whose code is too large, for one).
     Failure = 1,
+    /// REVERT: state changes undone, gas left and output returned.
     Revert = 2,
+    /// The frame ran out of gas.
     OutOfGas = 3,
+    /// The designated INVALID instruction (0xfe).
     InvalidInstruction = 4,
+    /// An opcode not defined at the revision.
     UndefinedInstruction = 5,
+    /// More than 1024 stack items.
     StackOverflow = 6,
+    /// An instruction found too few stack items.
     StackUnderflow = 7,
+    /// JUMP or JUMPI to a pc that is not a JUMPDEST.
     BadJumpDestination = 8,
+    /// Reading return data beyond its end (RETURNDATACOPY).
     InvalidMemoryAccess = 9,
+    /// A call deeper than [`crate::MAX_CALL_DEPTH`].
     CallDepthExceeded = 10,
+    /// A state change inside a static call.
     StaticModeViolation = 11,
+    /// A precompile rejected its input.
     PrecompileFailure = 12,
+    /// A create returned code the revision forbids (starting with 0xef).
     ContractValidationFailure = 13,
+    /// An argument too large to handle (a memory offset, say).
     ArgumentOutOfRange = 14,
+    /// The sender cannot pay the value of a call or create.
     InsufficientBalance = 17,
+    /// A bug or an unexpected condition in the VM.
     InternalError = -1,
+    /// The VM refused to run the frame.
     Rejected = -2,
+    /// The VM could not allocate memory.
     OutOfMemory = -3,
 }
 
@@ -86,10 +105,15 @@ impl StatusCode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
 pub enum CallKind {
+    /// CALL, or a transaction's call.
     Call = 0,
+    /// DELEGATECALL: the caller's storage, sender and value.
     DelegateCall = 1,
+    /// CALLCODE: the caller's storage, with its own value.
     CallCode = 2,
+    /// CREATE, or a creating transaction.
     Create = 3,
+    /// CREATE2: the address depends on a salt and the init code.
     Create2 = 4,
 }
 
@@ -108,14 +132,17 @@ pub const FLAG_DELEGATED: u32 = 2;
 /// One call frame's parameters (EVMC's `evmc_message`).
 #[derive(Clone, Debug)]
 pub struct Message<'a> {
+    /// The kind of call.
     pub kind: CallKind,
     /// `FLAG_STATIC` | `FLAG_DELEGATED`.
     pub flags: u32,
     /// 0 for the transaction's own call.
     pub depth: i32,
+    /// Gas given to the frame.
     pub gas: i64,
     /// The account whose storage and balance the code works on.
     pub recipient: Address,
+    /// The caller (the account that runs CALL, or the transaction's sender).
     pub sender: Address,
     /// Call data, or the init code of a create.
     pub input: &'a [u8],
@@ -163,11 +190,13 @@ impl<'a> Message<'a> {
 /// The result of executing a frame or a host call (EVMC's `evmc_result`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExecResult {
+    /// How the frame ended.
     pub status: StatusCode,
     /// Gas left; zero unless `Success` or `Revert`.
     pub gas_left: i64,
     /// Uncapped refund of this frame and its sub-calls; zero unless `Success`.
     pub gas_refund: i64,
+    /// Return or revert data (empty after a successful create).
     pub output: Vec<u8>,
     /// The new contract's address for a successful create.
     pub create_address: Option<Address>,
@@ -271,7 +300,9 @@ impl StorageStatus {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
 pub enum AccessStatus {
+    /// Not accessed before in this transaction.
     Cold = 0,
+    /// Accessed before in this transaction.
     Warm = 1,
 }
 
@@ -280,23 +311,34 @@ pub enum AccessStatus {
 pub struct TxContext {
     /// The effective gas price (EIP-1559).
     pub gas_price: U256,
+    /// The transaction's sender (ORIGIN).
     pub origin: Address,
+    /// The block's beneficiary (COINBASE).
     pub coinbase: Address,
+    /// The block number (NUMBER).
     pub block_number: i64,
+    /// The block's timestamp in seconds (TIMESTAMP).
     pub timestamp: i64,
+    /// The block's gas limit (GASLIMIT).
     pub gas_limit: i64,
     /// PREVRANDAO from Paris on, DIFFICULTY before.
     pub prev_randao: B256,
+    /// The chain id (CHAINID).
     pub chain_id: U256,
+    /// The block's base fee (BASEFEE).
     pub base_fee: U256,
+    /// The block's blob base fee (BLOBBASEFEE).
     pub blob_base_fee: U256,
+    /// The transaction's blob versioned hashes (BLOBHASH).
     pub blob_hashes: Vec<B256>,
 }
 
 /// One executed instruction, as an EIP-3155 tracer sees it (state before the instruction).
 #[derive(Debug)]
 pub struct TraceStep<'a> {
+    /// The instruction's offset in the code.
     pub pc: usize,
+    /// The opcode.
     pub op: u8,
     /// Gas left before the instruction.
     pub gas: i64,
@@ -306,8 +348,11 @@ pub struct TraceStep<'a> {
     pub mem_size: usize,
     /// The stack, bottom first.
     pub stack: &'a [U256],
+    /// The last call's return data.
     pub return_data: &'a [u8],
+    /// The frame's depth.
     pub depth: i32,
+    /// The refund counter of the transaction so far.
     pub refund: i64,
 }
 
@@ -323,10 +368,13 @@ pub trait Tracer {
 pub trait Host {
     /// Whether the account exists (from Spurious Dragon: exists and is not empty).
     fn account_exists(&mut self, addr: &Address) -> bool;
+    /// The current value of a storage slot.
     fn get_storage(&mut self, addr: &Address, key: &B256) -> B256;
     /// Writes a slot and classifies the change for SSTORE's gas and refund.
     fn set_storage(&mut self, addr: &Address, key: &B256, value: &B256) -> StorageStatus;
+    /// The balance, zero for a non-existent account.
     fn get_balance(&mut self, addr: &Address) -> U256;
+    /// The size of the account's code.
     fn get_code_size(&mut self, addr: &Address) -> usize;
     /// Zero for a non-existent account, keccak("") for an existing one without code.
     fn get_code_hash(&mut self, addr: &Address) -> B256;
@@ -336,15 +384,19 @@ pub trait Host {
     fn selfdestruct(&mut self, addr: &Address, beneficiary: &Address) -> bool;
     /// Runs a nested call or create: nonce, addresses, value transfer, precompiles, journaling.
     fn call(&mut self, msg: &Message<'_>) -> ExecResult;
+    /// The transaction and block context.
     fn get_tx_context(&mut self) -> TxContext;
     /// The hash of block `number`, or zero when unknown.
     fn get_block_hash(&mut self, number: i64) -> B256;
+    /// Records a log of `addr` (LOG0..LOG4).
     fn emit_log(&mut self, addr: &Address, data: &[u8], topics: &[B256]);
     /// Marks the account warm (EIP-2929) and says what it was before.
     fn access_account(&mut self, addr: &Address) -> AccessStatus;
     /// Marks the slot warm (EIP-2929) and says what it was before.
     fn access_storage(&mut self, addr: &Address, key: &B256) -> AccessStatus;
+    /// The value of a transient storage slot (EIP-1153).
     fn get_transient_storage(&mut self, addr: &Address, key: &B256) -> B256;
+    /// Writes a transient storage slot (EIP-1153).
     fn set_transient_storage(&mut self, addr: &Address, key: &B256, value: &B256);
     /// The tracer that should see this execution's instructions, if tracing is on.
     fn tracer(&mut self) -> Option<&mut dyn Tracer> {

@@ -6,20 +6,35 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 pub enum Revision {
+    /// Frontier (the launch, 2015).
     Frontier = 0,
+    /// Homestead (EIP-2, EIP-7).
     Homestead = 1,
+    /// TangerineWhistle (EIP-150: gas repricing).
     TangerineWhistle = 2,
+    /// SpuriousDragon (EIP-155, EIP-161, EIP-170).
     SpuriousDragon = 3,
+    /// Byzantium (REVERT, RETURNDATA, STATICCALL).
     Byzantium = 4,
+    /// Constantinople (shifts, CREATE2, EXTCODEHASH).
     Constantinople = 5,
+    /// Petersburg (Constantinople without EIP-1283).
     Petersburg = 6,
+    /// Istanbul (EIP-1884, EIP-2200, CHAINID, SELFBALANCE).
     Istanbul = 7,
+    /// Berlin (EIP-2929 access lists).
     Berlin = 8,
+    /// London (EIP-1559, BASEFEE, EIP-3529, EIP-3541).
     London = 9,
+    /// Paris (the merge: PREVRANDAO).
     Paris = 10,
+    /// Shanghai (PUSH0, EIP-3860).
     Shanghai = 11,
+    /// Cancun (transient storage, MCOPY, blobs, EIP-6780).
     Cancun = 12,
+    /// Prague (EIP-7702, EIP-7623).
     Prague = 13,
+    /// Osaka (CLZ, EIP-7825).
     Osaka = 14,
 }
 

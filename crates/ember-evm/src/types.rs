@@ -125,9 +125,19 @@ pub enum HexError {
     /// The number of hex digits is odd.
     OddLength,
     /// A character that is not a hex digit, at this byte offset of the input.
-    InvalidChar { index: usize, ch: char },
+    InvalidChar {
+        /// Its byte offset.
+        index: usize,
+        /// The character.
+        ch: char,
+    },
     /// The decoded value has the wrong number of bytes.
-    Length { expected: usize, got: usize },
+    Length {
+        /// Bytes wanted.
+        expected: usize,
+        /// Bytes decoded.
+        got: usize,
+    },
 }
 
 impl fmt::Display for HexError {

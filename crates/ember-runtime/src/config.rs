@@ -64,8 +64,11 @@ pub enum ConfigError {
     UnknownName(String),
     /// The value is not valid for the setting (EVMC's `INVALID_VALUE`).
     InvalidValue {
+        /// The setting's name.
         name: String,
+        /// The value given.
         value: String,
+        /// Why the value was refused.
         reason: String,
     },
 }

@@ -117,10 +117,13 @@ pub struct CacheStats {
 /// Everything the runtime reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stats {
+    /// The runtime's tier.
     pub tier: Tier,
     /// The contracts in the store, the most gas first.
     pub contracts: Vec<ContractStats>,
+    /// The compile pool.
     pub pool: PoolStats,
+    /// The code cache.
     pub cache: CacheStats,
     /// Entries evicted from the store.
     pub evicted: u64,

@@ -6,19 +6,35 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TxError {
     /// The transaction type is unknown or not enabled in this revision.
-    TypeNotSupported { tx_type: u8 },
+    TypeNotSupported {
+        /// The transaction's type byte.
+        tx_type: u8,
+    },
     /// A blob transaction without a recipient.
     CreateBlobTx,
     /// A blob transaction without blob hashes.
     EmptyBlobHashes,
     /// More blobs than one transaction may carry (Osaka: 6).
-    BlobCountExceeded { count: usize, max: usize },
+    BlobCountExceeded {
+        /// Blobs in the transaction.
+        count: usize,
+        /// The most allowed.
+        max: usize,
+    },
     /// More blob gas than the block can hold.
-    BlobGasLimitExceeded { blob_gas: u64, available: u64 },
+    BlobGasLimitExceeded {
+        /// The transaction's blob gas.
+        blob_gas: u64,
+        /// Blob gas left in the block.
+        available: u64,
+    },
     /// `max_fee_per_blob_gas` is below the block's blob base fee.
     InsufficientMaxFeePerBlobGas,
     /// A blob hash whose version byte is not 0x01.
-    InvalidBlobHashVersion { index: usize },
+    InvalidBlobHashVersion {
+        /// Which blob hash.
+        index: usize,
+    },
     /// A set-code transaction without a recipient.
     CreateSetCodeTx,
     /// A set-code transaction with an empty authorization list.
@@ -26,9 +42,19 @@ pub enum TxError {
     /// `max_priority_fee_per_gas` exceeds `max_fee_per_gas`.
     PriorityGreaterThanMaxFee,
     /// The gas limit exceeds the per-transaction cap (EIP-7825, Osaka: 2^24).
-    GasLimitExceedsMaximum { gas_limit: u64, max: u64 },
+    GasLimitExceedsMaximum {
+        /// The transaction's gas limit.
+        gas_limit: u64,
+        /// The cap.
+        max: u64,
+    },
     /// The gas limit exceeds what is left in the block.
-    GasAllowanceExceeded { gas_limit: u64, available: u64 },
+    GasAllowanceExceeded {
+        /// The transaction's gas limit.
+        gas_limit: u64,
+        /// Gas left in the block.
+        available: u64,
+    },
     /// The fee cap is below the block's base fee.
     InsufficientMaxFeePerGas,
     /// The sender has code that is not an EIP-7702 delegation (EIP-3607).
@@ -36,17 +62,42 @@ pub enum TxError {
     /// The sender's nonce is 2^64 − 1 (EIP-2681).
     NonceIsMax,
     /// The transaction's nonce is above the sender's.
-    NonceTooHigh { expected: u64, got: u64 },
+    NonceTooHigh {
+        /// The sender's nonce.
+        expected: u64,
+        /// The transaction's nonce.
+        got: u64,
+    },
     /// The transaction's nonce is below the sender's.
-    NonceTooLow { expected: u64, got: u64 },
+    NonceTooLow {
+        /// The sender's nonce.
+        expected: u64,
+        /// The transaction's nonce.
+        got: u64,
+    },
     /// Create init code longer than [`ember_evm::MAX_INITCODE_SIZE`] bytes (EIP-3860).
-    InitcodeSizeExceeded { size: usize, max: usize },
+    InitcodeSizeExceeded {
+        /// The init code's size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The sender cannot pay `gas_limit · max_fee + value (+ blob fees)`.
     InsufficientFunds,
     /// The gas limit does not cover the intrinsic gas.
-    IntrinsicGasTooLow { gas_limit: u64, intrinsic: u64 },
+    IntrinsicGasTooLow {
+        /// The transaction's gas limit.
+        gas_limit: u64,
+        /// The intrinsic gas.
+        intrinsic: u64,
+    },
     /// The gas limit does not cover the EIP-7623 calldata floor.
-    IntrinsicGasBelowFloor { gas_limit: u64, floor: u64 },
+    IntrinsicGasBelowFloor {
+        /// The transaction's gas limit.
+        gas_limit: u64,
+        /// The floor.
+        floor: u64,
+    },
 }
 
 /// The namespace execution-spec-tests writes before its exception names

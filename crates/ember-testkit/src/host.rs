@@ -13,36 +13,59 @@ use std::collections::{HashMap, HashSet};
 pub enum Effect {
     /// SSTORE, with how the host classified the write.
     Storage {
+        /// The account.
         addr: Address,
+        /// The slot.
         key: B256,
+        /// The value written.
         value: B256,
+        /// How the host classified the write.
         status: StorageStatus,
     },
     /// TSTORE.
     Transient {
+        /// The account.
         addr: Address,
+        /// The slot.
         key: B256,
+        /// The value written.
         value: B256,
     },
     /// LOG0..LOG4.
     Log {
+        /// The account that logged.
         addr: Address,
+        /// The log's data.
         data: Vec<u8>,
+        /// The log's topics.
         topics: Vec<B256>,
     },
     /// A nested call or create, with the message's essentials and the callee's result.
     Call {
+        /// The kind of call.
         kind: CallKind,
+        /// The callee's depth.
         depth: i32,
+        /// Gas given to the callee.
         gas: i64,
+        /// The account the callee runs as.
         recipient: Address,
+        /// The account whose code runs.
         code_address: Address,
+        /// Call data or init code.
         input: Vec<u8>,
+        /// The value sent.
         value: U256,
+        /// The callee's result.
         result: ExecResult,
     },
     /// SELFDESTRUCT.
-    SelfDestruct { addr: Address, beneficiary: Address },
+    SelfDestruct {
+        /// The account destroyed.
+        addr: Address,
+        /// Who receives its balance.
+        beneficiary: Address,
+    },
 }
 
 /// A deterministic host: accounts with code, balance and storage, EIP-2929 warm sets, and a

@@ -65,9 +65,13 @@ impl<'a> Rng<'a> {
 /// One generated case.
 #[derive(Clone, Debug)]
 pub struct Case {
+    /// The revision.
     pub rev: Revision,
+    /// The block.
     pub block: BlockEnv,
+    /// The accounts before the transaction.
     pub pre: Vec<(Address, Account)>,
+    /// The transaction.
     pub tx: Transaction,
 }
 

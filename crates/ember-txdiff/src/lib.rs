@@ -27,9 +27,13 @@ pub enum Ending {
     Rejected,
     /// It ran: success, revert, or an exceptional halt.
     Ran {
+        /// How the top frame ended.
         status: Status,
+        /// Gas charged to the sender.
         gas_used: u64,
+        /// The top frame's output.
         output: Vec<u8>,
+        /// The logs, in order.
         logs: Vec<Log>,
     },
 }
@@ -37,8 +41,11 @@ pub enum Ending {
 /// The outermost frame's outcome class.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
+    /// Success.
     Success,
+    /// REVERT.
     Revert,
+    /// An exceptional halt.
     Halt,
 }
 
@@ -48,15 +55,20 @@ pub type PostState = BTreeMap<Address, Account>;
 /// One engine's result: the ending and the post-state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
+    /// How the transaction ended.
     pub ending: Ending,
+    /// The accounts afterwards.
     pub post: PostState,
 }
 
 /// The engine an outcome came from, for reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
+    /// ember's interpreter.
     Interpreter,
+    /// ember's compiled tier.
     Compiled,
+    /// revm.
     Revm,
 }
 
@@ -228,6 +240,7 @@ mod tests {
 /// The result of checking one case in all three engines.
 #[derive(Debug)]
 pub struct Report {
+    /// The case that differed.
     pub case: Case,
     /// Differences of the compiled tier from the interpreter.
     pub compiled: Vec<String>,

@@ -76,7 +76,9 @@ pub fn keccak(f: &mut Frame<'_>) -> Result<(), StatusCode> {
 /// Which buffer a copy instruction reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CopySource {
+    /// The frame's input (CALLDATACOPY).
     CallData,
+    /// The running code (CODECOPY).
     Code,
 }
 

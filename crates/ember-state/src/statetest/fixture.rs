@@ -44,9 +44,11 @@ impl std::error::Error for FixtureError {}
 pub struct StateTest {
     /// The test's key in the file.
     pub name: String,
+    /// The block environment (`env`).
     pub env: Env,
     /// The accounts before the transaction.
     pub pre: Vec<(Address, Account)>,
+    /// The transaction with its variants (`transaction`).
     pub tx: TxTemplate,
     /// `config.chainid` (execution-spec-tests), else 1.
     pub chain_id: U256,
@@ -57,9 +59,13 @@ pub struct StateTest {
 /// The `env` object.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Env {
+    /// `currentCoinbase`.
     pub coinbase: Address,
+    /// `currentNumber`.
     pub number: u64,
+    /// `currentTimestamp`.
     pub timestamp: u64,
+    /// `currentGasLimit`.
     pub gas_limit: u64,
     /// `currentDifficulty`, the DIFFICULTY word before Paris.
     pub difficulty: Option<U256>,
@@ -129,6 +135,7 @@ pub struct ForkPost {
     pub fork: String,
     /// Whether ember can run the fork, and the block to run it in.
     pub target: ForkTarget,
+    /// The expectations, in the file's order.
     pub cases: Vec<PostCase>,
 }
 
@@ -136,7 +143,12 @@ pub struct ForkPost {
 #[derive(Clone, Debug)]
 pub enum ForkTarget {
     /// A single revision and the block environment for it.
-    Run { revision: Revision, block: BlockEnv },
+    Run {
+        /// The revision.
+        revision: Revision,
+        /// The block.
+        block: BlockEnv,
+    },
     /// Not runnable (a transition fork or an unknown name); the reason.
     Skip(String),
 }
@@ -160,14 +172,18 @@ pub fn resolve_fork(name: &str) -> Result<Revision, String> {
 /// Which entries of `data`, `gasLimit` and `value` a case uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Indexes {
+    /// Index into the transaction's `data`.
     pub data: usize,
+    /// Index into the transaction's `gasLimit`.
     pub gas: usize,
+    /// Index into the transaction's `value`.
     pub value: usize,
 }
 
 /// One expected result: a `post[fork][i]` entry.
 #[derive(Clone, Debug)]
 pub struct PostCase {
+    /// Which variant of the transaction.
     pub indexes: Indexes,
     /// The state root after the transaction.
     pub hash: B256,
@@ -184,7 +200,9 @@ pub struct PostCase {
 /// bits (ethereum/tests write those as `0x:bigint 0x…` to describe invalid transactions).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TxNumber {
+    /// A number that fits 256 bits.
     Value(U256),
+    /// A number wider than 256 bits, as written (the case expects an exception).
     TooWide(String),
 }
 
@@ -206,10 +224,15 @@ impl TxNumber {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FeeTemplate {
     /// `gasPrice` (legacy and EIP-2930 transactions).
-    Legacy { gas_price: TxNumber },
+    Legacy {
+        /// `gasPrice`.
+        gas_price: TxNumber,
+    },
     /// `maxFeePerGas` and `maxPriorityFeePerGas` (EIP-1559 and later types).
     Dynamic {
+        /// `maxFeePerGas`.
         max_fee_per_gas: TxNumber,
+        /// `maxPriorityFeePerGas`.
         max_priority_fee_per_gas: TxNumber,
     },
 }
@@ -217,12 +240,17 @@ pub enum FeeTemplate {
 /// One `authorizationList` entry (EIP-7702).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthorizationTemplate {
+    /// `chainId`.
     pub chain_id: TxNumber,
+    /// The delegate.
     pub address: Address,
+    /// The authority's nonce.
     pub nonce: TxNumber,
     /// `yParity`, or `v` when `yParity` is absent.
     pub y_parity: TxNumber,
+    /// The signature's `r`.
     pub r: TxNumber,
+    /// The signature's `s`.
     pub s: TxNumber,
     /// The recovered signer as the fixture states it (no signature recovery is done).
     pub signer: Option<Address>,
@@ -232,18 +260,27 @@ pub struct AuthorizationTemplate {
 /// `gasLimit` and one `value`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TxTemplate {
+    /// The sender, from the secret key.
     pub sender: Address,
     /// `None` for a contract creation (`"to": ""`).
     pub to: Option<Address>,
+    /// The sender's nonce.
     pub nonce: TxNumber,
+    /// The fee fields.
     pub fee: FeeTemplate,
+    /// The call data variants.
     pub data: Vec<Vec<u8>>,
+    /// The gas limit variants.
     pub gas_limit: Vec<TxNumber>,
+    /// The value variants.
     pub value: Vec<TxNumber>,
     /// One access list per `data` entry; `None` entries mean "no access list".
     pub access_lists: Option<Vec<Option<Vec<AccessListItem>>>>,
+    /// `blobVersionedHashes` (a blob transaction).
     pub blob_versioned_hashes: Option<Vec<B256>>,
+    /// `maxFeePerBlobGas`.
     pub max_fee_per_blob_gas: Option<TxNumber>,
+    /// `authorizationList` (a set-code transaction).
     pub authorization_list: Option<Vec<AuthorizationTemplate>>,
 }
 
