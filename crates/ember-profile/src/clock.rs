@@ -1,12 +1,11 @@
 //! The transition clock: the system's monotonic clock in nanoseconds.
 //!
-//! On Linux it is `clock_gettime(CLOCK_MONOTONIC)`, read from the vDSO: about 23 ns a read on
-//! the development machine (TSC clock source), against 26 ns for `Instant::now()` plus the
-//! subtraction from an origin that turns it into a number (`examples/transition_cost.rs`
-//! prints both). The coarse clock the runtime's hotness window uses is too coarse here (1 to
-//! 4 ms steps, while frames take microseconds); the raw TSC would be cheaper still but needs
-//! calibrating and is not guaranteed to agree across cores. Elsewhere, [`Instant`] against a
-//! process-wide origin.
+//! On Linux it is `clock_gettime(CLOCK_MONOTONIC)`, read from the vDSO: a little cheaper than
+//! `Instant::now()` plus the subtraction from an origin that turns it into a number
+//! (`examples/transition_cost.rs` measures both; the crate README has the figures). The coarse
+//! clock the runtime's hotness window uses is too coarse here (1 to 4 ms steps, while frames
+//! take microseconds); the raw TSC would be cheaper still but needs calibrating and is not
+//! guaranteed to agree across cores. Elsewhere, [`Instant`] against a process-wide origin.
 
 /// Nanoseconds on the monotonic clock (an arbitrary origin, fixed while the system runs).
 #[cfg(target_os = "linux")]

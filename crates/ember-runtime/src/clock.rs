@@ -13,10 +13,10 @@ pub trait Clock: Send + Sync {
 /// The system's monotonic clock, counted from the clock's creation.
 ///
 /// On Linux it reads `CLOCK_MONOTONIC_COARSE`: the time at the last kernel tick (a resolution
-/// of 1 to 4 ms), read from the vDSO in a few nanoseconds, against about 25 for the precise
-/// clock behind [`Instant`]. The profiler reads the clock on every interpreted call and counts
-/// in buckets of many milliseconds, so the coarse clock is the right trade. Elsewhere, or if
-/// the coarse clock cannot be read, [`Instant`].
+/// of 1 to 4 ms), read from the vDSO several times faster than the precise clock behind
+/// [`Instant`]. The profiler reads the clock on every interpreted call and counts in buckets
+/// of many milliseconds, so the coarse clock is the right trade. Elsewhere, or if the coarse
+/// clock cannot be read, [`Instant`].
 #[derive(Debug)]
 pub struct SystemClock {
     origin: Instant,

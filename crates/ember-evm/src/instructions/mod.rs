@@ -1,7 +1,8 @@
-//! Instruction bodies shared by the interpreter and compiled code: 256-bit arithmetic and every
-//! instruction that touches memory, the host or dynamic gas. Each host/memory instruction takes
-//! the frame with its operands still on the stack (bounds already checked) and leaves its
-//! results there.
+//! Instruction bodies shared by the interpreter and compiled code: every instruction that
+//! touches memory, the host or dynamic gas, grouped by family (`memory`, `environment`,
+//! `storage`, `system`), and the 256-bit arithmetic of the private `arith` module, re-exported
+//! here. Each host/memory instruction takes the frame with its operands still on the stack
+//! (bounds already checked) and leaves its results there.
 
 use crate::frame::Frame;
 use crate::host::{AccessStatus, CallKind, Host, Message, StatusCode, StorageStatus};
