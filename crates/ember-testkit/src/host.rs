@@ -4,7 +4,7 @@
 use crate::address;
 use ember_evm::{
     keccak256, AccessStatus, Address, CallKind, ExecResult, Host, Message, Revision, StatusCode,
-    StorageStatus, TxContext, Vm, B256, U256,
+    StorageStatus, Tracer, TxContext, Vm, B256, U256,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -41,24 +41,7 @@ pub enum Effect {
         topics: Vec<B256>,
     },
     /// A nested call or create, with the message's essentials and the callee's result.
-    Call {
-        /// The kind of call.
-        kind: CallKind,
-        /// The callee's depth.
-        depth: i32,
-        /// Gas given to the callee.
-        gas: i64,
-        /// The account the callee runs as.
-        recipient: Address,
-        /// The account whose code runs.
-        code_address: Address,
-        /// Call data or init code.
-        input: Vec<u8>,
-        /// The value sent.
-        value: U256,
-        /// The callee's result.
-        result: ExecResult,
-    },
+    Call(Call),
     /// SELFDESTRUCT.
     SelfDestruct {
         /// The account destroyed.
@@ -66,6 +49,29 @@ pub enum Effect {
         /// Who receives its balance.
         beneficiary: Address,
     },
+}
+
+/// A nested call or create as the host received it, and what the callee returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Call {
+    /// The kind of call.
+    pub kind: CallKind,
+    /// The message's flags ([`ember_evm::FLAG_STATIC`], [`ember_evm::FLAG_DELEGATED`]).
+    pub flags: u32,
+    /// The callee's depth.
+    pub depth: i32,
+    /// Gas given to the callee.
+    pub gas: i64,
+    /// The account the callee runs as.
+    pub recipient: Address,
+    /// The account whose code runs.
+    pub code_address: Address,
+    /// Call data or init code.
+    pub input: Vec<u8>,
+    /// The value sent.
+    pub value: U256,
+    /// The callee's result.
+    pub result: ExecResult,
 }
 
 /// A deterministic host: accounts with code, balance and storage, EIP-2929 warm sets, and a
@@ -83,6 +89,10 @@ pub struct RecordingHost<'v> {
     warm_accounts: HashSet<Address>,
     warm_slots: HashSet<(Address, B256)>,
     creates: u64,
+    selfdestructed: HashSet<Address>,
+    tracer: Option<Box<dyn Tracer + 'v>>,
+    /// The transaction and block context the code sees.
+    pub tx: TxContext,
     /// Everything that happened, in order.
     pub effects: Vec<Effect>,
 }
@@ -101,13 +111,78 @@ impl<'v> RecordingHost<'v> {
             warm_accounts: HashSet::new(),
             warm_slots: HashSet::new(),
             creates: 0,
+            selfdestructed: HashSet::new(),
+            tracer: None,
+            tx: TxContext {
+                gas_price: U256::from(7u64),
+                origin: address(0xa0),
+                coinbase: address(0xc0),
+                block_number: 1234,
+                timestamp: 5678,
+                gas_limit: 30_000_000,
+                prev_randao: B256([0x42; 32]),
+                chain_id: U256::from(1u64),
+                base_fee: U256::from(3u64),
+                blob_base_fee: U256::from(1u64),
+                blob_hashes: vec![B256([0x01; 32])],
+            },
             effects: Vec::new(),
         }
+    }
+
+    /// Hands every instruction of every frame to `tracer`.
+    pub fn set_tracer(&mut self, tracer: Box<dyn Tracer + 'v>) {
+        self.tracer = Some(tracer);
+    }
+
+    /// Marks `addr` warm, as the transaction's sender and recipient are.
+    pub fn warm(&mut self, addr: Address) {
+        self.warm_accounts.insert(addr);
+    }
+
+    /// A storage slot's current value.
+    pub fn slot(&self, addr: Address, key: B256) -> B256 {
+        self.storage
+            .get(&(addr, key))
+            .copied()
+            .unwrap_or(B256::ZERO)
+    }
+
+    /// The nested calls and creates, in the order they returned.
+    pub fn calls(&self) -> Vec<&Call> {
+        self.effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Call(c) => Some(c),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The logs: account, data and topics.
+    pub fn logs(&self) -> Vec<(Address, &[u8], &[B256])> {
+        self.effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Log { addr, data, topics } => Some((*addr, &data[..], &topics[..])),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Installs an account with `code` and `balance`.
     pub fn set_account(&mut self, addr: Address, code: Vec<u8>, balance: U256) {
         self.code.insert(addr, code);
+        self.balance.insert(addr, balance);
+    }
+
+    /// Sets the code of `addr`, keeping its balance.
+    pub fn set_code(&mut self, addr: Address, code: Vec<u8>) {
+        self.code.insert(addr, code);
+    }
+
+    /// Sets the balance of `addr`, keeping its code.
+    pub fn set_balance(&mut self, addr: Address, balance: U256) {
         self.balance.insert(addr, balance);
     }
 
@@ -169,7 +244,7 @@ impl Host for RecordingHost<'_> {
             addr: *addr,
             beneficiary: *beneficiary,
         });
-        true
+        self.selfdestructed.insert(*addr)
     }
     fn call(&mut self, msg: &Message<'_>) -> ExecResult {
         let (code, recipient, create_address) = if msg.kind.is_create() {
@@ -201,8 +276,9 @@ impl Host for RecordingHost<'_> {
                 result.output.clear();
             }
         }
-        self.effects.push(Effect::Call {
+        self.effects.push(Effect::Call(Call {
             kind: msg.kind,
+            flags: msg.flags,
             depth: msg.depth,
             gas: msg.gas,
             recipient: msg.recipient,
@@ -210,23 +286,11 @@ impl Host for RecordingHost<'_> {
             input: msg.input.to_vec(),
             value: msg.value,
             result: result.clone(),
-        });
+        }));
         result
     }
     fn get_tx_context(&mut self) -> TxContext {
-        TxContext {
-            gas_price: U256::from(7u64),
-            origin: address(0xa0),
-            coinbase: address(0xc0),
-            block_number: 1234,
-            timestamp: 5678,
-            gas_limit: 30_000_000,
-            prev_randao: B256([0x42; 32]),
-            chain_id: U256::from(1u64),
-            base_fee: U256::from(3u64),
-            blob_base_fee: U256::from(1u64),
-            blob_hashes: vec![B256([0x01; 32])],
-        }
+        self.tx.clone()
     }
     fn get_block_hash(&mut self, number: i64) -> B256 {
         keccak256(&number.to_be_bytes())
@@ -265,5 +329,11 @@ impl Host for RecordingHost<'_> {
             key: *key,
             value: *value,
         });
+    }
+    fn tracer(&mut self) -> Option<&mut dyn Tracer> {
+        match &mut self.tracer {
+            Some(t) => Some(&mut **t),
+            None => None,
+        }
     }
 }
