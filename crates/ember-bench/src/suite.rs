@@ -1,12 +1,13 @@
 //! Loading the ipsilon/evm-benchmarks state-test files into benchmarks and cases.
 //!
-//! Each file holds one or more state tests. A test's `transaction.to` account is the contract,
-//! each `transaction.data[i]` is one input, named by `_info.labels["i"]`. Only the parts the
-//! benchmark needs are read: the pre-state accounts, the block environment, the sender, the
-//! recipient, the gas price, the first gas limit and the first value.
+//! Each file holds one or more state tests, read with ember-state's fixture model. A test's
+//! `transaction.to` account is the contract, each `transaction.data[i]` is one input, named by
+//! `_info.labels["i"]`. The benchmark keeps what it needs: the pre-state accounts, the block
+//! environment, the sender, the recipient, the gas price, the first gas limit and the first
+//! value.
 
-use ember_evm::{keccak256, parse_hex, Address, B256, EMPTY_CODE_HASH, U256};
-use serde_json::{Map, Value};
+use ember_evm::{Address, B256, U256};
+use ember_state::statetest::{parse_fixture, FeeTemplate, StateTest, TxNumber};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
@@ -194,77 +195,76 @@ pub fn load_file(path: &Path) -> Result<Vec<Benchmark>, SuiteError> {
     parse(&text).map_err(|message| SuiteError { origin, message })
 }
 
-/// Parses the text of a state-test file.
+/// Parses the text of a state-test file with ember-state's fixture model.
 pub fn parse(text: &str) -> Result<Vec<Benchmark>, String> {
-    let root: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
-    let tests = root.as_object().ok_or("the top level is not an object")?;
-    if tests.is_empty() {
-        return Err("no tests in file".into());
-    }
+    let tests = parse_fixture(text).map_err(|e| e.to_string())?;
     tests
         .iter()
-        .map(|(name, test)| parse_test(name, test).map_err(|e| format!("test {name:?}: {e}")))
+        .map(|t| benchmark(t).map_err(|e| format!("test {:?}: {e}", t.name)))
         .collect()
 }
 
-fn parse_test(name: &str, test: &Value) -> Result<Benchmark, String> {
-    let test = object(test, "test")?;
-    let tx = object(field(test, "transaction")?, "transaction")?;
-
-    let to_text = string(field(tx, "to")?, "transaction.to")?;
-    if to_text.trim().is_empty() {
-        return Err("contract-creation transactions are not supported".into());
-    }
-    let to = address(to_text, "transaction.to")?;
-    let sender = address(
-        string(field(tx, "sender")?, "transaction.sender")?,
-        "transaction.sender",
-    )?;
-
-    let mut accounts = HashMap::new();
-    for (addr, acc) in object(field(test, "pre")?, "pre")? {
-        let what = format!("pre[{addr}]");
-        accounts.insert(address(addr, &what)?, account(acc, &what)?);
-    }
+/// The benchmark of one state test: its first gas limit and value, every data entry as an
+/// input.
+fn benchmark(test: &StateTest) -> Result<Benchmark, String> {
+    let tx = &test.tx;
+    let to = tx
+        .to
+        .ok_or("contract-creation transactions are not supported")?;
+    let accounts: HashMap<Address, Account> = test
+        .pre
+        .iter()
+        .map(|(addr, acc)| (*addr, account(acc)))
+        .collect();
     if accounts.get(&to).is_none_or(|a| a.code.is_empty()) {
         return Err(format!("the called account {to} has no code in pre"));
     }
-
-    let block = block_env(object(field(test, "env")?, "env")?)?;
-    let gas_price = gas_price(tx, &block)?;
-
-    let gas = quantity(first(tx, "gasLimit")?, "transaction.gasLimit[0]")?;
+    let env = &test.env;
+    let block = BlockEnv {
+        coinbase: env.coinbase,
+        number: env.number,
+        timestamp: env.timestamp,
+        gas_limit: env.gas_limit,
+        difficulty: env.difficulty.unwrap_or(U256::ZERO),
+        base_fee: env.base_fee.unwrap_or(U256::ZERO),
+        chain_id: U256::from(CHAIN_ID),
+    };
+    let gas_price = match &tx.fee {
+        FeeTemplate::Legacy { gas_price } => number(gas_price, "transaction.gasPrice")?,
+        FeeTemplate::Dynamic {
+            max_fee_per_gas,
+            max_priority_fee_per_gas,
+        } => {
+            let max_fee = number(max_fee_per_gas, "transaction.maxFeePerGas")?;
+            let tip = number(max_priority_fee_per_gas, "transaction.maxPriorityFeePerGas")?;
+            max_fee.min(block.base_fee.saturating_add(tip))
+        }
+    };
+    let gas = number(first(&tx.gas_limit, "gasLimit")?, "transaction.gasLimit[0]")?;
     let gas = i64::try_from(gas).map_err(|_| "transaction.gasLimit[0] does not fit in i64")?;
-    let value = quantity(first(tx, "value")?, "transaction.value[0]")?;
-
-    let data = array(field(tx, "data")?, "transaction.data")?;
-    if data.is_empty() {
+    let value = number(first(&tx.value, "value")?, "transaction.value[0]")?;
+    if tx.data.is_empty() {
         return Err("transaction.data is empty".into());
     }
-    let labels = test
-        .get("_info")
-        .and_then(|i| i.get("labels"))
-        .and_then(Value::as_object);
-    let inputs = data
+    let inputs = tx
+        .data
         .iter()
         .enumerate()
-        .map(|(i, d)| {
-            let what = format!("transaction.data[{i}]");
-            let data = parse_hex(string(d, &what)?).map_err(|e| format!("{what}: {e}"))?;
-            let label = match labels.and_then(|l| l.get(&i.to_string())) {
-                Some(l) => string(l, &format!("_info.labels[{i}]"))?.to_string(),
-                None => i.to_string(),
-            };
-            Ok(Input { label, data })
+        .map(|(i, data)| Input {
+            label: test
+                .data_labels
+                .get(&i)
+                .cloned()
+                .unwrap_or_else(|| i.to_string()),
+            data: data.clone(),
         })
-        .collect::<Result<Vec<_>, String>>()?;
-
+        .collect();
     Ok(Benchmark {
-        name: name.to_string(),
+        name: test.name.clone(),
         world: World {
             accounts,
             block,
-            sender,
+            sender: tx.sender,
             to,
             gas_price,
         },
@@ -274,119 +274,39 @@ fn parse_test(name: &str, test: &Value) -> Result<Benchmark, String> {
     })
 }
 
-fn block_env(env: &Map<String, Value>) -> Result<BlockEnv, String> {
-    let u64_field = |key: &str| -> Result<u64, String> {
-        let v = quantity(field(env, key)?, key)?;
-        u64::try_from(v).map_err(|_| format!("env.{key} does not fit in 64 bits"))
-    };
-    let optional = |key: &str| -> Result<U256, String> {
-        env.get(key)
-            .map_or(Ok(U256::ZERO), |v| quantity(v, &format!("env.{key}")))
-    };
-    Ok(BlockEnv {
-        coinbase: address(
-            string(field(env, "currentCoinbase")?, "env.currentCoinbase")?,
-            "env.currentCoinbase",
-        )?,
-        number: u64_field("currentNumber")?,
-        timestamp: u64_field("currentTimestamp")?,
-        gas_limit: u64_field("currentGasLimit")?,
-        difficulty: optional("currentDifficulty")?,
-        base_fee: optional("currentBaseFee")?,
-        chain_id: U256::from(CHAIN_ID),
-    })
-}
-
-/// `gasPrice`, or the EIP-1559 effective price `min(maxFee, baseFee + maxPriorityFee)`.
-fn gas_price(tx: &Map<String, Value>, block: &BlockEnv) -> Result<U256, String> {
-    if let Some(p) = tx.get("gasPrice") {
-        return quantity(p, "transaction.gasPrice");
+/// A fixture account with its code hash computed once and its zero slots left out.
+fn account(acc: &ember_state::Account) -> Account {
+    Account {
+        balance: acc.balance,
+        nonce: acc.nonce,
+        code: acc.code.to_vec(),
+        code_hash: acc.code_hash(),
+        storage: acc
+            .storage
+            .iter()
+            .filter(|(_, v)| !v.is_zero())
+            .map(|(k, v)| (k.to_word(), v.to_word()))
+            .collect(),
     }
-    let max_fee = quantity(field(tx, "maxFeePerGas")?, "transaction.maxFeePerGas")?;
-    let tip = quantity(
-        field(tx, "maxPriorityFeePerGas")?,
-        "transaction.maxPriorityFeePerGas",
-    )?;
-    Ok(max_fee.min(block.base_fee.saturating_add(tip)))
 }
 
-fn account(v: &Value, what: &str) -> Result<Account, String> {
-    let acc = object(v, what)?;
-    let code = parse_hex(string(field(acc, "code")?, &format!("{what}.code"))?)
-        .map_err(|e| format!("{what}.code: {e}"))?;
-    let nonce = quantity(field(acc, "nonce")?, &format!("{what}.nonce"))?;
-    let nonce =
-        u64::try_from(nonce).map_err(|_| format!("{what}.nonce does not fit in 64 bits"))?;
-    let mut storage = HashMap::new();
-    if let Some(s) = acc.get("storage") {
-        for (k, v) in object(s, &format!("{what}.storage"))? {
-            let key = quantity_str(k, &format!("{what}.storage key"))?;
-            let value = quantity(v, &format!("{what}.storage[{k}]"))?;
-            if !value.is_zero() {
-                storage.insert(key, value);
-            }
-        }
-    }
-    Ok(Account {
-        balance: quantity(field(acc, "balance")?, &format!("{what}.balance"))?,
-        nonce,
-        code_hash: if code.is_empty() {
-            EMPTY_CODE_HASH
-        } else {
-            keccak256(&code)
-        },
-        code,
-        storage,
-    })
-}
-
-fn field<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<&'a Value, String> {
-    obj.get(key).ok_or_else(|| format!("missing field {key:?}"))
-}
-
-fn object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>, String> {
-    v.as_object()
-        .ok_or_else(|| format!("{what} is not an object"))
-}
-
-fn array<'a>(v: &'a Value, what: &str) -> Result<&'a Vec<Value>, String> {
-    v.as_array()
-        .ok_or_else(|| format!("{what} is not an array"))
-}
-
-fn string<'a>(v: &'a Value, what: &str) -> Result<&'a str, String> {
-    v.as_str().ok_or_else(|| format!("{what} is not a string"))
-}
-
-fn first<'a>(tx: &'a Map<String, Value>, key: &str) -> Result<&'a Value, String> {
-    array(field(tx, key)?, &format!("transaction.{key}"))?
+fn first<'a>(values: &'a [TxNumber], key: &str) -> Result<&'a TxNumber, String> {
+    values
         .first()
         .ok_or_else(|| format!("transaction.{key} is empty"))
 }
 
-fn address(s: &str, what: &str) -> Result<Address, String> {
-    Address::from_hex(s).map_err(|e| format!("{what}: {e}"))
-}
-
-fn quantity(v: &Value, what: &str) -> Result<U256, String> {
-    quantity_str(string(v, what)?, what)
-}
-
-/// A `0x`-prefixed hex number of at most 256 bits (any number of digits, as fixtures write).
-fn quantity_str(s: &str, what: &str) -> Result<U256, String> {
-    let digits = s
-        .trim()
-        .strip_prefix("0x")
-        .ok_or_else(|| format!("{what}: {s:?} is not a 0x-prefixed hex number"))?;
-    if digits.is_empty() {
-        return Err(format!("{what}: {s:?} has no digits"));
+fn number(n: &TxNumber, what: &str) -> Result<U256, String> {
+    match n {
+        TxNumber::Value(v) => Ok(*v),
+        TxNumber::TooWide(text) => Err(format!("{what}: {text} does not fit in 256 bits")),
     }
-    U256::from_str_radix(digits, 16).map_err(|e| format!("{what}: {s:?}: {e}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ember_evm::{keccak256, EMPTY_CODE_HASH};
 
     const SENDER: &str = "0xa94f5374fce5edbc8e2a8697c15331677e6ebf0b";
     const TO: &str = "0xbe7c43a580000000000000000000000000000001";
@@ -404,7 +324,9 @@ mod tests {
                              "storage": {{"0x01": "0x02", "0x03": "0x00"}}}}
                 }},
                 "transaction": {{"data": ["0x", "0xabcd", "0x01"], "gasLimit": ["0x0f4240"],
-                                 "sender": "{SENDER}", "to": "{TO}", "value": ["0x00"] {tx_extra}}}
+                                 "nonce": "0x00", "sender": "{SENDER}", "to": "{TO}",
+                                 "value": ["0x00"] {tx_extra}}},
+                "post": {{"London": []}}
             }}}}"#
         )
     }
@@ -467,15 +389,18 @@ mod tests {
         let good = minimal(r#", "gasPrice": "0x07""#);
         let cases = [
             ("not json", "invalid JSON"),
-            ("[]", "top level is not an object"),
+            ("[]", "top level is not a JSON object"),
             ("{}", "no tests"),
-            (r#"{"t": 5}"#, "test is not an object"),
+            (r#"{"t": 5}"#, "expected a JSON object"),
             (&good.replace(r#""0x6001""#, r#""0x600""#), "odd number"),
             (&good.replace("0x0f4240", "0xffffffffffffffff"), "i64"),
-            (&good.replace("0x0f4240", "12"), "0x-prefixed"),
+            (&good.replace("0x0f4240", "0xzz"), "gasLimit"),
             (
-                &good.replace(r#""gasPrice": "0x07""#, r#""gasPrice": 7"#),
-                "not a string",
+                &good.replace(
+                    r#""value": ["0x00"]"#,
+                    &format!(r#""value": ["0x1{}"]"#, "0".repeat(64)),
+                ),
+                "does not fit in 256 bits",
             ),
             (
                 &good.replace(r#""data": ["0x", "0xabcd", "0x01"]"#, r#""data": []"#),
@@ -491,7 +416,7 @@ mod tests {
             ),
             (
                 &good.replace(r#""sender""#, r#""from""#),
-                "missing field \"sender\"",
+                "missing \"sender\"",
             ),
             (&good.replace(r#", "gasPrice": "0x07""#, ""), "maxFeePerGas"),
         ];
@@ -499,13 +424,5 @@ mod tests {
             let err = parse(text).unwrap_err();
             assert!(err.contains(want), "{err:?} should mention {want:?}");
         }
-    }
-
-    #[test]
-    fn quantities_accept_odd_digit_counts_and_reject_overflow() {
-        assert_eq!(quantity_str("0x1", "q"), Ok(U256::from(1)));
-        assert_eq!(quantity_str("0x0abc", "q"), Ok(U256::from(0xabc)));
-        assert!(quantity_str("0x", "q").is_err());
-        assert!(quantity_str(&format!("0x1{}", "0".repeat(64)), "q").is_err());
     }
 }

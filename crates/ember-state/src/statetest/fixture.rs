@@ -8,7 +8,7 @@
 //! bits, a gas limit past 2^64), so those fields keep their out-of-range values as
 //! [`TxNumber::TooWide`] and [`TxTemplate::transaction`] reports them per case.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -54,6 +54,10 @@ pub struct StateTest {
     pub chain_id: U256,
     /// The expected results, one group per fork named in `post`.
     pub forks: Vec<ForkPost>,
+    /// `_info.labels`: names of `transaction.data` entries by index, as ethereum/tests and
+    /// evm-benchmarks write them. Informational, so entries that are not an index and a
+    /// string are left out.
+    pub data_labels: BTreeMap<usize, String>,
 }
 
 /// The `env` object.
@@ -588,6 +592,17 @@ fn parse_test(name: &str, v: &Value) -> Result<StateTest, FixtureError> {
             cases,
         });
     }
+    let data_labels = t
+        .get("_info")
+        .and_then(|i| i.get("labels"))
+        .and_then(Value::as_object)
+        .map(|labels| {
+            labels
+                .iter()
+                .filter_map(|(k, v)| Some((k.parse().ok()?, v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(StateTest {
         name: name.to_owned(),
         env,
@@ -595,6 +610,7 @@ fn parse_test(name: &str, v: &Value) -> Result<StateTest, FixtureError> {
         tx,
         chain_id,
         forks,
+        data_labels,
     })
 }
 

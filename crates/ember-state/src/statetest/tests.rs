@@ -120,6 +120,16 @@ fn run_target(f: &ForkPost) -> (Revision, &crate::BlockEnv) {
 }
 
 #[test]
+fn data_labels_come_from_info_and_malformed_ones_are_left_out() {
+    assert!(parse_one(&legacy_fixture()).data_labels.is_empty());
+    let mut v = legacy_fixture();
+    v["legacy"]["_info"]["labels"] = json!({ "0": "empty", "1": 7, "x": "not an index" });
+    let t = parse_one(&v);
+    assert_eq!(t.data_labels.len(), 1);
+    assert_eq!(t.data_labels[&0], "empty");
+}
+
+#[test]
 fn legacy_fixture_env_pre_and_post() {
     let t = parse_one(&legacy_fixture());
     assert_eq!(t.name, "legacy");
