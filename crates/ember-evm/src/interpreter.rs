@@ -106,11 +106,14 @@ fn run<O: JumpObserver>(
     pc: usize,
     obs: &O,
 ) -> StatusCode {
-    if host.tracer().is_some() {
-        run_loop::<true, O>(f, a, host, pc, obs)
-    } else {
-        run_loop::<false, O>(f, a, host, pc, obs)
-    }
+    // Every interpreted frame, nested ones included, starts here: make sure it has stack.
+    crate::native_stack::with_stack(0, || {
+        if host.tracer().is_some() {
+            run_loop::<true, O>(f, a, host, pc, obs)
+        } else {
+            run_loop::<false, O>(f, a, host, pc, obs)
+        }
+    })
 }
 
 /// Why an instruction could not start: undefined, or the stack out of bounds.

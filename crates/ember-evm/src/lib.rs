@@ -13,6 +13,7 @@ pub mod instructions;
 pub mod interpreter;
 pub mod limits;
 pub mod memory;
+pub mod native_stack;
 pub mod opcodes;
 pub mod revision;
 pub mod stack;

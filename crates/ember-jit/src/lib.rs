@@ -199,6 +199,8 @@ pub struct CompiledContract {
     regions: Vec<CodeRegion>,
     /// The executable range holding the entry function: (start, length).
     text: (usize, usize),
+    /// Native stack the entry function's own frame takes (see [`native_frame_bytes`]).
+    frame_bytes: usize,
     rev: Revision,
     stats: CompileStats,
     speculation: SpeculationStats,
@@ -283,6 +285,12 @@ impl CompiledContract {
         vec![self.text]
     }
 
+    /// Native stack the compiled function's own frame takes; each run makes sure this much
+    /// and a red zone are free first ([`ember_evm::native_stack`]).
+    pub fn native_frame_bytes(&self) -> usize {
+        self.frame_bytes
+    }
+
     /// Runs the frame `msg` natively. The result is exactly the interpreter's: side exits
     /// continue in the interpreter with the frame's exact state. With a tracer attached the
     /// frame runs in the interpreter, so that every instruction is traced.
@@ -324,7 +332,8 @@ impl CompiledContract {
             // The builtins see the frame as `Frame<'static>` but keep nothing past the call.
             // The call data is the message's, which outlives the call; compiled code reads
             // it only below its length.
-            unsafe {
+            // The call runs with its frame's native stack and a red zone free.
+            ember_evm::native_stack::with_stack(self.frame_bytes, || unsafe {
                 f(
                     frame_ptr,
                     &mut h,
@@ -332,7 +341,7 @@ impl CompiledContract {
                     input.as_ptr(),
                     input.len() as u64,
                 )
-            }
+            })
         };
         match decode(r) {
             Outcome::Halt(status) => {
@@ -367,6 +376,36 @@ impl CompiledContract {
             },
         }
     }
+}
+
+/// The native stack a compiled function's frame takes, read from its x86-64 prologue: the
+/// return address, the pushes of callee-saved registers and the `sub rsp, N` after them.
+/// LLVM emits no stack probes for these frames, so the size must be known before the call.
+/// Where the prologue has another shape (or on another architecture) the bound is eight
+/// bytes of frame per byte of machine code: every stack slot is written by at least one
+/// instruction of at least four bytes, and no slot is wider than 32 bytes.
+fn native_frame_bytes(entry: &[u8], code_bytes: usize) -> usize {
+    let fallback = code_bytes.saturating_mul(8);
+    if !cfg!(target_arch = "x86_64") {
+        return fallback;
+    }
+    let mut bytes = 8; // the return address
+    let mut i = 0;
+    while i < entry.len() {
+        match entry[i..] {
+            // push r64 and push r8..r15
+            [0x50..=0x57, ..] => (bytes, i) = (bytes + 8, i + 1),
+            [0x41, 0x50..=0x57, ..] => (bytes, i) = (bytes + 8, i + 2),
+            // sub rsp, imm32 / imm8
+            [0x48, 0x81, 0xec, a, b, c, d, ..] => {
+                return bytes + u32::from_le_bytes([a, b, c, d]) as usize;
+            }
+            [0x48, 0x83, 0xec, n, ..] => return bytes + n as usize,
+            _ => break,
+        }
+    }
+    // No `sub rsp` after the pushes: a shape this reader does not know.
+    fallback.max(bytes)
 }
 
 /// Whether the JUMP or JUMPI at `pc`, about to run on `frame`'s stack, fails with a bad jump
@@ -557,6 +596,10 @@ fn compile_inner(
         .ok_or_else(|| {
             CompileError::Llvm("the entry point is not in an executable region of the heap".into())
         })?;
+    // SAFETY: `text` lies inside a region MCJIT finalized as read+execute, which stays
+    // mapped while `taken` (and later the contract) owns it; reading code bytes is allowed.
+    let entry_code = unsafe { std::slice::from_raw_parts(text.0 as *const u8, text.1.min(64)) };
+    let frame_bytes = native_frame_bytes(entry_code, code_bytes);
     let regions: Vec<CodeRegion> = taken.into_iter().map(|s| s.region).collect();
     // The execution engine, module and context are dropped here; the code lives on in the
     // regions.
@@ -569,6 +612,7 @@ fn compile_inner(
         analysis,
         regions,
         text,
+        frame_bytes,
         rev,
         speculation,
         stats: CompileStats {
@@ -972,6 +1016,30 @@ mod tests {
             .expect("an executable region");
         let base = text.as_ptr() as usize;
         assert!(base <= start && start + len <= base + text.len());
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn the_native_frame_is_read_from_the_prologue() {
+        // push rbp; push r15; push r14; push r13; push r12; push rbx; sub rsp, 0x232b8
+        let prologue = [
+            0x55, 0x41, 0x57, 0x41, 0x56, 0x41, 0x55, 0x41, 0x54, 0x53, 0x48, 0x81, 0xec, 0xb8,
+            0x32, 0x02, 0x00, 0x48, 0x89,
+        ];
+        assert_eq!(native_frame_bytes(&prologue, 100), 8 + 6 * 8 + 0x232b8);
+        // push rbx; sub rsp, 0x20
+        assert_eq!(
+            native_frame_bytes(&[0x53, 0x48, 0x83, 0xec, 0x20], 100),
+            8 + 8 + 0x20
+        );
+        // Shapes it does not know fall back to the bound from the code size.
+        assert_eq!(native_frame_bytes(&[0x55, 0x90, 0xc3], 100), 800);
+        assert_eq!(native_frame_bytes(&[], 100), 800);
+        // A compiled contract's frame holds at least its return address and its spill slots.
+        let code = assemble(TWO_SITES).unwrap();
+        let c = compile(&code, Revision::Cancun, &JitConfig::compile_everything()).unwrap();
+        assert!(c.native_frame_bytes() > 64, "{}", c.native_frame_bytes());
+        assert!(c.native_frame_bytes() <= 8 * c.stats().code_bytes);
     }
 
     #[test]
