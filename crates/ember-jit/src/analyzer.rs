@@ -72,20 +72,52 @@ impl AnalyzerLimits {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Rejection {
     /// Below [`AnalyzerLimits::min_code_size`].
-    TooSmall { size: usize, min: usize },
+    TooSmall {
+        /// Code size in bytes.
+        size: usize,
+        /// The limit.
+        min: usize,
+    },
     /// Above [`AnalyzerLimits::max_code_size`].
-    TooLarge { size: usize, max: usize },
+    TooLarge {
+        /// Code size in bytes.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
     /// More reachable instructions than [`AnalyzerLimits::max_instructions`].
-    TooManyInstructions { count: usize, max: usize },
+    TooManyInstructions {
+        /// Reachable instructions.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
     /// More reachable blocks than [`AnalyzerLimits::max_blocks`].
-    TooManyBlocks { count: usize, max: usize },
+    TooManyBlocks {
+        /// Reachable basic blocks.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
     /// A block longer than [`AnalyzerLimits::max_block_instructions`].
-    BlockTooLarge { instructions: usize, max: usize },
+    BlockTooLarge {
+        /// Instructions in the longest block.
+        instructions: usize,
+        /// The limit.
+        max: usize,
+    },
     /// A shift run longer than [`AnalyzerLimits::max_shift_run`].
-    LongShiftRun { length: usize, max: usize },
+    LongShiftRun {
+        /// Length of the longest run.
+        length: usize,
+        /// The limit.
+        max: usize,
+    },
     /// More JUMPDESTs than [`AnalyzerLimits::max_jumpdests_per_mille`] allows.
     DenseJumpdests {
+        /// JUMPDESTs in the code.
         jumpdests: usize,
+        /// Instructions in the code.
         instructions: usize,
     },
 }

@@ -44,7 +44,12 @@ pub enum HeapError {
     /// Reserving the address range failed.
     Reserve(io::Error),
     /// No free run of pages is large enough (or the reservation budget is spent).
-    Exhausted { requested: usize, free: usize },
+    Exhausted {
+        /// Bytes asked for.
+        requested: usize,
+        /// Bytes free in the heap.
+        free: usize,
+    },
     /// `mprotect` failed.
     Protect(io::Error),
 }
