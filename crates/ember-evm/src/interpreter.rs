@@ -10,6 +10,7 @@ use crate::analysis::CodeAnalysis;
 use crate::frame::Frame;
 use crate::host::{ExecResult, Host, Message, StatusCode, TraceStep, TxContext};
 use crate::instructions::{self as ins, CopySource};
+use crate::native_stack;
 use crate::opcodes::*;
 use crate::revision::Revision;
 use crate::types::{B256, U256};
@@ -107,13 +108,31 @@ fn run<O: JumpObserver>(
     obs: &O,
 ) -> StatusCode {
     // Every interpreted frame, nested ones included, starts here: make sure it has stack.
-    crate::native_stack::with_stack(0, || {
-        if host.tracer().is_some() {
-            run_loop::<true, O>(f, a, host, pc, obs)
-        } else {
-            run_loop::<false, O>(f, a, host, pc, obs)
-        }
-    })
+    // The loop below stays inline on the common path; a fresh segment runs a separate copy.
+    if !native_stack::has_room(0) {
+        return native_stack::on_new_segment(0, || run_outlined(f, a, host, pc, obs));
+    }
+    if host.tracer().is_some() {
+        run_loop::<true, O>(f, a, host, pc, obs)
+    } else {
+        run_loop::<false, O>(f, a, host, pc, obs)
+    }
+}
+
+/// [`run`] without the stack check, out of line.
+#[inline(never)]
+fn run_outlined<O: JumpObserver>(
+    f: &mut Frame<'_>,
+    a: &CodeAnalysis,
+    host: &mut dyn Host,
+    pc: usize,
+    obs: &O,
+) -> StatusCode {
+    if host.tracer().is_some() {
+        run_loop::<true, O>(f, a, host, pc, obs)
+    } else {
+        run_loop::<false, O>(f, a, host, pc, obs)
+    }
 }
 
 /// Why an instruction could not start: undefined, or the stack out of bounds.

@@ -14,12 +14,31 @@ pub const RED_ZONE: usize = 256 * 1024;
 /// Size of a fresh segment. It is mapped on demand, so only the pages used cost memory.
 pub const SEGMENT: usize = 4 * 1024 * 1024;
 
+/// Whether at least [`RED_ZONE`] + `frame_bytes` of native stack are free here. Costs a
+/// thread-local read and a comparison.
+#[inline(always)]
+pub fn has_room(frame_bytes: usize) -> bool {
+    stacker::remaining_stack().is_some_and(|left| left >= RED_ZONE.saturating_add(frame_bytes))
+}
+
+/// Runs `f` on a fresh segment with room for `frame_bytes` and far more: the slow path of
+/// [`with_stack`], kept out of line so that hot callers stay as they were.
+#[cold]
+#[inline(never)]
+pub fn on_new_segment<R>(frame_bytes: usize, f: impl FnOnce() -> R) -> R {
+    let need = RED_ZONE.saturating_add(frame_bytes);
+    stacker::grow(SEGMENT.max(need.saturating_mul(2)), f)
+}
+
 /// Runs `f` with at least [`RED_ZONE`] + `frame_bytes` of native stack free, on a new segment
-/// if the current one has less. Costs a thread-local read and a comparison otherwise.
+/// if the current one has less.
 #[inline]
 pub fn with_stack<R>(frame_bytes: usize, f: impl FnOnce() -> R) -> R {
-    let need = RED_ZONE.saturating_add(frame_bytes);
-    stacker::maybe_grow(need, SEGMENT.max(need.saturating_mul(2)), f)
+    if has_room(frame_bytes) {
+        f()
+    } else {
+        on_new_segment(frame_bytes, f)
+    }
 }
 
 #[cfg(test)]
