@@ -4,7 +4,8 @@
 
 use ember_evm::{Interpreter, StatusCode, MAX_CALL_DEPTH};
 use ember_runtime::{ContractState, Runtime, RuntimeConfig, Tier};
-use ember_testkit::{assemble, run, Case, Effect};
+use ember_state::statetest::parse_fixture;
+use ember_testkit::{on_thread, run, self_caller, self_caller_input, Case, Effect};
 use std::path::Path;
 use std::time::Duration;
 
@@ -13,45 +14,12 @@ fn snailtracer() -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/evm-benchmarks/benchmarks/main/snailtracer.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let test = json.as_object().unwrap().values().next().unwrap();
-    let code = test["pre"]
-        .as_object()
+    let tests = parse_fixture(&text).unwrap();
+    let pre = &tests[0].pre;
+    pre.iter()
+        .map(|(_, a)| a.code.to_vec())
+        .max_by_key(Vec::len)
         .unwrap()
-        .values()
-        .map(|a| a["code"].as_str().unwrap())
-        .max_by_key(|c| c.len())
-        .unwrap();
-    ember_evm::parse_hex(code).unwrap()
-}
-
-/// Calls itself with calldata n - 1 until n is 0 (or the call depth runs out), returning the
-/// innermost result word and whether its call succeeded. The JUMPI's target is computed from
-/// CALLDATASIZE, so compiled code dispatches it at run time and compiles every JUMPDEST of
-/// the ballast appended after the code: the compiled frame is as large as the ballast's.
-fn self_caller() -> Vec<u8> {
-    let mut code = assemble(
-        "PUSH1 0 CALLDATALOAD DUP1 ISZERO CALLDATASIZE &done ADD PUSH1 32 SWAP1 SUB JUMPI \
-         PUSH1 1 SWAP1 SUB PUSH1 0 MSTORE \
-         PUSH1 32 PUSH1 0 PUSH1 32 PUSH1 0 PUSH1 0 ADDRESS GAS CALL \
-         PUSH1 32 MSTORE PUSH1 64 PUSH1 0 RETURN \
-         :done PUSH1 0xdd PUSH1 0 MSTORE PUSH1 64 PUSH1 0 RETURN",
-    )
-    .unwrap();
-    code.extend(snailtracer());
-    code
-}
-
-/// Runs `f` on a thread with `stack` bytes of stack.
-fn on_thread<T: Send>(stack: usize, f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|s| {
-        std::thread::Builder::new()
-            .stack_size(stack)
-            .spawn_scoped(s, f)
-            .unwrap()
-            .join()
-            .unwrap()
-    })
 }
 
 fn runtime(tier: Tier) -> Runtime {
@@ -65,14 +33,9 @@ fn runtime(tier: Tier) -> Runtime {
 
 #[test]
 fn a_1024_deep_self_call_fits_any_thread_in_every_tier() {
-    let code = self_caller();
-    let mut input = [0u8; 32];
-    input[30..].copy_from_slice(&2000u16.to_be_bytes());
-    let case = Case {
-        input: &input,
-        gas: 1_000_000_000_000,
-        ..Case::new(&code)
-    };
+    let code = self_caller(&snailtracer());
+    let input = self_caller_input();
+    let case = Case::deep(&code, &input);
     let want = on_thread(2 << 20, || run(&Interpreter, &case));
     // Every depth from 0 to 1023 called once more; the call at depth 1024 was refused.
     let calls = want

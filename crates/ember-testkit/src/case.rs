@@ -60,6 +60,17 @@ impl<'a> Case<'a> {
     }
 }
 
+impl<'a> Case<'a> {
+    /// A call with gas enough for all 1024 levels of nested calls (each keeps 1/64th).
+    pub fn deep(code: &'a [u8], input: &'a [u8]) -> Self {
+        Case {
+            input,
+            gas: 1_000_000_000_000,
+            ..Case::new(code)
+        }
+    }
+}
+
 /// The world `case` runs in: its code at [`CONTRACT`], [`CALLEE`], two storage slots set.
 pub fn world<'v>(vm: &'v dyn Vm, case: &Case<'_>) -> RecordingHost<'v> {
     let mut host = RecordingHost::new(vm, case.rev);

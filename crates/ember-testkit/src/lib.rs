@@ -13,7 +13,7 @@ mod programs;
 pub use asm::assemble;
 pub use case::{compare, message, run, world, Case, Outcome, CALLEE, CALLEE_CODE, CONTRACT};
 pub use host::{Call, Effect, RecordingHost};
-pub use programs::{random_jump_program, random_program, XorShift};
+pub use programs::{random_jump_program, random_program, self_caller, self_caller_input, XorShift};
 
 use ember_evm::Address;
 
@@ -22,4 +22,18 @@ pub fn address(n: u8) -> Address {
     let mut a = [0u8; 20];
     a[19] = n;
     Address(a)
+}
+
+/// Runs `f` on a new thread with `stack` bytes of native stack and returns its result
+/// (a panic on that thread is re-raised).
+pub fn on_thread<T: Send>(stack: usize, f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        let t = std::thread::Builder::new()
+            .stack_size(stack)
+            .spawn_scoped(s, f);
+        match t.expect("spawn a test thread").join() {
+            Ok(v) => v,
+            Err(payload) => std::panic::resume_unwind(payload),
+        }
+    })
 }

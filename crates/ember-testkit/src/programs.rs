@@ -314,3 +314,29 @@ pub fn random_jump_program(rng: &mut XorShift, blocks: usize) -> Vec<u8> {
     src += &format!(":end PUSH1 32 PUSH2 {counter} RETURN");
     assemble(&src).expect("the generated program assembles")
 }
+
+/// A contract that calls itself (at its own address, with all gas but the 1/64th) with call
+/// data `n - 1` until `n` is 0 or the call depth runs out, then returns the innermost result
+/// word and whether its call succeeded. Its JUMPI's target is computed from CALLDATASIZE (the
+/// call data is always one word), so compiled code dispatches it at run time and compiles
+/// every JUMPDEST of `ballast`, appended after the code: the compiled frame gets as large as
+/// the ballast's.
+pub fn self_caller(ballast: &[u8]) -> Vec<u8> {
+    let mut code = crate::assemble(
+        "PUSH1 0 CALLDATALOAD DUP1 ISZERO CALLDATASIZE &done ADD PUSH1 32 SWAP1 SUB JUMPI \
+         PUSH1 1 SWAP1 SUB PUSH1 0 MSTORE \
+         PUSH1 32 PUSH1 0 PUSH1 32 PUSH1 0 PUSH1 0 ADDRESS GAS CALL \
+         PUSH1 32 MSTORE PUSH1 64 PUSH1 0 RETURN \
+         :done PUSH1 0xdd PUSH1 0 MSTORE PUSH1 64 PUSH1 0 RETURN",
+    )
+    .expect("the self-caller assembles");
+    code.extend_from_slice(ballast);
+    code
+}
+
+/// Call data for [`self_caller`] that recurses far past the call-depth limit (2000 levels).
+pub fn self_caller_input() -> [u8; 32] {
+    let mut input = [0u8; 32];
+    input[30..].copy_from_slice(&2000u16.to_be_bytes());
+    input
+}
