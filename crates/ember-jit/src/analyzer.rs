@@ -57,7 +57,7 @@ impl AnalyzerLimits {
     pub fn compile_everything() -> Self {
         AnalyzerLimits {
             min_code_size: 0,
-            max_code_size: 0xc000,
+            max_code_size: ember_evm::MAX_INITCODE_SIZE,
             max_instructions: 40_000,
             max_blocks: 10_000,
             max_block_instructions: 8_000,
