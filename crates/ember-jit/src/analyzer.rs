@@ -15,7 +15,7 @@ pub struct AnalyzerLimits {
     /// Code shorter than this is not worth compiling (calls into native code cost more than
     /// they save).
     pub min_code_size: usize,
-    /// Code longer than this is not compiled (EIP-170's 24 KiB by default).
+    /// Code longer than this is not compiled (EIP-3860's 48 KiB initcode limit in both tiers).
     pub max_code_size: usize,
     /// Most instructions in the whole contract.
     pub max_instructions: usize,
