@@ -1,5 +1,6 @@
-//! Shared test fixtures: a small in-memory host that runs nested frames on any [`Vm`], a
-//! bytecode builder, and the path of the freshly built `libember.so`.
+//! Shared test fixtures: a small in-memory host that reverts failed nested frames and runs
+//! them on any [`Vm`], and the path of the freshly built `libember.so`. Programs are written
+//! with ember-testkit's assembler (`programs.rs`).
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod programs;
@@ -249,96 +250,4 @@ impl Host for TestHost<'_> {
     fn set_transient_storage(&mut self, a: &Address, key: &B256, value: &B256) {
         self.world.transient.insert((*a, *key), *value);
     }
-}
-
-/// A bytecode builder.
-#[derive(Default)]
-pub struct Asm(pub Vec<u8>);
-
-impl Asm {
-    pub fn new() -> Self {
-        Asm::default()
-    }
-
-    /// Appends raw opcodes.
-    pub fn op(mut self, ops: &[u8]) -> Self {
-        self.0.extend_from_slice(ops);
-        self
-    }
-
-    /// Appends the shortest PUSH of `bytes` (1..=32 bytes).
-    pub fn push(mut self, bytes: &[u8]) -> Self {
-        assert!((1..=32).contains(&bytes.len()));
-        self.0.push(0x5f + bytes.len() as u8);
-        self.0.extend_from_slice(bytes);
-        self
-    }
-
-    /// Appends a PUSH of a small number.
-    pub fn push_u(self, n: u64) -> Self {
-        let bytes = n.to_be_bytes();
-        let skip = bytes.iter().take_while(|&&b| b == 0).count().min(7);
-        self.push(&bytes[skip..])
-    }
-
-    /// Stores the top of the stack at memory slot `i` (offset 32·i).
-    pub fn store(self, i: u64) -> Self {
-        self.push_u(32 * i).op(&[0x52])
-    }
-
-    /// Returns memory slots `0..n`.
-    pub fn ret(self, n: u64) -> Self {
-        self.push_u(32 * n).push_u(0).op(&[0xf3])
-    }
-
-    pub fn build(self) -> Vec<u8> {
-        self.0
-    }
-}
-
-/// Opcode numbers used by the test programs.
-pub mod op {
-    pub const STOP: u8 = 0x00;
-    pub const ADDRESS: u8 = 0x30;
-    pub const BALANCE: u8 = 0x31;
-    pub const ORIGIN: u8 = 0x32;
-    pub const CALLER: u8 = 0x33;
-    pub const CALLVALUE: u8 = 0x34;
-    pub const CALLDATALOAD: u8 = 0x35;
-    pub const CALLDATASIZE: u8 = 0x36;
-    pub const CODESIZE: u8 = 0x38;
-    pub const GASPRICE: u8 = 0x3a;
-    pub const EXTCODESIZE: u8 = 0x3b;
-    pub const EXTCODECOPY: u8 = 0x3c;
-    pub const RETURNDATASIZE: u8 = 0x3d;
-    pub const RETURNDATACOPY: u8 = 0x3e;
-    pub const EXTCODEHASH: u8 = 0x3f;
-    pub const BLOCKHASH: u8 = 0x40;
-    pub const COINBASE: u8 = 0x41;
-    pub const TIMESTAMP: u8 = 0x42;
-    pub const NUMBER: u8 = 0x43;
-    pub const PREVRANDAO: u8 = 0x44;
-    pub const GASLIMIT: u8 = 0x45;
-    pub const CHAINID: u8 = 0x46;
-    pub const SELFBALANCE: u8 = 0x47;
-    pub const BASEFEE: u8 = 0x48;
-    pub const BLOBHASH: u8 = 0x49;
-    pub const BLOBBASEFEE: u8 = 0x4a;
-    pub const MSTORE: u8 = 0x52;
-    pub const SLOAD: u8 = 0x54;
-    pub const SSTORE: u8 = 0x55;
-    pub const GAS: u8 = 0x5a;
-    pub const TLOAD: u8 = 0x5c;
-    pub const TSTORE: u8 = 0x5d;
-    pub const LOG2: u8 = 0xa2;
-    pub const CREATE: u8 = 0xf0;
-    pub const CALL: u8 = 0xf1;
-    pub const CALLCODE: u8 = 0xf2;
-    pub const RETURN: u8 = 0xf3;
-    pub const DELEGATECALL: u8 = 0xf4;
-    pub const CREATE2: u8 = 0xf5;
-    pub const STATICCALL: u8 = 0xfa;
-    pub const REVERT: u8 = 0xfd;
-    pub const INVALID: u8 = 0xfe;
-    pub const SELFDESTRUCT: u8 = 0xff;
 }

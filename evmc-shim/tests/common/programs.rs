@@ -1,9 +1,9 @@
 //! Test programs run as contract A in a small world of callees, and helpers to run them.
 
-use super::{addr, op, Asm, TestHost, World};
+use super::{addr, TestHost, World};
 use ember::abi::{evmc_revision, evmc_vm};
 use ember::{evmc_create_ember, execute_evmc};
-use ember_evm::{ExecResult, Host, Message, Revision, Vm, B256, U256};
+use ember_evm::{to_hex, ExecResult, Host, Message, Revision, Vm, B256, U256};
 use std::ptr::NonNull;
 
 pub const A: u8 = 0xaa; // the program under test
@@ -48,234 +48,185 @@ impl Vm for SharedEmber {
     }
 }
 
+/// `PUSHn n` with the fewest bytes that hold `n` (PUSH1 for zero).
+fn push(n: u64) -> String {
+    let bytes = (64 - n.leading_zeros()).div_ceil(8).max(1);
+    format!("PUSH{bytes} {n}")
+}
+
+/// `PUSH20` of the address whose 20 bytes are all `a`.
+fn push_addr(a: u8) -> String {
+    format!("PUSH20 0x{}", format!("{a:02x}").repeat(20))
+}
+
+/// Stores the top of the stack at memory slot `i` (offset 32·i).
+fn store(i: u64) -> String {
+    format!("{} MSTORE", push(32 * i))
+}
+
+/// Returns memory slots `0..n`.
+fn ret(n: u64) -> String {
+    format!("{} PUSH1 0 RETURN", push(32 * n))
+}
+
 /// B: stores CALLER at slot 2 (fails in static mode), logs ADDRESS with two topics, returns
 /// ADDRESS and CALLVALUE.
 fn callee_b() -> Vec<u8> {
-    Asm::new()
-        .op(&[op::CALLER])
-        .push_u(2)
-        .op(&[op::SSTORE])
-        .op(&[op::ADDRESS])
-        .store(0)
-        .op(&[op::CALLVALUE])
-        .store(1)
-        .push_u(0xb0)
-        .push_u(0xb1)
-        .push_u(32)
-        .push_u(0)
-        .op(&[op::LOG2])
-        .ret(2)
-        .build()
+    asm(&format!(
+        "CALLER PUSH1 2 SSTORE ADDRESS {} CALLVALUE {} PUSH1 0xb0 PUSH1 0xb1 PUSH1 32 PUSH1 0 LOG2 {}",
+        store(0),
+        store(1),
+        ret(2)
+    ))
 }
 
 /// R: writes slot 3, logs, then reverts with 32 bytes.
 fn callee_r() -> Vec<u8> {
-    Asm::new()
-        .push_u(0x33)
-        .push_u(3)
-        .op(&[op::SSTORE])
-        .push_u(0xee)
-        .store(0)
-        .push_u(1)
-        .push_u(2)
-        .push_u(32)
-        .push_u(0)
-        .op(&[op::LOG2])
-        .push_u(32)
-        .push_u(0)
-        .op(&[op::REVERT])
-        .build()
+    asm(&format!(
+        "PUSH1 0x33 PUSH1 3 SSTORE PUSH1 0xee {} PUSH1 1 PUSH1 2 PUSH1 32 PUSH1 0 LOG2 \
+         PUSH1 32 PUSH1 0 REVERT",
+        store(0)
+    ))
 }
 
 /// D: counts its depth in slot 0 and calls itself with all the gas it may pass on.
 fn recursive_d() -> Vec<u8> {
-    Asm::new()
-        .push_u(0)
-        .op(&[op::SLOAD])
-        .push_u(1)
-        .op(&[0x01]) // ADD
-        .push_u(0)
-        .op(&[op::SSTORE])
-        .push_u(0)
-        .push_u(0)
-        .push_u(0)
-        .push_u(0)
-        .push_u(0)
-        .op(&[op::ADDRESS, op::GAS, op::CALL, op::STOP])
-        .build()
+    asm("PUSH1 0 SLOAD PUSH1 1 ADD PUSH1 0 SSTORE \
+         PUSH1 0 PUSH1 0 PUSH1 0 PUSH1 0 PUSH1 0 ADDRESS GAS CALL STOP")
 }
 
-/// Pushes the arguments of CALL/CALLCODE (with value 0) or DELEGATECALL/STATICCALL to
-/// `to`, with the output written to memory slot `out`, then the call itself, then stores
-/// the success flag at slot `flag`.
-fn call(asm: Asm, opcode: u8, to: u8, out: u64, flag: u64) -> Asm {
-    let asm = asm.push_u(64).push_u(32 * out).push_u(0).push_u(0);
-    let asm = if matches!(opcode, op::CALL | op::CALLCODE) {
-        asm.push_u(0)
+/// The arguments of CALL/CALLCODE (with value 0) or DELEGATECALL/STATICCALL to `to`, with the
+/// output written to memory slot `out`, then the call itself, then the success flag stored at
+/// slot `flag`.
+fn call(opcode: &str, to: u8, out: u64, flag: u64) -> String {
+    let value = if matches!(opcode, "CALL" | "CALLCODE") {
+        "PUSH1 0 "
     } else {
-        asm
+        ""
     };
-    asm.push(&[to; 20])
-        .push_u(100_000)
-        .op(&[opcode])
-        .store(flag)
+    format!(
+        "PUSH1 64 {} PUSH1 0 PUSH1 0 {value}{} {} {opcode} {}",
+        push(32 * out),
+        push_addr(to),
+        push(100_000),
+        store(flag)
+    )
 }
 
 /// Init code that deploys `runtime` (at most 32 bytes).
 fn deployer(runtime: &[u8]) -> Vec<u8> {
     let mut word = [0u8; 32];
     word[..runtime.len()].copy_from_slice(runtime);
-    Asm::new()
-        .push(&word)
-        .push_u(0)
-        .op(&[op::MSTORE])
-        .push_u(runtime.len() as u64)
-        .push_u(0)
-        .op(&[op::RETURN])
-        .build()
+    asm(&format!(
+        "PUSH32 0x{} PUSH1 0 MSTORE {} PUSH1 0 RETURN",
+        to_hex(&word),
+        push(runtime.len() as u64)
+    ))
 }
 
 /// The programs run as A, by name.
 pub fn programs() -> Vec<(&'static str, Vec<u8>)> {
     let env = [
-        &[op::ADDRESS][..],
-        &[op::ADDRESS, op::BALANCE],
-        &[op::ORIGIN],
-        &[op::CALLER],
-        &[op::CALLVALUE],
-        &[0x60, 0x00, op::CALLDATALOAD],
-        &[op::CALLDATASIZE],
-        &[op::CODESIZE],
-        &[op::GASPRICE],
-        &[0x60, B, op::EXTCODESIZE],
-        &[0x60, B, op::EXTCODEHASH],
-        &[0x61, 0x04, 0xd1, op::BLOCKHASH],
-        &[op::COINBASE],
-        &[op::TIMESTAMP],
-        &[op::NUMBER],
-        &[op::PREVRANDAO],
-        &[op::GASLIMIT],
-        &[op::CHAINID],
-        &[op::SELFBALANCE],
-        &[op::BASEFEE],
-        &[0x60, 0x01, op::BLOBHASH],
-        &[op::BLOBBASEFEE],
-        &[0x60, 0x99, 0x60, 0x01, op::TSTORE, 0x60, 0x01, op::TLOAD],
-        &[op::GAS],
+        "ADDRESS".to_string(),
+        "ADDRESS BALANCE".into(),
+        "ORIGIN".into(),
+        "CALLER".into(),
+        "CALLVALUE".into(),
+        "PUSH1 0 CALLDATALOAD".into(),
+        "CALLDATASIZE".into(),
+        "CODESIZE".into(),
+        "GASPRICE".into(),
+        format!("PUSH1 {B} EXTCODESIZE"),
+        format!("PUSH1 {B} EXTCODEHASH"),
+        "PUSH2 1233 BLOCKHASH".into(),
+        "COINBASE".into(),
+        "TIMESTAMP".into(),
+        "NUMBER".into(),
+        "PREVRANDAO".into(),
+        "GASLIMIT".into(),
+        "CHAINID".into(),
+        "SELFBALANCE".into(),
+        "BASEFEE".into(),
+        "PUSH1 1 BLOBHASH".into(),
+        "BLOBBASEFEE".into(),
+        "PUSH1 0x99 PUSH1 1 TSTORE PUSH1 1 TLOAD".into(),
+        "GAS".into(),
     ];
-    let mut env_prog = Asm::new();
-    for (i, ops) in env.iter().enumerate() {
-        env_prog = env_prog.op(ops).store(i as u64);
-    }
     let n = env.len() as u64;
+    let mut env_src: String = env
+        .iter()
+        .enumerate()
+        .map(|(i, ops)| format!("{ops} {} ", store(i as u64)))
+        .collect();
     // EXTCODECOPY(B, slot n, 0, 40), then return everything.
-    let env_prog = env_prog
-        .push_u(40)
-        .push_u(0)
-        .push_u(32 * n)
-        .push(&[B; 20])
-        .op(&[op::EXTCODECOPY])
-        .ret(n + 2)
-        .build();
+    env_src += &format!(
+        "PUSH1 40 PUSH1 0 {} {} EXTCODECOPY {}",
+        push(32 * n),
+        push_addr(B),
+        ret(n + 2)
+    );
 
-    let storage_log = Asm::new()
-        .push_u(42)
-        .push_u(1)
-        .op(&[op::SSTORE])
-        .push_u(1)
-        .op(&[op::SLOAD])
-        .store(0)
-        .push_u(7)
-        .push_u(8)
-        .push_u(32)
-        .push_u(0)
-        .op(&[op::LOG2])
-        .push_u(0)
-        .push_u(1)
-        .op(&[op::SSTORE]) // clear again: a refund
-        .ret(1)
-        .build();
+    // The last SSTORE clears the slot again: a refund.
+    let storage_log = asm(&format!(
+        "PUSH1 42 PUSH1 1 SSTORE PUSH1 1 SLOAD {} PUSH1 7 PUSH1 8 PUSH1 32 PUSH1 0 LOG2 \
+         PUSH1 0 PUSH1 1 SSTORE {}",
+        store(0),
+        ret(1)
+    ));
 
-    let mut calls = Asm::new();
-    calls = call(calls, op::CALL, B, 0, 2);
-    calls = call(calls, op::STATICCALL, B, 3, 5);
-    calls = call(calls, op::DELEGATECALL, B, 6, 8);
-    calls = call(calls, op::CALLCODE, B, 9, 11);
-    calls = call(calls, op::CALL, R, 12, 14);
-    // RETURNDATASIZE, and copy R's revert data to slot 15.
-    let calls = calls
-        .op(&[op::RETURNDATASIZE])
-        .store(16)
-        .push_u(32)
-        .push_u(0)
-        .push_u(32 * 15)
-        .op(&[op::RETURNDATACOPY])
-        .ret(17)
-        .build();
+    // RETURNDATASIZE after R's revert, and R's revert data copied to slot 15.
+    let calls = asm(&format!(
+        "{} {} {} {} {} RETURNDATASIZE {} PUSH1 32 PUSH1 0 {} RETURNDATACOPY {}",
+        call("CALL", B, 0, 2),
+        call("STATICCALL", B, 3, 5),
+        call("DELEGATECALL", B, 6, 8),
+        call("CALLCODE", B, 9, 11),
+        call("CALL", R, 12, 14),
+        store(16),
+        push(32 * 15),
+        ret(17)
+    ));
 
     // CREATE and CREATE2 of init code (in memory slots 0..2) that deploys a contract
-    // returning 0x5a5a; then a call of the first one.
-    let runtime = Asm::new().push_u(0x5a5a).store(0).ret(1).build();
+    // returning 0x5a5a; then a call of the first one (its address loaded from slot 4).
+    let runtime = asm(&format!("PUSH2 0x5a5a {} {}", store(0), ret(1)));
     let init = deployer(&runtime);
     assert!(init.len() <= 64);
     let mut padded = init.clone();
     padded.resize(64, 0);
-    let creates = Asm::new()
-        .push(&padded[..32])
-        .store(0)
-        .push(&padded[32..])
-        .store(1)
-        // CREATE(value 0, offset 0, size)
-        .push_u(init.len() as u64)
-        .push_u(0)
-        .push_u(0)
-        .op(&[op::CREATE])
-        .store(4)
-        // CREATE2(value 0, offset 0, size, salt 5)
-        .push_u(5)
-        .push_u(init.len() as u64)
-        .push_u(0)
-        .push_u(0)
-        .op(&[op::CREATE2])
-        .store(5)
-        // CALL(gas, the first contract, value 0, no input, output to slot 6)
-        .push_u(32)
-        .push_u(32 * 6)
-        .push_u(0)
-        .push_u(0)
-        .push_u(0)
-        .push_u(32 * 4)
-        .op(&[0x51]) // MLOAD
-        .push_u(100_000)
-        .op(&[op::CALL])
-        .store(7)
-        .ret(8)
-        .build();
+    let size = push(init.len() as u64);
+    let creates = asm(&format!(
+        "PUSH32 0x{} {} PUSH32 0x{} {} \
+         {size} PUSH1 0 PUSH1 0 CREATE {} \
+         PUSH1 5 {size} PUSH1 0 PUSH1 0 CREATE2 {} \
+         PUSH1 32 {} PUSH1 0 PUSH1 0 PUSH1 0 {} MLOAD {} CALL {} {}",
+        to_hex(&padded[..32]),
+        store(0),
+        to_hex(&padded[32..]),
+        store(1),
+        store(4),
+        store(5),
+        push(32 * 6),
+        push(32 * 4),
+        push(100_000),
+        store(7),
+        ret(8)
+    ));
 
-    let selfdestruct = Asm::new().push(&[B; 20]).op(&[op::SELFDESTRUCT]).build();
-    let out_of_gas = Asm::new().push(&[0xff, 0xff, 0xff]).op(&[0x51]).build(); // MLOAD far away
-    let invalid = vec![op::INVALID];
-    let reverts = Asm::new()
-        .push_u(0x77)
-        .store(0)
-        .push_u(32)
-        .push_u(0)
-        .op(&[op::REVERT])
-        .build();
-    let recursion = Asm::new()
-        .push_u(0)
-        .push_u(0)
-        .push_u(0)
-        .push_u(0)
-        .push_u(0)
-        .push(&[D; 20])
-        .op(&[op::GAS, op::CALL])
-        .store(0)
-        .ret(1)
-        .build();
+    let selfdestruct = asm(&format!("{} SELFDESTRUCT", push_addr(B)));
+    // MLOAD far away.
+    let out_of_gas = asm("PUSH3 0xffffff MLOAD");
+    let invalid = asm("INVALID");
+    let reverts = asm(&format!("PUSH1 0x77 {} PUSH1 32 PUSH1 0 REVERT", store(0)));
+    let recursion = asm(&format!(
+        "PUSH1 0 PUSH1 0 PUSH1 0 PUSH1 0 PUSH1 0 {} GAS CALL {} {}",
+        push_addr(D),
+        store(0),
+        ret(1)
+    ));
 
     vec![
-        ("env", env_prog),
+        ("env", asm(&env_src)),
         ("storage_log", storage_log),
         ("calls", calls),
         ("creates", creates),
@@ -325,4 +276,9 @@ pub fn with_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
             .join()
             .expect("test thread panicked")
     })
+}
+
+/// Assembles a test program with ember-testkit's assembler.
+fn asm(src: &str) -> Vec<u8> {
+    ember_testkit::assemble(src).unwrap_or_else(|e| panic!("{src}: {e}"))
 }
