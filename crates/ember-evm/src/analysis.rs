@@ -1,8 +1,10 @@
 //! Code analysis, done once per code and cached by the caller: padded code, the jumpdest
-//! bitmap, and basic blocks with their static gas and stack bounds (shared with the JIT).
+//! bitmap, the interpreter's gas segments (per revision, made on first use), and basic
+//! blocks with their static gas and stack bounds (shared with the JIT).
 
-use crate::opcodes::{self, op_table};
-use crate::revision::Revision;
+use crate::opcodes::{self, op_table, STACK_LIMIT};
+use crate::revision::{Revision, ALL_REVISIONS};
+use std::sync::OnceLock;
 
 /// Zero bytes after the code: PUSH32 at the last byte reads 32 of them, and the pc then
 /// lands on one more, which executes as STOP.
@@ -14,6 +16,9 @@ pub struct CodeAnalysis {
     padded: Box<[u8]>,
     len: usize,
     jumpdests: Box<[u64]>,
+    /// The gas segments of each revision, made when the interpreter first runs the code at
+    /// that revision.
+    segments: [OnceLock<Segments>; ALL_REVISIONS.len()],
 }
 
 impl CodeAnalysis {
@@ -35,7 +40,14 @@ impl CodeAnalysis {
             padded,
             len,
             jumpdests,
+            segments: Default::default(),
         }
+    }
+
+    /// The code's gas segments at `rev` (see [`Segments`]), made on the first call for `rev`.
+    #[inline]
+    pub fn segments(&self, rev: Revision) -> &Segments {
+        self.segments[rev as usize].get_or_init(|| Segments::new(self.code(), rev))
     }
 
     /// The original code, without padding.
@@ -104,6 +116,116 @@ impl CodeAnalysis {
     }
 }
 
+/// What the interpreter checks once for a run of instructions instead of before each one:
+/// the static gas of the run, and the stack heights at its start for which no instruction
+/// in it underflows or overflows.
+///
+/// A segment starts at pc 0, at every JUMPDEST and after every instruction that
+/// [`opcodes::ends_segment`]; it ends after such an instruction, before the next JUMPDEST or
+/// at the end of the code. Inside a segment every instruction either cannot fail once its
+/// stack and static gas are assured, or can fail only by running out of gas on a dynamic
+/// charge (memory expansion, cold access, EXP, copies, hashing). Such a charge meets less gas
+/// than instruction by instruction would (the rest of the segment's static gas is already
+/// taken), but then the exact run would run out of gas later in the same segment, with no
+/// other failure in between, so the outcome is the same: out of gas, all gas spent. Gas is
+/// exact at the last instruction of a segment, which is where GAS, calls, SSTORE and every
+/// other instruction that reads the gas or fails otherwise sit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// Static gas of the segment's instructions.
+    pub gas: u32,
+    /// The fewest stack items on entry for which no instruction underflows.
+    pub min_len: u16,
+    /// The most stack items on entry for which no instruction overflows. Below `min_len` for
+    /// a segment that can never run unchecked (it holds an opcode undefined at the revision,
+    /// or grows the stack by more than its limit).
+    pub max_len: u16,
+}
+
+impl Segment {
+    /// An empty segment: nothing to charge, any stack admitted.
+    pub const EMPTY: Segment = Segment {
+        gas: 0,
+        min_len: 0,
+        max_len: STACK_LIMIT as u16,
+    };
+
+    /// A segment the interpreter must run instruction by instruction.
+    const CHECKED: Segment = Segment {
+        gas: 0,
+        min_len: u16::MAX,
+        max_len: 0,
+    };
+
+    /// Whether the segment can run without per-instruction checks from a stack of `len`
+    /// items with `gas` left.
+    #[inline(always)]
+    pub fn admits(self, len: usize, gas: i64) -> bool {
+        len >= self.min_len as usize && len <= self.max_len as usize && gas >= self.gas as i64
+    }
+}
+
+/// The gas segments of one code at one revision, found by where they start: the segment
+/// starting at a JUMPDEST is stored at the JUMPDEST's pc; the segment starting after an
+/// instruction that ends one is stored at that instruction's pc (empty when a JUMPDEST
+/// follows, which opens its own); the segment at pc 0 is `entry` (empty when the code starts
+/// with a JUMPDEST).
+#[derive(Clone, Debug)]
+pub struct Segments {
+    /// The segment starting at pc 0.
+    pub entry: Segment,
+    /// Per pc of the code: see the type's description; other pcs hold [`Segment::EMPTY`].
+    at: Box<[Segment]>,
+}
+
+impl Segments {
+    /// Splits `code` into segments at `rev`.
+    pub fn new(code: &[u8], rev: Revision) -> Self {
+        let table = op_table(rev);
+        let mut at = vec![Segment::EMPTY; code.len()].into_boxed_slice();
+        let mut entry = Segment::EMPTY;
+        // Where the open segment goes: `None` for the entry.
+        let mut slot = None;
+        let mut open = BlockBuilder::new(0);
+        let mut close = |slot: Option<usize>, b: &BlockBuilder| {
+            let seg = b.segment();
+            match slot {
+                None => entry = seg,
+                Some(pc) => at[pc] = seg,
+            }
+        };
+        let mut pc = 0;
+        while pc < code.len() {
+            let op = code[pc];
+            if op == opcodes::JUMPDEST {
+                close(slot, &open);
+                slot = Some(pc);
+                open = BlockBuilder::new(pc);
+            }
+            let info = table[op as usize];
+            if info.gas < 0 {
+                open.undefined = true;
+            } else {
+                open.add(op, info.gas as i64);
+            }
+            if info.gas < 0 || opcodes::ends_segment(op) {
+                close(slot, &open);
+                slot = Some(pc);
+                open = BlockBuilder::new(pc + 1);
+            }
+            pc += 1 + opcodes::immediate_size(op);
+        }
+        close(slot, &open);
+        Segments { entry, at }
+    }
+
+    /// The segments stored by pc (see the type's description): one entry per code byte.
+    #[inline]
+    pub fn by_pc(&self) -> &[Segment] {
+        &self.at
+    }
+}
+
 /// A straight-line run of instructions entered only at its start.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BasicBlock {
@@ -157,6 +279,23 @@ impl BlockBuilder {
         self.max_growth = self.max_growth.max(self.height);
         self.gas += gas;
         self.instructions += 1;
+    }
+
+    /// The run as an interpreter segment.
+    fn segment(&self) -> Segment {
+        let growth = self.max_growth as usize;
+        if self.undefined
+            || growth > STACK_LIMIT
+            || self.required as usize > STACK_LIMIT
+            || self.gas > u32::MAX as i64
+        {
+            return Segment::CHECKED;
+        }
+        Segment {
+            gas: self.gas as u32,
+            min_len: self.required as u16,
+            max_len: (STACK_LIMIT - growth) as u16,
+        }
     }
 
     fn finish(self, end: usize, terminates: bool) -> BasicBlock {

@@ -74,6 +74,38 @@ pub const fn immediate_size(op: u8) -> usize {
     }
 }
 
+/// Whether the opcode ends the interpreter's gas segment (see `analysis::Segment`): it
+/// jumps or halts, reads the gas left (GAS, SSTORE's stipend check, calls and creates), or can
+/// fail other than by running out of gas (RETURNDATACOPY past the data; LOG, SSTORE, TSTORE
+/// and value calls in a static frame). Every other defined opcode, once its stack and static
+/// gas are assured, either cannot fail or fails only out of gas.
+pub const fn ends_segment(op: u8) -> bool {
+    matches!(
+        op,
+        STOP | JUMP
+            | JUMPI
+            | GAS
+            | RETURNDATACOPY
+            | SSTORE
+            | TSTORE
+            | LOG0
+            | LOG1
+            | LOG2
+            | LOG3
+            | LOG4
+            | CREATE
+            | CALL
+            | CALLCODE
+            | RETURN
+            | DELEGATECALL
+            | CREATE2
+            | STATICCALL
+            | REVERT
+            | INVALID
+            | SELFDESTRUCT
+    )
+}
+
 /// (items popped, items pushed) for every opcode, whatever its revision.
 pub const fn stack_io(op: u8) -> (u8, u8) {
     match op {

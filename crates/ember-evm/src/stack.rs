@@ -1,15 +1,39 @@
-//! The EVM operand stack: 1024 words in one heap allocation, reused across frames.
+//! The EVM operand stack: 1024 words in one 64-byte-aligned heap allocation, reused across
+//! frames.
 
 use crate::opcodes::STACK_LIMIT;
 use crate::types::U256;
+use std::alloc::{alloc_zeroed, handle_alloc_error, Layout};
 use std::cell::RefCell;
 use std::mem::ManuallyDrop;
 
 /// How many released stacks a thread keeps for reuse (32 KiB each).
 const POOL_LIMIT: usize = 64;
 
+/// The stack's slots, aligned to a cache line: no word straddles two lines, whatever the
+/// allocator would have returned, so the speed of every stack access does not depend on
+/// where one allocation happened to land.
+#[repr(C, align(64))]
+struct Slots([U256; STACK_LIMIT]);
+
+impl Slots {
+    /// A zeroed set of slots on the heap, made without a 32 KiB temporary on the call stack.
+    fn new_boxed() -> Box<Slots> {
+        let layout = Layout::new::<Slots>();
+        // SAFETY: `Slots` has a non-zero size. All-zero bytes are a valid `Slots` (U256 is
+        // four u64 limbs), and the allocation has `Slots`' layout, as `Box::from_raw` needs.
+        unsafe {
+            let p = alloc_zeroed(layout).cast::<Slots>();
+            if p.is_null() {
+                handle_alloc_error(layout);
+            }
+            Box::from_raw(p)
+        }
+    }
+}
+
 thread_local! {
-    static POOL: RefCell<Vec<Box<[U256; STACK_LIMIT]>>> = const { RefCell::new(Vec::new()) };
+    static POOL: RefCell<Vec<Box<Slots>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A 1024-slot stack. Index 0 is the bottom.
@@ -21,7 +45,7 @@ thread_local! {
 pub struct Stack {
     /// `ManuallyDrop` so `Drop` can hand the allocation to the pool; it has the layout of the
     /// box, a thin pointer.
-    data: ManuallyDrop<Box<[U256; STACK_LIMIT]>>,
+    data: ManuallyDrop<Box<Slots>>,
     len: usize,
 }
 
@@ -34,12 +58,9 @@ impl Default for Stack {
 impl Stack {
     /// An empty stack, taken from this thread's pool when one is available.
     pub fn new() -> Self {
-        let data = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_else(|| {
-            vec![U256::ZERO; STACK_LIMIT]
-                .into_boxed_slice()
-                .try_into()
-                .expect("exactly STACK_LIMIT slots")
-        });
+        let data = POOL
+            .with(|p| p.borrow_mut().pop())
+            .unwrap_or_else(Slots::new_boxed);
         Stack {
             data: ManuallyDrop::new(data),
             len: 0,
@@ -67,14 +88,14 @@ impl Stack {
     /// The items, bottom first.
     #[inline]
     pub fn as_slice(&self) -> &[U256] {
-        &self.data[..self.len]
+        &self.data.0[..self.len]
     }
 
     /// Pointer to slot 0, for loops that keep the stack top in a register; every slot is
     /// initialised (allocations are zeroed), and the allocation never moves.
     #[inline(always)]
     pub fn as_mut_ptr(&mut self) -> *mut U256 {
-        self.data.as_mut_ptr()
+        self.data.0.as_mut_ptr()
     }
 
     /// Sets the item count after items were written through `as_mut_ptr`.
@@ -93,7 +114,7 @@ impl Stack {
         debug_assert!(self.len < STACK_LIMIT);
         // SAFETY: `data` has STACK_LIMIT slots and the caller checked len < STACK_LIMIT
         // (instruction table `max_stack`), so `len` is in bounds.
-        unsafe { *self.data.get_unchecked_mut(self.len) = v };
+        unsafe { *self.data.0.get_unchecked_mut(self.len) = v };
         self.len += 1;
     }
 
@@ -114,7 +135,7 @@ impl Stack {
         self.len -= 1;
         // SAFETY: the caller checked len >= 1 before the decrement, so the new `len` indexes
         // an initialised slot below STACK_LIMIT.
-        unsafe { *self.data.get_unchecked(self.len) }
+        unsafe { *self.data.0.get_unchecked(self.len) }
     }
 
     /// The word `n` places below the top (0 = top); the caller guarantees `n < len()`.
@@ -122,7 +143,7 @@ impl Stack {
     pub fn peek(&self, n: usize) -> &U256 {
         debug_assert!(n < self.len);
         // SAFETY: n < len <= STACK_LIMIT, so len - 1 - n is an initialised slot.
-        unsafe { self.data.get_unchecked(self.len - 1 - n) }
+        unsafe { self.data.0.get_unchecked(self.len - 1 - n) }
     }
 
     /// The top word, mutable; the caller guarantees the stack is not empty.
@@ -130,7 +151,7 @@ impl Stack {
     pub fn top_mut(&mut self) -> &mut U256 {
         debug_assert!(self.len > 0);
         // SAFETY: len >= 1, so len - 1 is an initialised slot.
-        unsafe { self.data.get_unchecked_mut(self.len - 1) }
+        unsafe { self.data.0.get_unchecked_mut(self.len - 1) }
     }
 
     /// DUPn: pushes a copy of the n-th item (1-based); the caller guarantees `n <= len()` and
@@ -150,7 +171,7 @@ impl Stack {
         // SAFETY: top and top - n are both initialised slots (n < len); swap on a slice
         // checks nothing further, so bounds were established by the caller.
         unsafe {
-            let p = self.data.as_mut_ptr();
+            let p = self.data.0.as_mut_ptr();
             std::ptr::swap(p.add(top), p.add(top - n));
         }
     }
@@ -161,7 +182,7 @@ impl Stack {
         if items.len() > STACK_LIMIT {
             return false;
         }
-        self.data[..items.len()].copy_from_slice(items);
+        self.data.0[..items.len()].copy_from_slice(items);
         self.len = items.len();
         true
     }
@@ -225,6 +246,16 @@ mod tests {
         assert!(!s.set_from(&vec![U256::ZERO; STACK_LIMIT + 1]));
         assert!(s.set_from(&[U256::from(7)]));
         assert_eq!(s.len(), 1);
+    }
+
+    #[test]
+    fn slots_are_aligned_to_a_cache_line() {
+        for _ in 0..4 {
+            let mut s = Stack::new();
+            assert_eq!(s.as_mut_ptr() as usize % 64, 0);
+            s.push(U256::from(1));
+            assert_eq!(s.as_slice(), &[U256::from(1)]);
+        }
     }
 
     #[test]
