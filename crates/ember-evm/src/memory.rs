@@ -132,23 +132,17 @@ impl Memory {
     #[cold]
     #[inline(never)]
     fn grow(&mut self, gas_left: &mut i64, end: u64) -> Result<(), StatusCode> {
-        let new_words = num_words(end);
-        let cur_words = self.data.len() as u64 / 32;
-        *gas_left -= memory_cost(new_words) - memory_cost(cur_words);
-        if *gas_left < 0 {
-            return Err(StatusCode::OutOfGas);
-        }
-        self.data.resize(new_words as usize * 32, 0);
-        self.publish();
+        *gas_left = self.expand_to(*gas_left, end).ok_or(StatusCode::OutOfGas)?;
         Ok(())
     }
 
-    /// Grows memory to cover `end` bytes (at most [`MAX_BUFFER_SIZE`] + 32), charging the
+    /// Grows memory to cover `end` bytes (at most twice [`MAX_BUFFER_SIZE`]), charging the
     /// expansion from `gas_left`, which is the gas after every other cost of the
     /// instruction. Returns the gas left, or `None` when it does not cover the expansion;
-    /// then memory is unchanged. This is the slow path of compiled memory access.
+    /// then memory is unchanged. [`Memory::expand`]'s growth and the slow path of compiled
+    /// memory access.
     pub fn expand_to(&mut self, gas_left: i64, end: u64) -> Option<i64> {
-        debug_assert!(end <= MAX_BUFFER_SIZE + 32);
+        debug_assert!(end <= 2 * MAX_BUFFER_SIZE);
         let mut gas = gas_left;
         if end > self.data.len() as u64 {
             let new_words = num_words(end);

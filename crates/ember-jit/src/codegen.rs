@@ -55,7 +55,7 @@ use inkwell::context::Context;
 use inkwell::intrinsics::Intrinsic;
 use inkwell::module::Module;
 use inkwell::types::{FunctionType, IntType};
-use inkwell::values::{BasicValue, FunctionValue, IntValue, PointerValue};
+use inkwell::values::{BasicMetadataValueEnum, BasicValue, FunctionValue, IntValue, PointerValue};
 use inkwell::IntPredicate;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -392,6 +392,26 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         Ok(())
     }
 
+    /// Calls the `extern "C"` function at `addr` (baked into the code) with `args`; returns
+    /// its integer result, if it has one.
+    fn call_address(
+        &self,
+        ty: FunctionType<'ctx>,
+        addr: usize,
+        args: &[BasicMetadataValueEnum<'ctx>],
+    ) -> R<Option<IntValue<'ctx>>> {
+        let f = self.b.build_int_to_ptr(
+            self.const64(addr),
+            self.ctx.ptr_type(Default::default()),
+            "builtin",
+        )?;
+        let call = self.b.build_indirect_call(ty, f, args, "")?;
+        Ok(call
+            .try_as_basic_value()
+            .basic()
+            .map(|v| v.into_int_value()))
+    }
+
     /// The memory's current size in bytes (its published length).
     fn load_memory_len(&self) -> R<IntValue<'ctx>> {
         let p = self.byte_ptr(self.memory, self.const64(Memory::LEN_OFFSET))?;
@@ -483,23 +503,13 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         self.b.build_conditional_branch(inside, fast, grow)?;
 
         self.b.position_at_end(grow);
-        let f = self.b.build_int_to_ptr(
-            self.const64(jit_expand as ExpandFn as usize),
-            self.ctx.ptr_type(Default::default()),
-            "jit_expand",
-        )?;
         let left = self
-            .b
-            .build_indirect_call(
+            .call_address(
                 self.expand_fn_ty,
-                f,
+                jit_expand as ExpandFn as usize,
                 &[self.memory.into(), st.gas.into(), end.into()],
-                "expand",
             )?
-            .try_as_basic_value()
-            .basic()
-            .expect("jit_expand returns i64")
-            .into_int_value();
+            .expect("jit_expand returns i64");
         let paid =
             self.b
                 .build_int_compare(IntPredicate::SGE, left, self.i64.const_zero(), "paid")?;
@@ -596,21 +606,15 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
 
         self.b.position_at_end(slow);
         self.store_aligned(self.args_var, off.v, 8)?;
-        let f = self.b.build_int_to_ptr(
-            self.const64(jit_calldataload as CallDataFn as usize),
-            self.ctx.ptr_type(Default::default()),
-            "jit_calldataload",
-        )?;
-        self.b.build_indirect_call(
+        self.call_address(
             self.calldata_fn_ty,
-            f,
+            jit_calldataload as CallDataFn as usize,
             &[
                 self.input.into(),
                 self.input_len.into(),
                 self.args_var.into(),
                 self.out_var.into(),
             ],
-            "",
         )?;
         let slow_v = self.load_aligned(self.i256, self.out_var, 8)?;
         self.b.build_unconditional_branch(join)?;
@@ -1148,16 +1152,10 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
                 .set_alignment(8)
                 .map_err(|_| BuilderError::UnsetPosition)?;
         }
-        let fp = self.b.build_int_to_ptr(
-            self.i64.const_int(f as usize as u64, false),
-            self.ctx.ptr_type(Default::default()),
-            "builtin",
-        )?;
-        self.b.build_indirect_call(
+        self.call_address(
             self.pure_fn_ty,
-            fp,
+            f as usize,
             &[self.args_var.into(), self.out_var.into()],
-            "",
         )?;
         let r = self.b.build_load(self.i256, self.out_var, "r")?;
         r.as_instruction_value()
@@ -1181,7 +1179,6 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         let len = self.flush(st)?;
         self.store_frame_len(len)?;
         let next = pc + 1;
-        let ptr = self.ctx.ptr_type(Default::default());
         let (r, ok_value) = match builtin {
             Builtin::Step => {
                 // `step` charges the instruction's static gas itself.
@@ -1206,23 +1203,13 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
                 // The block already charged the static gas.
                 let g = self.gas_at(st, suffix[1])?;
                 self.store_frame_gas(g)?;
-                let fp = self.b.build_int_to_ptr(
-                    self.i64.const_int(f as usize as u64, false),
-                    ptr,
-                    "builtin",
-                )?;
                 let r = self
-                    .b
-                    .build_indirect_call(
+                    .call_address(
                         self.frame_fn_ty,
-                        fp,
+                        f as usize,
                         &[self.frame.into(), self.host.into()],
-                        "builtin",
                     )?
-                    .try_as_basic_value()
-                    .basic()
-                    .expect("frame builtins return u64")
-                    .into_int_value();
+                    .expect("frame builtins return u64");
                 (r, 0)
             }
         };
