@@ -2,20 +2,14 @@
 //! level re-entering the library through the EVMC ABI, never overflows the native stack on a
 //! 2 MiB or 8 MiB thread, in every tier, and ends with the interpreter's exact result.
 
+mod common;
+
+use common::libember_path;
 use ember::EvmcVm;
 use ember_evm::{Interpreter, StatusCode, MAX_CALL_DEPTH};
 use ember_state::statetest::parse_fixture;
 use ember_testkit::{on_thread, run, self_caller, self_caller_input, Case, Effect};
-use std::path::{Path, PathBuf};
-
-/// The `libember.so` cargo built next to this test executable.
-fn libember() -> PathBuf {
-    let lib = std::env::current_exe()
-        .expect("test executable path")
-        .with_file_name("libember.so");
-    assert!(lib.is_file(), "{} was not built", lib.display());
-    lib
-}
+use std::path::Path;
 
 /// The largest contract of the main benchmark set, as ballast for the compiled frame.
 fn snailtracer() -> Vec<u8> {
@@ -44,7 +38,7 @@ fn a_1024_deep_self_call_through_the_library_fits_any_thread() {
         // In `auto` the contract is hot after two calls, so the deeper levels of the second
         // run (and some of the first) run compiled code.
         let vm = EvmcVm::load(
-            libember(),
+            libember_path(),
             &[("tier", tier), ("jit.hot-calls", "2"), ("jit.hot-gas", "0")],
         )
         .unwrap();

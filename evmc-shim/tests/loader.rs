@@ -4,11 +4,14 @@
 
 mod common;
 
-use common::programs::{program, programs, run, with_big_stack, world, SharedEmber, A, B, D, R};
-use common::{addr, libember_path, word, TestHost, World};
+use common::programs::{
+    call_a, host, program, programs, run, with_big_stack, Ran, SharedEmber, A, B, D, R,
+};
+use common::{addr, libember_path, word};
 use ember::loader::{create_symbol_names, LoadErrorKind};
 use ember::EvmcVm;
 use ember_evm::{ExecResult, Interpreter, Revision, StatusCode, ALL_REVISIONS, B256, U256};
+use ember_testkit::{Effect, RecordingHost};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -70,7 +73,11 @@ fn storage_and_log_program_uses_hand_computed_gas() {
     // LOG2 375 + 2·375 + 8·32 = 1381; SSTORE(1, 0): warm ADDED_DELETED 100, refund
     // 20000 − 100 = 19900; 12 PUSH1 · 3 = 36. Total 22100 + 100 + 6 + 1381 + 100 + 36 = 23723.
     let vm = EvmcVm::load(libember_path(), &[]).unwrap();
-    let (r, w) = run(&vm, Revision::Cancun, &program("storage_log"), 100_000);
+    let Ran {
+        result: r,
+        world: w,
+        ..
+    } = run(&vm, Revision::Cancun, &program("storage_log"), 100_000);
     assert_eq!(r.status, StatusCode::Success);
     assert_eq!(r.gas_left, 100_000 - 23_723);
     assert_eq!(r.gas_refund, 19_900);
@@ -78,7 +85,7 @@ fn storage_and_log_program_uses_hand_computed_gas() {
     // LOG2 pops offset, size, then the topics: the last pushed topic comes first.
     assert_eq!(
         w.logs,
-        vec![(addr(A), word(42).0.to_vec(), vec![word(8), word(7)])]
+        [(addr(A), word(42).0.to_vec(), vec![word(8), word(7)])]
     );
     assert_eq!(w.storage.get(&(addr(A), word(1))), Some(&B256::ZERO));
 }
@@ -118,7 +125,11 @@ fn programs_exercise_what_they_claim() {
     let addr_word = |a: u8| B256::from_word(addr(a).to_word());
 
     with_big_stack(|| {
-        let (r, w) = run(&vm, Revision::Cancun, &get("calls"), 1_000_000);
+        let Ran {
+            result: r,
+            world: w,
+            ..
+        } = run(&vm, Revision::Cancun, &get("calls"), 1_000_000);
         assert_eq!(r.status, StatusCode::Success);
         assert_eq!(slot(&r, 0), addr_word(B), "CALL returns B's address");
         assert_eq!(slot(&r, 2), word(1), "CALL succeeds");
@@ -147,16 +158,25 @@ fn programs_exercise_what_they_claim() {
             "B's logs from CALL, DELEGATECALL and CALLCODE only"
         );
 
-        let (r, w) = run(&vm, Revision::Cancun, &get("creates"), 1_000_000);
+        let Ran {
+            result: r, effects, ..
+        } = run(&vm, Revision::Cancun, &get("creates"), 1_000_000);
         assert_eq!(r.status, StatusCode::Success);
-        assert_eq!(w.creates, 2);
+        let creates = effects.iter().filter(
+            |e| matches!(e, Effect::Call(c) if c.kind.is_create() && c.result.status == StatusCode::Success),
+        );
+        assert_eq!(creates.count(), 2);
         assert_ne!(slot(&r, 4), B256::ZERO, "CREATE returns an address");
         assert_ne!(slot(&r, 5), B256::ZERO, "CREATE2 returns an address");
         assert_ne!(slot(&r, 4), slot(&r, 5));
         assert_eq!(slot(&r, 6), word(0x5a5a), "the created contract runs");
         assert_eq!(slot(&r, 7), word(1));
 
-        let (r, w) = run(&vm, Revision::Cancun, &get("recursion"), 3_000_000);
+        let Ran {
+            result: r,
+            world: w,
+            ..
+        } = run(&vm, Revision::Cancun, &get("recursion"), 3_000_000);
         assert_eq!(r.status, StatusCode::Success);
         let depth = w.storage.get(&(addr(D), word(0))).unwrap().to_word();
         assert!(
@@ -164,11 +184,19 @@ fn programs_exercise_what_they_claim() {
             "recursion reached depth {depth}"
         );
 
-        let (r, w) = run(&vm, Revision::Cancun, &get("selfdestruct"), 100_000);
+        let Ran {
+            result: r, effects, ..
+        } = run(&vm, Revision::Cancun, &get("selfdestruct"), 100_000);
         assert_eq!(r.status, StatusCode::Success);
-        assert_eq!(w.selfdestructs, vec![(addr(A), addr(B))]);
+        assert_eq!(
+            effects,
+            [Effect::SelfDestruct {
+                addr: addr(A),
+                beneficiary: addr(B)
+            }]
+        );
 
-        let (r, _) = run(&vm, Revision::Cancun, &get("env"), 1_000_000);
+        let r = run(&vm, Revision::Cancun, &get("env"), 1_000_000).result;
         assert_eq!(r.status, StatusCode::Success);
         assert_eq!(slot(&r, 13), word(1_700_000_000), "TIMESTAMP");
         assert_eq!(slot(&r, 20), B256([0x02; 32]), "BLOBHASH(1)");
@@ -197,36 +225,39 @@ fn a_panicking_host_yields_internal_error() {
     let vm = EvmcVm::load(libember_path(), &[]).unwrap();
     let get = program;
     let run_panicking = |program: &[u8], method| {
-        let mut host = TestHost::new(&vm, Revision::Cancun, world(program));
-        host.panic_in = Some(method);
-        let r = host.run(addr(A), 1_000_000, &[]);
-        (r, host.world)
+        let mut host = host(&vm, Revision::Cancun, program);
+        host.panic_in(method);
+        let r = call_a(&mut host, &vm, Revision::Cancun, 1_000_000);
+        (r, host)
+    };
+    let statuses = |host: &RecordingHost<'_>| -> Vec<StatusCode> {
+        host.calls().iter().map(|c| c.result.status).collect()
     };
 
     // A panic in the frame's own callback: the frame ends with InternalError, and the host
     // is not called again (the LOG2 after the SSTORE never reaches it).
-    let (r, w) = run_panicking(&get("storage_log"), "set_storage");
+    let (r, h) = run_panicking(&get("storage_log"), "set_storage");
     assert_eq!(r.status, StatusCode::InternalError);
     assert_eq!((r.gas_left, r.gas_refund), (0, 0));
-    assert!(w.logs.is_empty());
+    assert!(h.effects.is_empty(), "{:?}", h.effects);
 
     let (r, _) = run_panicking(&get("env"), "get_tx_context");
     assert_eq!(r.status, StatusCode::InternalError);
 
-    let (r, w) = run_panicking(&get("calls"), "call");
+    let (r, h) = run_panicking(&get("calls"), "call");
     assert_eq!(r.status, StatusCode::InternalError);
-    assert_eq!(
-        w.calls, 0,
-        "the panic came before the host counted the call"
+    assert!(
+        h.calls().is_empty(),
+        "the panic came before any nested frame ran"
     );
 
     // A panic in a nested frame (B's SSTORE) ends that frame with InternalError; what the
     // caller makes of a failed call is the interpreter's business.
-    let (_, w) = run_panicking(&get("calls"), "set_storage");
+    let (_, h) = run_panicking(&get("calls"), "set_storage");
     assert!(
-        w.statuses.contains(&StatusCode::InternalError),
+        statuses(&h).contains(&StatusCode::InternalError),
         "{:?}",
-        w.statuses
+        statuses(&h)
     );
 }
 
@@ -280,8 +311,8 @@ fn a_foreign_vm_result_is_copied_then_released() {
         unsafe { library.get::<unsafe extern "C" fn() -> i32>(b"fake_releases\0") }.unwrap();
     // SAFETY: a plain getter.
     let before = unsafe { releases() };
-    let mut host = TestHost::new(&vm, Revision::Cancun, World::default());
-    let r = host.run(addr(A), 1000, &[]);
+    let mut host = host(&vm, Revision::Cancun, &[]);
+    let r = call_a(&mut host, &vm, Revision::Cancun, 1000);
     assert_eq!(r.status, StatusCode::Revert);
     assert_eq!(r.gas_left, 999);
     assert_eq!(r.output, b"fake");

@@ -1,8 +1,8 @@
 //! Test cases: a program run at a fixed address in a small world, on any [`Vm`], with
 //! everything it did recorded, and the comparison of two runs.
 
-use crate::{address, Effect, RecordingHost};
-use ember_evm::{CallKind, ExecResult, Interpreter, Message, Revision, Vm, B256, U256};
+use crate::{address, Effect, RecordingHost, World};
+use ember_evm::{CallKind, ExecResult, Interpreter, Message, Revision, StatusCode, Vm, B256, U256};
 
 /// The address the test programs run at.
 pub const CONTRACT: u8 = 0x10;
@@ -29,6 +29,8 @@ pub struct Outcome {
     pub result: ExecResult,
     /// What the host saw, in order.
     pub effects: Vec<Effect>,
+    /// The world afterwards (as before, when the frame failed).
+    pub world: World,
 }
 
 /// A test case: code run at [`CONTRACT`] with `input` and `gas`, in a world that also has
@@ -107,10 +109,20 @@ pub fn message<'a>(case: &Case<'a>) -> Message<'a> {
 pub fn run(vm: &dyn Vm, case: &Case<'_>) -> Outcome {
     let mut host = world(vm, case);
     let msg = message(case);
+    let before = host.world().clone();
     let result = vm.execute(&mut host, case.rev, &msg, case.code, None);
+    let effects = std::mem::take(&mut host.effects);
+    // A failed top-level frame is undone like a nested one: what it changed (a slot it warmed
+    // just before running out of gas, say) is not observable and may differ between tiers.
+    let world = if result.status == StatusCode::Success {
+        host.into_world()
+    } else {
+        before
+    };
     Outcome {
         result,
-        effects: host.effects,
+        effects,
+        world,
     }
 }
 
@@ -138,6 +150,12 @@ pub fn compare(vm: &dyn Vm, case: &Case<'_>) -> Result<Outcome, String> {
         msg += &format!(
             "  interpreter effects: {:?}\n  other tier effects:  {:?}\n",
             want.effects, got.effects
+        );
+    }
+    if want.world != got.world {
+        msg += &format!(
+            "  interpreter world: {:?}\n  other tier world:  {:?}\n",
+            want.world, got.world
         );
     }
     Err(msg)

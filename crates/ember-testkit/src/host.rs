@@ -1,5 +1,5 @@
 //! A deterministic in-memory host that records every effect a frame has (storage and
-//! transient writes, logs, calls, selfdestructs).
+//! transient writes, logs, calls, selfdestructs) and undoes a failed nested frame's changes.
 
 use crate::address;
 use ember_evm::{
@@ -74,23 +74,44 @@ pub struct Call {
     pub result: ExecResult,
 }
 
+/// A log as it stands: the account that logged, its data and its topics.
+pub type Log = (Address, Vec<u8>, Vec<B256>);
+
+/// The world a [`RecordingHost`] keeps: what a failed nested frame's changes are undone in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct World {
+    /// Code by account.
+    pub code: HashMap<Address, Vec<u8>>,
+    /// Balance by account.
+    pub balance: HashMap<Address, U256>,
+    /// Storage slots.
+    pub storage: HashMap<(Address, B256), B256>,
+    /// Transient storage slots (EIP-1153).
+    pub transient: HashMap<(Address, B256), B256>,
+    /// Accounts warm under EIP-2929.
+    pub warm_accounts: HashSet<Address>,
+    /// Storage slots warm under EIP-2929.
+    pub warm_slots: HashSet<(Address, B256)>,
+    /// Accounts that ran SELFDESTRUCT.
+    pub selfdestructed: HashSet<Address>,
+    /// The logs that stand, in order.
+    pub logs: Vec<Log>,
+}
+
 /// A deterministic host: accounts with code, balance and storage, EIP-2929 warm sets, and a
 /// log of [`Effect`]s. Nested calls run the callee's code with the host's [`Vm`], so each
-/// tier is tested on nested frames too. It does no journaling: a reverted sub-call keeps its
-/// writes, which is deterministic and therefore enough for comparing two tiers.
+/// tier is tested on nested frames too. A nested frame that fails has its changes to the
+/// [`World`] undone, as a client's host does; [`RecordingHost::effects`] still records
+/// everything every frame did, failed or not.
 pub struct RecordingHost<'v> {
     vm: &'v dyn Vm,
     rev: Revision,
-    code: HashMap<Address, Vec<u8>>,
-    balance: HashMap<Address, U256>,
-    storage: HashMap<(Address, B256), B256>,
+    world: World,
+    /// Slot values at the start of the transaction.
     original: HashMap<(Address, B256), B256>,
-    transient: HashMap<(Address, B256), B256>,
-    warm_accounts: HashSet<Address>,
-    warm_slots: HashSet<(Address, B256)>,
     creates: u64,
-    selfdestructed: HashSet<Address>,
     tracer: Option<Box<dyn Tracer + 'v>>,
+    panic_in: Option<&'static str>,
     /// The transaction and block context the code sees.
     pub tx: TxContext,
     /// Everything that happened, in order.
@@ -103,16 +124,11 @@ impl<'v> RecordingHost<'v> {
         RecordingHost {
             vm,
             rev,
-            code: HashMap::new(),
-            balance: HashMap::new(),
-            storage: HashMap::new(),
+            world: World::default(),
             original: HashMap::new(),
-            transient: HashMap::new(),
-            warm_accounts: HashSet::new(),
-            warm_slots: HashSet::new(),
             creates: 0,
-            selfdestructed: HashSet::new(),
             tracer: None,
+            panic_in: None,
             tx: TxContext {
                 gas_price: U256::from(7u64),
                 origin: address(0xa0),
@@ -135,20 +151,43 @@ impl<'v> RecordingHost<'v> {
         self.tracer = Some(tracer);
     }
 
+    /// Makes the host method named `method` (for example `"set_storage"`) panic when it is
+    /// called, to test that a VM contains a host's panic.
+    pub fn panic_in(&mut self, method: &'static str) {
+        self.panic_in = Some(method);
+    }
+
+    fn enter(&self, method: &str) {
+        if self.panic_in == Some(method) {
+            panic!("the recording host panics in {method}, as the test asked");
+        }
+    }
+
     /// Marks `addr` warm, as the transaction's sender and recipient are.
     pub fn warm(&mut self, addr: Address) {
-        self.warm_accounts.insert(addr);
+        self.world.warm_accounts.insert(addr);
+    }
+
+    /// The world as it stands.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// Gives up the host, keeping the world as it stands.
+    pub fn into_world(self) -> World {
+        self.world
     }
 
     /// A storage slot's current value.
     pub fn slot(&self, addr: Address, key: B256) -> B256 {
-        self.storage
+        self.world
+            .storage
             .get(&(addr, key))
             .copied()
             .unwrap_or(B256::ZERO)
     }
 
-    /// The nested calls and creates, in the order they returned.
+    /// The nested calls and creates, in the order they returned, failed ones included.
     pub fn calls(&self) -> Vec<&Call> {
         self.effects
             .iter()
@@ -159,59 +198,54 @@ impl<'v> RecordingHost<'v> {
             .collect()
     }
 
-    /// The logs: account, data and topics.
-    pub fn logs(&self) -> Vec<(Address, &[u8], &[B256])> {
-        self.effects
-            .iter()
-            .filter_map(|e| match e {
-                Effect::Log { addr, data, topics } => Some((*addr, &data[..], &topics[..])),
-                _ => None,
-            })
-            .collect()
+    /// The logs that stand (those of failed frames are gone): account, data and topics.
+    pub fn logs(&self) -> &[Log] {
+        &self.world.logs
     }
 
     /// Installs an account with `code` and `balance`.
     pub fn set_account(&mut self, addr: Address, code: Vec<u8>, balance: U256) {
-        self.code.insert(addr, code);
-        self.balance.insert(addr, balance);
+        self.world.code.insert(addr, code);
+        self.world.balance.insert(addr, balance);
     }
 
     /// Sets the code of `addr`, keeping its balance.
     pub fn set_code(&mut self, addr: Address, code: Vec<u8>) {
-        self.code.insert(addr, code);
+        self.world.code.insert(addr, code);
     }
 
     /// Sets the balance of `addr`, keeping its code.
     pub fn set_balance(&mut self, addr: Address, balance: U256) {
-        self.balance.insert(addr, balance);
+        self.world.balance.insert(addr, balance);
     }
 
     /// Sets a storage slot's value, also as its value at the start of the transaction.
     pub fn set_slot(&mut self, addr: Address, key: B256, value: B256) {
-        self.storage.insert((addr, key), value);
+        self.world.storage.insert((addr, key), value);
         self.original.insert((addr, key), value);
     }
 }
 
 impl Host for RecordingHost<'_> {
     fn account_exists(&mut self, addr: &Address) -> bool {
-        self.code.contains_key(addr) || self.balance.get(addr).is_some_and(|b| !b.is_zero())
+        self.enter("account_exists");
+        let w = &self.world;
+        w.code.contains_key(addr) || w.balance.get(addr).is_some_and(|b| !b.is_zero())
     }
     fn get_storage(&mut self, addr: &Address, key: &B256) -> B256 {
-        self.storage
-            .get(&(*addr, *key))
-            .copied()
-            .unwrap_or(B256::ZERO)
+        self.enter("get_storage");
+        self.slot(*addr, *key)
     }
     fn set_storage(&mut self, addr: &Address, key: &B256, value: &B256) -> StorageStatus {
-        let current = self.get_storage(addr, key);
+        self.enter("set_storage");
+        let current = self.slot(*addr, *key);
         let original = self
             .original
             .get(&(*addr, *key))
             .copied()
             .unwrap_or(B256::ZERO);
         let status = StorageStatus::classify(&original, &current, value);
-        self.storage.insert((*addr, *key), *value);
+        self.world.storage.insert((*addr, *key), *value);
         self.effects.push(Effect::Storage {
             addr: *addr,
             key: *key,
@@ -221,32 +255,38 @@ impl Host for RecordingHost<'_> {
         status
     }
     fn get_balance(&mut self, addr: &Address) -> U256 {
-        self.balance.get(addr).copied().unwrap_or(U256::ZERO)
+        self.enter("get_balance");
+        self.world.balance.get(addr).copied().unwrap_or(U256::ZERO)
     }
     fn get_code_size(&mut self, addr: &Address) -> usize {
-        self.code.get(addr).map_or(0, Vec::len)
+        self.enter("get_code_size");
+        self.world.code.get(addr).map_or(0, Vec::len)
     }
     fn get_code_hash(&mut self, addr: &Address) -> B256 {
-        match self.code.get(addr) {
+        self.enter("get_code_hash");
+        match self.world.code.get(addr) {
             Some(c) => keccak256(c),
             None => B256::ZERO,
         }
     }
     fn copy_code(&mut self, addr: &Address, offset: usize, buf: &mut [u8]) -> usize {
-        let code = self.code.get(addr).map_or(&[][..], Vec::as_slice);
+        self.enter("copy_code");
+        let code = self.world.code.get(addr).map_or(&[][..], Vec::as_slice);
         let src = code.get(offset..).unwrap_or(&[]);
         let n = src.len().min(buf.len());
         buf[..n].copy_from_slice(&src[..n]);
         n
     }
     fn selfdestruct(&mut self, addr: &Address, beneficiary: &Address) -> bool {
+        self.enter("selfdestruct");
         self.effects.push(Effect::SelfDestruct {
             addr: *addr,
             beneficiary: *beneficiary,
         });
-        self.selfdestructed.insert(*addr)
+        self.world.selfdestructed.insert(*addr)
     }
     fn call(&mut self, msg: &Message<'_>) -> ExecResult {
+        self.enter("call");
         let (code, recipient, create_address) = if msg.kind.is_create() {
             self.creates += 1;
             let mut a = [0u8; 20];
@@ -255,6 +295,7 @@ impl Host for RecordingHost<'_> {
             (msg.input.to_vec(), Address(a), Some(Address(a)))
         } else {
             let code = self
+                .world
                 .code
                 .get(&msg.code_address)
                 .cloned()
@@ -265,16 +306,20 @@ impl Host for RecordingHost<'_> {
         sub.recipient = recipient;
         if msg.kind.is_create() {
             sub.input = &[];
+            self.world.warm_accounts.insert(recipient);
         }
+        let before = self.world.clone();
         let vm = self.vm;
         let rev = self.rev;
         let mut result = vm.execute(self, rev, &sub, &code, None);
         if result.status == StatusCode::Success {
             if let Some(a) = create_address {
-                self.code.insert(a, result.output.clone());
+                self.world.code.insert(a, result.output.clone());
                 result.create_address = Some(a);
                 result.output.clear();
             }
+        } else {
+            self.world = before;
         }
         self.effects.push(Effect::Call(Call {
             kind: msg.kind,
@@ -290,12 +335,18 @@ impl Host for RecordingHost<'_> {
         result
     }
     fn get_tx_context(&mut self) -> TxContext {
+        self.enter("get_tx_context");
         self.tx.clone()
     }
     fn get_block_hash(&mut self, number: i64) -> B256 {
+        self.enter("get_block_hash");
         keccak256(&number.to_be_bytes())
     }
     fn emit_log(&mut self, addr: &Address, data: &[u8], topics: &[B256]) {
+        self.enter("emit_log");
+        self.world
+            .logs
+            .push((*addr, data.to_vec(), topics.to_vec()));
         self.effects.push(Effect::Log {
             addr: *addr,
             data: data.to_vec(),
@@ -303,27 +354,32 @@ impl Host for RecordingHost<'_> {
         });
     }
     fn access_account(&mut self, addr: &Address) -> AccessStatus {
-        if self.warm_accounts.insert(*addr) {
+        self.enter("access_account");
+        if self.world.warm_accounts.insert(*addr) {
             AccessStatus::Cold
         } else {
             AccessStatus::Warm
         }
     }
     fn access_storage(&mut self, addr: &Address, key: &B256) -> AccessStatus {
-        if self.warm_slots.insert((*addr, *key)) {
+        self.enter("access_storage");
+        if self.world.warm_slots.insert((*addr, *key)) {
             AccessStatus::Cold
         } else {
             AccessStatus::Warm
         }
     }
     fn get_transient_storage(&mut self, addr: &Address, key: &B256) -> B256 {
-        self.transient
+        self.enter("get_transient_storage");
+        self.world
+            .transient
             .get(&(*addr, *key))
             .copied()
             .unwrap_or(B256::ZERO)
     }
     fn set_transient_storage(&mut self, addr: &Address, key: &B256, value: &B256) {
-        self.transient.insert((*addr, *key), *value);
+        self.enter("set_transient_storage");
+        self.world.transient.insert((*addr, *key), *value);
         self.effects.push(Effect::Transient {
             addr: *addr,
             key: *key,

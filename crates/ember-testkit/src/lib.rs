@@ -12,7 +12,7 @@ mod programs;
 
 pub use asm::assemble;
 pub use case::{compare, message, run, world, Case, Outcome, CALLEE, CALLEE_CODE, CONTRACT};
-pub use host::{Call, Effect, RecordingHost};
+pub use host::{Call, Effect, Log, RecordingHost, World};
 pub use programs::{random_jump_program, random_program, self_caller, self_caller_input, XorShift};
 
 use ember_evm::Address;

@@ -1,9 +1,10 @@
 //! Test programs run as contract A in a small world of callees, and helpers to run them.
 
-use super::{addr, TestHost, World};
+use super::addr;
 use ember::abi::{evmc_revision, evmc_vm};
 use ember::{evmc_create_ember, execute_evmc};
 use ember_evm::{to_hex, ExecResult, Host, Message, Revision, Vm, B256, U256};
+use ember_testkit::{Effect, RecordingHost, World};
 use std::ptr::NonNull;
 
 pub const A: u8 = 0xaa; // the program under test
@@ -239,21 +240,47 @@ pub fn programs() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-pub fn world(program: &[u8]) -> World {
-    let mut w = World::default();
-    w.code.insert(addr(A), program.to_vec());
-    w.code.insert(addr(B), callee_b());
-    w.code.insert(addr(R), callee_r());
-    w.code.insert(addr(D), recursive_d());
-    w.balance.insert(addr(A), U256::from(1000u64));
-    w
+/// A recording host whose world holds `program` as A next to the callees B, R and D, and
+/// whose nested frames run on `vm`.
+pub fn host<'v>(vm: &'v dyn Vm, rev: Revision, program: &[u8]) -> RecordingHost<'v> {
+    let mut host = RecordingHost::new(vm, rev);
+    host.set_account(addr(A), program.to_vec(), U256::from(1000u64));
+    for (a, code) in [(B, callee_b()), (R, callee_r()), (D, recursive_d())] {
+        host.set_code(addr(a), code);
+    }
+    host.tx.timestamp = 1_700_000_000;
+    host.tx.blob_hashes = vec![B256([0x01; 32]), B256([0x02; 32])];
+    host
 }
 
-/// Runs `program` as A with `vm`; returns the result and the final world.
-pub fn run(vm: &dyn Vm, rev: Revision, program: &[u8], gas: i64) -> (ExecResult, World) {
-    let mut host = TestHost::new(vm, rev, world(program));
-    let r = host.run(addr(A), gas, &[0x12; 40]);
-    (r, host.world)
+/// Runs A in `host` as a top-level call with `gas` and 40 bytes of calldata.
+pub fn call_a(host: &mut RecordingHost<'_>, vm: &dyn Vm, rev: Revision, gas: i64) -> ExecResult {
+    let code = host.world().code[&addr(A)].clone();
+    host.warm(addr(A));
+    let msg = Message::call(addr(0x0f), addr(A), &[0x12; 40], gas);
+    vm.execute(host, rev, &msg, &code, None)
+}
+
+/// What a run of a program did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Ran {
+    /// The top-level frame's result.
+    pub result: ExecResult,
+    /// The world afterwards.
+    pub world: World,
+    /// Everything the host saw, in order.
+    pub effects: Vec<Effect>,
+}
+
+/// Runs `program` as A with `vm`.
+pub fn run(vm: &dyn Vm, rev: Revision, program: &[u8], gas: i64) -> Ran {
+    let mut host = host(vm, rev, program);
+    let result = call_a(&mut host, vm, rev, gas);
+    Ran {
+        result,
+        effects: std::mem::take(&mut host.effects),
+        world: host.into_world(),
+    }
 }
 
 /// The program with this name.
