@@ -24,12 +24,14 @@ use crate::convert::{
 };
 use ember_evm::{Address, ExecResult, Host, Message, Revision, StatusCode, TxContext, Vm, B256};
 use libloading::Library;
+use std::cell::Cell;
 use std::collections::hash_map::{Entry, HashMap};
 use std::ffi::{CStr, CString};
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::thread::{self, ThreadId};
 
@@ -141,6 +143,17 @@ pub fn create_symbol_names(path: &Path) -> Vec<String> {
 /// A VM instance pointer owned by an [`EvmcVm`].
 struct Instance(NonNull<evmc_vm>);
 
+/// The next [`EvmcVm::id`]. Ids are never reused, so a remembered id never names a VM
+/// loaded after its own was dropped.
+static NEXT_VM_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The id of the VM this thread last ran, with this thread's instance of it. The instance
+    /// lives as long as that VM (it is destroyed only when the VM is dropped, and the id dies
+    /// with it), so a matching id means a live instance.
+    static LAST_INSTANCE: Cell<Option<(u64, NonNull<evmc_vm>)>> = const { Cell::new(None) };
+}
+
 // SAFETY: an instance is only executed by the thread it is registered for (the map in
 // EvmcVm is keyed by ThreadId); it is moved between threads only to be destroyed, by
 // EvmcVm's Drop, when no execution can be in progress.
@@ -153,6 +166,9 @@ pub struct EvmcVm {
     version: String,
     create: evmc_create_fn,
     options: Vec<(CString, CString)>,
+    /// Distinguishes this loaded VM from every other one in the process, for the per-thread
+    /// shortcut to its instance ([`LAST_INSTANCE`]).
+    id: u64,
     /// One instance per thread that has executed (or loaded) the VM.
     instances: Mutex<HashMap<ThreadId, Instance>>,
     /// Declared last: dropped after `Drop::drop` destroyed the instances.
@@ -223,6 +239,7 @@ impl EvmcVm {
             version: String::new(),
             create,
             options,
+            id: NEXT_VM_ID.fetch_add(1, Ordering::Relaxed),
             instances: Mutex::new(HashMap::new()),
             _library: library,
         };
@@ -336,16 +353,24 @@ impl EvmcVm {
         Ok(())
     }
 
-    /// This thread's instance, created on first use.
+    /// This thread's instance, created on first use. The thread's last one is found without
+    /// taking the lock.
     fn instance(&self) -> Result<NonNull<evmc_vm>, LoadErrorKind> {
+        if let Some((id, vm)) = LAST_INSTANCE.get() {
+            if id == self.id {
+                return Ok(vm);
+            }
+        }
         let mut instances = self
             .instances
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        match instances.entry(thread::current().id()) {
-            Entry::Occupied(e) => Ok(e.get().0),
-            Entry::Vacant(e) => Ok(e.insert(self.new_instance()?).0),
-        }
+        let vm = match instances.entry(thread::current().id()) {
+            Entry::Occupied(e) => e.get().0,
+            Entry::Vacant(e) => e.insert(self.new_instance()?).0,
+        };
+        LAST_INSTANCE.set(Some((self.id, vm)));
+        Ok(vm)
     }
 }
 

@@ -364,3 +364,46 @@ fn malformed_vms_are_refused_with_clear_errors() {
     };
     assert_eq!(EvmcVm::load(&lib, &[]).unwrap().name(), "fake");
 }
+
+#[test]
+fn each_loaded_vm_runs_its_own_instance_when_a_thread_switches_between_them() {
+    // Each VM writes its profiler's report when dropped: the calls it counts show which
+    // instance ran them. The thread switches VMs, repeats one, and returns to the first.
+    let dir = std::env::temp_dir().join(format!("ember-loader-switch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let report = |name: &str| dir.join(format!("{name}.json"));
+    let path = libember_path();
+    let load = |name: &str| {
+        let profile = report(name);
+        EvmcVm::load(
+            &path,
+            &[("tier", "interp"), ("profile", profile.to_str().unwrap())],
+        )
+        .unwrap()
+    };
+    let (first, second) = (load("first"), load("second"));
+    let rev = Revision::Cancun;
+    let code = program("env");
+    for vm in [&first, &second, &second, &first, &second] {
+        let ran = run(vm, rev, &code, 1_000_000);
+        assert_eq!(ran.result.status, StatusCode::Success);
+    }
+    drop(first);
+    // The thread's shortcut named the dropped VM: the next one must not be taken for it.
+    let third = load("third");
+    run(&third, rev, &code, 1_000_000);
+    run(&second, rev, &code, 1_000_000);
+    drop((second, third));
+    let calls = |name: &str| -> u64 {
+        let text = std::fs::read_to_string(report(name)).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        json["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["calls"].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!([calls("first"), calls("second"), calls("third")], [2, 4, 1]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -65,21 +65,22 @@ impl<'a> Frame<'a> {
             .get_or_insert_with(|| Box::new(host.get_tx_context()))
     }
 
-    /// Turns the way the frame stopped into its result, and tells the tracer.
-    pub fn finish(self, status: StatusCode, host: &mut dyn Host) -> ExecResult {
+    /// Turns the way the frame stopped into its result (taking its output), and tells the
+    /// tracer. It borrows the frame: taking it by value copied the whole frame on every call.
+    pub fn finish(&mut self, status: StatusCode, host: &mut dyn Host) -> ExecResult {
         let result = match status {
             StatusCode::Success => ExecResult {
                 status,
                 gas_left: self.gas_left,
                 gas_refund: self.gas_refund,
-                output: self.output,
+                output: std::mem::take(&mut self.output),
                 create_address: None,
             },
             StatusCode::Revert => ExecResult {
                 status,
                 gas_left: self.gas_left,
                 gas_refund: 0,
-                output: self.output,
+                output: std::mem::take(&mut self.output),
                 create_address: None,
             },
             _ => ExecResult::failure(status),

@@ -111,11 +111,15 @@ pub fn frame<R>(
     timeline: Option<&Timeline>,
     run: impl FnOnce() -> (R, u64),
 ) -> R {
-    let mut guard = FrameGuard::enter(unit, id, tier, timeline);
-    let (result, gas) = run();
-    guard.gas = gas;
-    drop(guard);
-    result
+    // One TLS access for the whole frame: in a shared library (libember.so) each one is a
+    // call to `__tls_get_addr`.
+    STATE.with(|state| {
+        let mut guard = FrameGuard::enter(state, unit, id, tier, timeline);
+        let (result, gas) = run();
+        guard.gas = gas;
+        drop(guard);
+        result
+    })
 }
 
 /// The running frame leaves compiled code at `pc` and continues in the interpreter: the time
@@ -154,6 +158,8 @@ pub fn side_exit(pc: u32) {
 /// guards in the reverse order of creation. So the pointers in `STATE` are always null or the
 /// innermost live guard's, and each drop restores exactly what was there before its guard.
 struct FrameGuard<'a> {
+    /// This thread's state.
+    state: &'a State,
     unit: &'a UnitCounters,
     tier: Tier,
     start_ns: u64,
@@ -164,46 +170,45 @@ struct FrameGuard<'a> {
 impl<'a> FrameGuard<'a> {
     #[inline]
     fn enter(
+        state: &'a State,
         unit: &'a UnitCounters,
         id: UnitId,
         tier: Tier,
         timeline: Option<&'a Timeline>,
     ) -> Self {
-        STATE.with(|s| {
-            let now = s.now();
-            s.charge(now);
-            unit.tier(tier).calls.fetch_add(1, Ordering::Relaxed);
-            let parent = s.current.replace(Current {
-                unit,
-                id,
-                tier,
-                timeline: timeline.map_or(ptr::null(), |t| t as *const Timeline),
-            });
-            s.since.set(now);
-            FrameGuard {
-                unit,
-                tier,
-                start_ns: now,
-                parent,
-                gas: 0,
-            }
-        })
+        let now = state.now();
+        state.charge(now);
+        unit.tier(tier).calls.fetch_add(1, Ordering::Relaxed);
+        let parent = state.current.replace(Current {
+            unit,
+            id,
+            tier,
+            timeline: timeline.map_or(ptr::null(), |t| t as *const Timeline),
+        });
+        state.since.set(now);
+        FrameGuard {
+            state,
+            unit,
+            tier,
+            start_ns: now,
+            parent,
+            gas: 0,
+        }
     }
 }
 
 impl Drop for FrameGuard<'_> {
     #[inline]
     fn drop(&mut self) {
-        STATE.with(|s| {
-            let now = s.now();
-            s.charge(now);
-            let t = self.unit.tier(self.tier);
-            t.inclusive_ns
-                .fetch_add(now.saturating_sub(self.start_ns), Ordering::Relaxed);
-            add_saturating(&t.gas, self.gas);
-            s.current.set(self.parent);
-            s.since.set(now);
-        })
+        let s = self.state;
+        let now = s.now();
+        s.charge(now);
+        let t = self.unit.tier(self.tier);
+        t.inclusive_ns
+            .fetch_add(now.saturating_sub(self.start_ns), Ordering::Relaxed);
+        add_saturating(&t.gas, self.gas);
+        s.current.set(self.parent);
+        s.since.set(now);
     }
 }
 

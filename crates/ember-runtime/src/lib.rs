@@ -38,6 +38,7 @@ pub mod config;
 mod jumps;
 mod lifecycle;
 mod pool;
+mod recent;
 mod report;
 mod state;
 pub mod stats;
@@ -135,9 +136,30 @@ impl<B: Backend> Runtime<B> {
     fn key(&self, code: &[u8], code_hash: Option<&B256>, rev: Revision) -> Key {
         let id = match code_hash {
             Some(h) => CodeId::Keccak(*h),
-            None => CodeId::Fast(xxhash_rust::xxh3::xxh3_128_with_seed(code, self.seed)),
+            None => {
+                let hash = xxhash_rust::xxh3::xxh3_128_with_seed(code, self.seed);
+                recent::remember(self.seed, code, hash);
+                CodeId::Fast(hash)
+            }
         };
         Key { id, rev }
+    }
+
+    /// The entry of `code` named by this thread's hint of its fast hash (see `recent.rs`), if
+    /// there is a hint and the entry's code is `code`, byte for byte.
+    fn hinted<'g>(
+        &self,
+        code: &[u8],
+        rev: Revision,
+        guard: &'g papaya::LocalGuard<'_>,
+    ) -> Option<&'g Arc<Entry<B::Code>>> {
+        let hash = recent::hint(self.seed, code)?;
+        let key = Key {
+            id: CodeId::Fast(hash),
+            rev,
+        };
+        let entry = self.core.store.get(&key, guard)?;
+        (entry.analysis.code() == code).then_some(entry)
     }
 
     /// The entry for `key` (whose code is `code`), created if new; `None` when the store is
@@ -309,11 +331,21 @@ impl<B: Backend> Vm for Runtime<B> {
         if tier == Tier::Auto && msg.kind.is_create() {
             return elsewhere(host);
         }
-        let key = self.key(code, code_hash, rev);
         let guard = core.store.guard();
         let mut made = None;
-        let Some(entry) = self.entry(&key, code, &guard, &mut made) else {
-            return elsewhere(host);
+        let hinted = match code_hash {
+            None => self.hinted(code, rev, &guard),
+            Some(_) => None,
+        };
+        let entry = match hinted {
+            Some(entry) => entry,
+            None => {
+                let key = self.key(code, code_hash, rev);
+                match self.entry(&key, code, &guard, &mut made) {
+                    Some(entry) => entry,
+                    None => return elsewhere(host),
+                }
+            }
         };
         if entry.address.get().is_none() {
             let _ = entry.address.set(msg.code_address);
@@ -422,6 +454,29 @@ mod tests {
         rt.execute(&mut host, rev, &message(1000), &real, Some(&h));
         assert_eq!(rt.stats().collisions, 1);
         assert_eq!(rt.stats().contracts.len(), 2);
+    }
+
+    #[test]
+    fn code_found_through_a_hint_is_its_own_even_when_the_buffer_changed() {
+        let mut config = RuntimeConfig::default();
+        config.set("jit.hot-calls", "1000").unwrap();
+        let rt = Runtime::new(config);
+        let rev = Revision::Cancun;
+        let mut host = RecordingHost::new(&Interpreter, rev);
+        // PUSH1 7 PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN, in one buffer the calls reuse.
+        let mut code = vec![0x60, 7, 0x60, 0, 0x52, 0x60, 32, 0x60, 0, 0xf3];
+        let mut run = |code: &[u8]| rt.execute(&mut host, rev, &message(1000), code, None);
+        assert_eq!(run(&code).output[31], 7);
+        assert_eq!(run(&code).output[31], 7, "the hinted entry");
+        // Other code at the same address and length: the stale hint must not be used.
+        code[1] = 8;
+        assert_eq!(run(&code).output[31], 8, "ran the new code");
+        assert_eq!(run(&code).output[31], 8);
+        let stats = rt.stats();
+        assert_eq!(stats.collisions, 0, "a stale hint is no collision");
+        let mut calls: Vec<u64> = stats.contracts.iter().map(|c| c.calls()).collect();
+        calls.sort_unstable();
+        assert_eq!(calls, [2, 2], "one entry per code, each with its own calls");
     }
 
     #[test]

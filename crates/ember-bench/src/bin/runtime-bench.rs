@@ -3,8 +3,10 @@
 //! 1. Profiler overhead: the interpreter alone (`execute_analyzed`, analysis cached) against
 //!    the runtime in `auto` with thresholds no contract reaches (so every call is looked up,
 //!    interpreted with the entry's cached analysis, counted in its window and accounted in
-//!    the profiler's per-contract counters), and against the same with the profiler's
-//!    timeline on, per case of the main suite, sampled alternately in thread CPU time.
+//!    the profiler's per-contract counters), against the same with the profiler's timeline
+//!    on, and against the same runtime called as a client calls it: through `libember.so`'s
+//!    EVMC ABI, which gives no code hash. Per case of the main suite, sampled alternately in
+//!    thread CPU time.
 //! 2. A mixed workload: the benchmark contracts called many times (hottest first, in a
 //!    skewed, Zipf-like mix) among thousands of distinct small contracts called once or
 //!    twice, in a shuffled order; total wall time in `interp`, eager `jit` and `auto`, with
@@ -20,6 +22,7 @@ use ember_bench::suite::{self, Benchmark, Case, World};
 use ember_evm::{
     execute_analyzed, keccak256, CallKind, CodeAnalysis, ExecResult, Message, Vm, B256,
 };
+use ember_evmc::EvmcVm;
 use ember_runtime::{Runtime, RuntimeConfig, Stats};
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -32,6 +35,8 @@ usage: runtime-bench [options]
   --dir PATH         the evm-benchmarks suite (default ../shared/evm-benchmarks/benchmarks/main)
   --part PART        overhead, mixed or all (default all)
   --filter TEXT      only benchmark cases whose name contains TEXT
+  --evmc PATH        overhead: the libember.so to time (default: libember.so next to this
+                     program, built by `cargo build --release -p ember-evmc`)
   --min-time-ms N    overhead: time spent sampling each engine per case (default 1000)
   --hot N            mixed: calls of the hottest contract; the k-th hottest gets N/k (default 640)
   --cold N           mixed: distinct small contracts, each called once or twice (default 2000)
@@ -46,6 +51,7 @@ struct Options {
     overhead: bool,
     mixed: bool,
     filter: Option<String>,
+    evmc: PathBuf,
     min_time: Duration,
     hot: usize,
     cold: usize,
@@ -61,6 +67,10 @@ fn parse(args: Vec<String>) -> Result<Option<Options>, String> {
         overhead: true,
         mixed: true,
         filter: None,
+        evmc: std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.join("libember.so")))
+            .unwrap_or_else(|| PathBuf::from("libember.so")),
         min_time: Duration::from_millis(1000),
         hot: 640,
         cold: 2000,
@@ -87,6 +97,7 @@ fn parse(args: Vec<String>) -> Result<Option<Options>, String> {
                 p => return Err(format!("--part: unknown part {p:?}")),
             },
             "--filter" => o.filter = Some(v()?),
+            "--evmc" => o.evmc = PathBuf::from(v()?),
             "--stats" => o.stats = true,
             "--profile-dir" => o.profile_dir = Some(PathBuf::from(v()?)),
             "--min-time-ms" => o.min_time = Duration::from_millis(number(v()?)?),
@@ -155,6 +166,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// A `jit.hot-calls` no contract reaches: the overhead part times the runtime without compiles.
+const NEVER_HOT: &str = "4294967296";
+
 fn message<'a>(world: &World, bench: &Benchmark, input: &'a [u8]) -> Message<'a> {
     Message {
         kind: CallKind::Call,
@@ -170,21 +184,29 @@ fn message<'a>(world: &World, bench: &Benchmark, input: &'a [u8]) -> Message<'a>
     }
 }
 
-/// Part 1. Returns false if the two engines disagreed on a case.
-/// Times the profiler's overhead per case and prints the table; returns the result in a few
-/// words, or `None` (said on stderr) when the runtime's result differs or the clock is
-/// missing.
+/// Part 1: times the profiler's and the EVMC ABI's overhead per case and prints the table;
+/// returns the result in a few words, or `None` (said on stderr) when a result differs, the
+/// library cannot be loaded or the clock is missing.
 fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
     let never_hot = |timeline: bool| {
         let mut c = RuntimeConfig::default();
-        c.set("jit.hot-calls", "4294967296")
-            .expect("a valid setting");
+        c.set("jit.hot-calls", NEVER_HOT).expect("a valid setting");
         if timeline {
             c.set("profile.timeline", "1").expect("a valid setting");
         }
         Runtime::new(c)
     };
     let (rt, rt_timeline) = (never_hot(false), never_hot(true));
+    let library = match EvmcVm::load(&opts.evmc, &[("jit.hot-calls", NEVER_HOT)]) {
+        Ok(vm) => vm,
+        Err(e) => {
+            eprintln!(
+                "runtime-bench: {e} (build it with `cargo build --release -p ember-evmc`, or \
+                 pass --evmc PATH)"
+            );
+            return None;
+        }
+    };
     let plan = Plan {
         clock: Clock::ThreadCpu,
         min_time: opts.min_time,
@@ -195,24 +217,33 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
         return None;
     }
     println!(
-        "profiler overhead: the bare interpreter vs the runtime in auto with nothing hot (store \
-         lookup, window, per-contract profiler counters), and the same with the profiler's \
-         timeline on"
+        "per-call overhead: the bare interpreter (analysis cached) vs the runtime in auto with \
+         nothing hot (store lookup by keccak hash, window, per-contract profiler counters), the \
+         same with the profiler's timeline on, and the same runtime through libember.so's EVMC \
+         ABI ({}: message and result converted, host calls through C, the code found by its \
+         bytes as EVMC gives no hash)",
+        opts.evmc.display()
     );
     println!(
         "(thread CPU time, median of interleaved samples, {} ms per engine and case)\n",
         opts.min_time.as_millis()
     );
     println!(
-        "{:<34} {:>12} {:>12} {:>9} {:>12} {:>9}",
-        "case", "interpreter", "runtime", "overhead", "+timeline", "overhead"
+        "{:<34} {:>12} {:>12} {:>9} {:>12} {:>9} {:>12} {:>9}",
+        "case",
+        "interpreter",
+        "runtime",
+        "overhead",
+        "+timeline",
+        "overhead",
+        "libember.so",
+        "overhead"
     );
-    let mut ratios = Vec::new();
-    let mut timeline_ratios = Vec::new();
+    let mut ratios = [Vec::new(), Vec::new(), Vec::new()];
     let mut progress = Progress::stderr();
     for (i, case) in cases.iter().enumerate() {
         progress.show(format_args!(
-            "[{}/{}] {}: timing the profiler's overhead",
+            "[{}/{}] {}: timing the per-call overhead",
             i + 1,
             cases.len(),
             case.name()
@@ -222,18 +253,21 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
         let hash = keccak256(code);
         let analysis = CodeAnalysis::new(code);
         let msg = message(world, case.bench, &case.input.data);
-        let [mut h0, mut h1, mut h2] = [(); 3].map(|_| BenchHost::new(world));
+        let [mut h0, mut h1, mut h2, mut h3] = [(); 4].map(|_| BenchHost::new(world));
         let want = execute_analyzed(&mut h0, REVISION, &msg, &analysis);
-        for (rt, host) in [(&rt, &mut h1), (&rt_timeline, &mut h2)] {
-            if rt.execute(host, REVISION, &msg, code, Some(&hash)) != want {
-                eprintln!(
-                    "{}: the runtime's result differs from the interpreter's",
-                    case.name()
-                );
-                return None;
-            }
+        let got = [
+            rt.execute(&mut h1, REVISION, &msg, code, Some(&hash)),
+            rt_timeline.execute(&mut h2, REVISION, &msg, code, Some(&hash)),
+            library.execute(&mut h3, REVISION, &msg, code, None),
+        ];
+        if got.iter().any(|r| *r != want) {
+            eprintln!(
+                "{}: a runtime's result differs from the interpreter's",
+                case.name()
+            );
+            return None;
         }
-        let [bare, runtime, timeline] = measure(
+        let timings = measure(
             &plan,
             Duration::from_millis(200),
             [
@@ -249,22 +283,25 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
                     h2.reset();
                     black_box(rt_timeline.execute(&mut h2, REVISION, &msg, code, Some(&hash)));
                 },
+                &mut || {
+                    h3.reset();
+                    black_box(library.execute(&mut h3, REVISION, &msg, code, None));
+                },
             ],
         );
         progress.clear();
-        let ratio = runtime.median_ns / bare.median_ns;
-        let timeline_ratio = timeline.median_ns / bare.median_ns;
-        ratios.push(ratio);
-        timeline_ratios.push(timeline_ratio);
-        println!(
-            "{:<34} {:>12} {:>12} {:>+8.2}% {:>12} {:>+8.2}%",
-            case.name(),
-            format_ns(bare.median_ns),
-            format_ns(runtime.median_ns),
-            (ratio - 1.0) * 100.0,
-            format_ns(timeline.median_ns),
-            (timeline_ratio - 1.0) * 100.0
-        );
+        let bare = timings[0].median_ns;
+        let mut line = format!("{:<34} {:>12}", case.name(), format_ns(bare));
+        for (t, ratios) in timings[1..].iter().zip(&mut ratios) {
+            let ratio = t.median_ns / bare;
+            ratios.push(ratio);
+            line += &format!(
+                " {:>12} {:>+8.2}%",
+                format_ns(t.median_ns),
+                (ratio - 1.0) * 100.0
+            );
+        }
+        println!("{line}");
     }
     for rt in [&rt, &rt_timeline] {
         assert!(
@@ -272,23 +309,22 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
             "nothing may get hot in this measurement"
         );
     }
-    let (Some(g), Some(t)) = (geometric_mean(&ratios), geometric_mean(&timeline_ratios)) else {
+    let means = ratios.each_ref().map(|r| geometric_mean(r));
+    let [Some(g), Some(t), Some(l)] = means else {
         return Some("no overhead case was timed".into());
     };
-    println!(
-        "{:<34} {:>12} {:>12} {:>+8.2}% {:>12} {:>+8.2}%\n",
-        "geometric mean",
-        "",
-        "",
-        (g - 1.0) * 100.0,
-        "",
-        (t - 1.0) * 100.0
-    );
+    let mut line = format!("{:<34} {:>12}", "geometric mean", "");
+    for m in [g, t, l] {
+        line += &format!(" {:>12} {:>+8.2}%", "", (m - 1.0) * 100.0);
+    }
+    println!("{line}\n");
     Some(format!(
-        "the profiler costs {:+.2}% ({:+.2}% with the timeline) over {} case(s) (geometric mean)",
+        "the profiler costs {:+.2}% ({:+.2}% with the timeline), a call through libember.so \
+         {:+.2}%, over {} case(s) (geometric mean)",
         (g - 1.0) * 100.0,
         (t - 1.0) * 100.0,
-        ratios.len()
+        (l - 1.0) * 100.0,
+        ratios[0].len()
     ))
 }
 
