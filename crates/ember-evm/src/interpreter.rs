@@ -16,7 +16,9 @@
 //! machine code are deliberate: every arm that goes on to the next instruction ends with a
 //! marker of its own (`mark!`), so that the compiler does not merge arms that end alike, and
 //! loop headers are aligned to 64 bytes (`.cargo/config.toml`), so that the dispatch block
-//! never straddles a cache line. Either one undone cost 10-30% on the main benchmarks.
+//! never straddles a cache line. Either one undone cost 10-30% on the main benchmarks. A third
+//! is about memory: stack items are read limb by limb ([`read_slot`]), never with loads wider
+//! than the stores that wrote them, which would wait for those stores to reach the cache.
 
 use crate::analysis::{CodeAnalysis, Segment};
 use crate::frame::Frame;
@@ -299,7 +301,7 @@ impl Regs {
         // type's invariant).
         unsafe {
             self.top = self.top.sub(1);
-            *self.top
+            read_slot(self.top)
         }
     }
 
@@ -324,7 +326,7 @@ impl Regs {
     fn peek(&self, n: usize) -> U256 {
         debug_assert!(n < self.len());
         // SAFETY: the check guaranteed more than n items.
-        unsafe { *self.top.sub(1 + n) }
+        unsafe { read_slot(self.top.sub(1 + n)) }
     }
 
     /// DUPn: pushes a copy of the n-th item (1-based).
@@ -341,8 +343,36 @@ impl Regs {
         // so the non-overlapping swap of one element is valid.
         unsafe {
             let top = self.top.sub(1);
-            std::ptr::swap_nonoverlapping(top, top.sub(n), 1);
+            let other = top.sub(n);
+            let (a, b) = (read_slot(top), read_slot(other));
+            *top = b;
+            *other = a;
         }
+    }
+}
+
+/// Reads a stack slot as four 64-bit loads.
+///
+/// Slots are mostly written by 64-bit stores: the limbs of arithmetic results. A wider load
+/// that spans two such stores cannot take its data from the store buffer and waits until
+/// they reach the cache (a store-forwarding stall), which is what LLVM's own copy of a slot,
+/// two 128-bit loads, ran into after every arithmetic result. Volatile loads are never merged
+/// into wider ones.
+///
+/// # Safety
+/// `p` must be valid for reads of a `U256` and aligned.
+#[inline(always)]
+unsafe fn read_slot(p: *const U256) -> U256 {
+    let limbs = p.cast::<u64>();
+    // SAFETY: a U256 is four u64 limbs, so each limb of the valid, aligned slot is valid and
+    // aligned (the caller's guarantee).
+    unsafe {
+        U256::from_limbs([
+            limbs.read_volatile(),
+            limbs.add(1).read_volatile(),
+            limbs.add(2).read_volatile(),
+            limbs.add(3).read_volatile(),
+        ])
     }
 }
 
@@ -488,11 +518,21 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
             };
         };
     }
+    macro_rules! unary {
+        (|$a:ident| $body:expr) => {{
+            let top = r.top();
+            // SAFETY: `top` is the top item's slot (see `Regs::top`).
+            let $a = unsafe { read_slot(top) };
+            *top = $body;
+            mark!();
+        }};
+    }
     macro_rules! binary {
         (|$a:ident, $b:ident| $body:expr) => {{
             let $a = r.pop();
             let top = r.top();
-            let $b = *top;
+            // SAFETY: `top` is the top item's slot (see `Regs::top`).
+            let $b = unsafe { read_slot(top) };
             *top = $body;
             mark!();
         }};
@@ -502,7 +542,8 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
             let $a = r.pop();
             let $b = r.pop();
             let top = r.top();
-            let $c = *top;
+            // SAFETY: `top` is the top item's slot (see `Regs::top`).
+            let $c = unsafe { read_slot(top) };
             *top = $body;
             mark!();
         }};
@@ -606,28 +647,16 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
             SLT => binary!(|a, b| U256::from(ins::slt(a, b) as u8)),
             SGT => binary!(|a, b| U256::from(ins::slt(b, a) as u8)),
             EQ => binary!(|a, b| U256::from((a == b) as u8)),
-            ISZERO => {
-                let top = r.top();
-                *top = U256::from(top.is_zero() as u8);
-                mark!();
-            }
+            ISZERO => unary!(|x| U256::from(x.is_zero() as u8)),
             AND => binary!(|a, b| a & b),
             OR => binary!(|a, b| a | b),
             XOR => binary!(|a, b| a ^ b),
-            NOT => {
-                let top = r.top();
-                *top = !*top;
-                mark!();
-            }
+            NOT => unary!(|x| !x),
             BYTE => binary!(|i, x| ins::byte(i, x)),
             SHL => binary!(|s, x| ins::shl(s, x)),
             SHR => binary!(|s, x| ins::shr(s, x)),
             SAR => binary!(|s, x| ins::sar(s, x)),
-            CLZ => {
-                let top = r.top();
-                *top = ins::clz(*top);
-                mark!();
-            }
+            CLZ => unary!(|x| ins::clz(x)),
             KECCAK256 => {
                 outline!(ins::keccak(f));
                 mark!();
