@@ -17,7 +17,7 @@
 //! marker of its own (`mark!`), so that the compiler does not merge arms that end alike, and
 //! loop headers are aligned to 64 bytes (`.cargo/config.toml`), so that the dispatch block
 //! never straddles a cache line. Either one undone cost 10-30% on the main benchmarks. A third
-//! is about memory: stack items are read limb by limb ([`read_slot`]), never with loads wider
+//! is about memory: stack items are read limb by limb (`read_slot`), never with loads wider
 //! than the stores that wrote them, which would wait for those stores to reach the cache.
 
 use crate::analysis::{CodeAnalysis, Segment};
