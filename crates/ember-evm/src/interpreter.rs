@@ -17,7 +17,7 @@
 //! marker of its own (`mark!`), so that the compiler does not merge arms that end alike, and
 //! loop headers are aligned to 64 bytes (`.cargo/config.toml`), so that the dispatch block
 //! never straddles a cache line. Either one undone cost 10-30% on the main benchmarks. A third
-//! is about memory: stack items are read limb by limb (`read_slot`), never with loads wider
+//! is about memory: stack items are read limb by limb (`stack::read_word`), never with loads wider
 //! than the stores that wrote them, which would wait for those stores to reach the cache.
 
 use crate::analysis::{CodeAnalysis, Segment};
@@ -27,6 +27,7 @@ use crate::instructions::{self as ins, CopySource};
 use crate::native_stack;
 use crate::opcodes::*;
 use crate::revision::Revision;
+use crate::stack::read_word;
 use crate::types::{B256, U256};
 use crate::Vm;
 
@@ -301,7 +302,7 @@ impl Regs {
         // type's invariant).
         unsafe {
             self.top = self.top.sub(1);
-            read_slot(self.top)
+            read_word(self.top)
         }
     }
 
@@ -326,7 +327,7 @@ impl Regs {
     fn peek(&self, n: usize) -> U256 {
         debug_assert!(n < self.len());
         // SAFETY: the check guaranteed more than n items.
-        unsafe { read_slot(self.top.sub(1 + n)) }
+        unsafe { read_word(self.top.sub(1 + n)) }
     }
 
     /// DUPn: pushes a copy of the n-th item (1-based).
@@ -344,35 +345,10 @@ impl Regs {
         unsafe {
             let top = self.top.sub(1);
             let other = top.sub(n);
-            let (a, b) = (read_slot(top), read_slot(other));
+            let (a, b) = (read_word(top), read_word(other));
             *top = b;
             *other = a;
         }
-    }
-}
-
-/// Reads a stack slot as four 64-bit loads.
-///
-/// Slots are mostly written by 64-bit stores: the limbs of arithmetic results. A wider load
-/// that spans two such stores cannot take its data from the store buffer and waits until
-/// they reach the cache (a store-forwarding stall), which is what LLVM's own copy of a slot,
-/// two 128-bit loads, ran into after every arithmetic result. Volatile loads are never merged
-/// into wider ones.
-///
-/// # Safety
-/// `p` must be valid for reads of a `U256` and aligned.
-#[inline(always)]
-unsafe fn read_slot(p: *const U256) -> U256 {
-    let limbs = p.cast::<u64>();
-    // SAFETY: a U256 is four u64 limbs, so each limb of the valid, aligned slot is valid and
-    // aligned (the caller's guarantee).
-    unsafe {
-        U256::from_limbs([
-            limbs.read_volatile(),
-            limbs.add(1).read_volatile(),
-            limbs.add(2).read_volatile(),
-            limbs.add(3).read_volatile(),
-        ])
     }
 }
 
@@ -522,7 +498,7 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
         (|$a:ident| $body:expr) => {{
             let top = r.top();
             // SAFETY: `top` is the top item's slot (see `Regs::top`).
-            let $a = unsafe { read_slot(top) };
+            let $a = unsafe { read_word(top) };
             *top = $body;
             mark!();
         }};
@@ -532,7 +508,7 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
             let $a = r.pop();
             let top = r.top();
             // SAFETY: `top` is the top item's slot (see `Regs::top`).
-            let $b = unsafe { read_slot(top) };
+            let $b = unsafe { read_word(top) };
             *top = $body;
             mark!();
         }};
@@ -543,7 +519,7 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
             let $b = r.pop();
             let top = r.top();
             // SAFETY: `top` is the top item's slot (see `Regs::top`).
-            let $c = unsafe { read_slot(top) };
+            let $c = unsafe { read_word(top) };
             *top = $body;
             mark!();
         }};
