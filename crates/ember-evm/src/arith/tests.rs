@@ -31,6 +31,18 @@ fn signed_division_and_remainder() {
 }
 
 #[test]
+fn powers_of_two_are_found_limb_by_limb() {
+    assert_eq!(power_of_two(&U256::ZERO), None);
+    for k in [0usize, 1, 63, 64, 127, 128, 191, 192, 255] {
+        assert_eq!(power_of_two(&(U256::from(1) << k)), Some(k), "2^{k}");
+    }
+    assert_eq!(power_of_two(&u(6)), None, "two bits in one limb");
+    assert_eq!(power_of_two(&U256::from_limbs([1, 0, 1, 0])), None, "two limbs");
+    assert_eq!(power_of_two(&U256::from_limbs([0, 0, 0, 3 << 62])), None);
+    assert_eq!(power_of_two(&U256::MAX), None);
+}
+
+#[test]
 fn modular_arithmetic_uses_full_precision() {
     assert_eq!(addmod(U256::MAX, u(2), u(2)), u(1), "(2^256-1+2) mod 2 = 1");
     assert_eq!(mulmod(U256::MAX, U256::MAX, u(12)), u(9));
