@@ -23,6 +23,17 @@ fn abs(x: U256) -> U256 {
     }
 }
 
+/// Whether `x` is zero, from its limbs read one 64-bit load each ([`crate::stack::read_word`]).
+/// `U256::is_zero` is a vectorised comparison, whose 128-bit loads stall on store forwarding
+/// when the caller has just written `x` as 64-bit limbs, as the callers of these out-of-line
+/// functions (the interpreter and compiled code's builtins) have.
+#[inline(always)]
+fn is_zero(x: &U256) -> bool {
+    // SAFETY: a reference is valid for reads and aligned.
+    let l = unsafe { crate::stack::read_word(x) }.into_limbs();
+    (l[0] | l[1] | l[2] | l[3]) == 0
+}
+
 /// Whether `x` is a power of two, and which.
 ///
 /// Worked out limb by limb in scalar registers. `count_ones` over the whole word was
@@ -49,7 +60,8 @@ fn power_of_two(x: &U256) -> Option<usize> {
 pub fn div(a: U256, b: U256) -> U256 {
     match power_of_two(&b) {
         Some(k) => a >> k,
-        None => a.checked_div(b).unwrap_or(U256::ZERO),
+        None if is_zero(&b) => U256::ZERO,
+        None => a.wrapping_div(b),
     }
 }
 
@@ -58,14 +70,15 @@ pub fn div(a: U256, b: U256) -> U256 {
 pub fn rem(a: U256, b: U256) -> U256 {
     match power_of_two(&b) {
         Some(_) => a & (b - U256::from(1)),
-        None => a.checked_rem(b).unwrap_or(U256::ZERO),
+        None if is_zero(&b) => U256::ZERO,
+        None => a.wrapping_rem(b),
     }
 }
 
 /// Two's-complement division, truncating toward zero; MIN / -1 = MIN, x / 0 = 0.
 #[inline]
 pub fn sdiv(a: U256, b: U256) -> U256 {
-    if b.is_zero() {
+    if is_zero(&b) {
         return U256::ZERO;
     }
     let q = abs(a) / abs(b);
@@ -79,7 +92,7 @@ pub fn sdiv(a: U256, b: U256) -> U256 {
 /// Two's-complement remainder with the sign of the dividend; x % 0 = 0.
 #[inline]
 pub fn smod(a: U256, b: U256) -> U256 {
-    if b.is_zero() {
+    if is_zero(&b) {
         return U256::ZERO;
     }
     let r = abs(a) % abs(b);
@@ -93,7 +106,7 @@ pub fn smod(a: U256, b: U256) -> U256 {
 /// (a + b) mod n in full precision; n = 0 gives zero.
 #[inline]
 pub fn addmod(a: U256, b: U256, n: U256) -> U256 {
-    if n.is_zero() {
+    if is_zero(&n) {
         U256::ZERO
     } else {
         a.add_mod(b, n)

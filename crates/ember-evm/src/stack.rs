@@ -188,7 +188,8 @@ impl Stack {
     }
 }
 
-/// Reads a word limb by limb: four 64-bit loads (the interpreter's reads of stack items).
+/// Reads a word limb by limb: four 64-bit loads (the interpreter's reads of stack items, and
+/// compiled code's builtins' reads of their operands).
 ///
 /// Stack words are mostly written by 64-bit stores, the limbs of arithmetic results. A wider load that spans two such stores cannot take
 /// its data from the store buffer and waits until they reach the cache (a store-forwarding
@@ -198,7 +199,7 @@ impl Stack {
 /// # Safety
 /// `p` must be valid for reads of a `U256` and 8-byte aligned.
 #[inline(always)]
-pub(crate) unsafe fn read_word(p: *const U256) -> U256 {
+pub unsafe fn read_word(p: *const U256) -> U256 {
     let limbs = p.cast::<u64>();
     // SAFETY: a U256 is four u64 limbs, so each limb of the valid, aligned word is valid and
     // aligned (the caller's guarantee).

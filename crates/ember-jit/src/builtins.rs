@@ -10,6 +10,7 @@
 use ember_evm::instructions as ins;
 use ember_evm::memory::Memory;
 use ember_evm::opcodes as op;
+use ember_evm::stack::read_word;
 use ember_evm::{step, CodeAnalysis, Frame, Host, StatusCode, Step, U256};
 use std::any::Any;
 use std::cell::RefCell;
@@ -213,11 +214,12 @@ pub(crate) type PureFn = unsafe extern "C" fn(*const U256, *mut U256);
 macro_rules! pure_builtin {
     ($($name:ident($n:literal) => |$a:ident| $body:expr;)*) => {$(
         /// # Safety
-        /// `args` must point to the instruction's operands and `out` to writable memory for
-        /// one word; both may be unaligned.
+        /// `args` must point to the instruction's operands, 8-byte aligned (compiled code
+        /// passes its `[3 x i256]` argument slot), and `out` to writable memory for one word,
+        /// which may be unaligned.
         unsafe extern "C" fn $name(args: *const U256, out: *mut U256) {
-            // SAFETY: guaranteed by the caller: `args` holds `$n` words.
-            let $a: [U256; $n] = unsafe { std::ptr::read_unaligned(args as *const [U256; $n]) };
+            // SAFETY: guaranteed by the caller: `args` holds `$n` aligned words.
+            let $a: [U256; $n] = unsafe { read_words(args) };
             // SAFETY: guaranteed by the caller: `out` is writable for one word.
             unsafe { std::ptr::write_unaligned(out, $body) };
         }
@@ -233,6 +235,17 @@ pure_builtin! {
     jit_mulmod(3) => |a| ins::mulmod(a[0], a[1], a[2]);
     jit_signextend(2) => |a| ins::signextend(a[0], a[1]);
     jit_clz(1) => |a| ins::clz(a[0]);
+}
+
+/// Reads `N` words limb by limb, as compiled code wrote them (64-bit stores; see
+/// `Codegen::call_pure`), with the interpreter's stack read (`read_word`).
+///
+/// # Safety
+/// `words` must be valid for reads of `N` words and 8-byte aligned.
+#[inline(always)]
+unsafe fn read_words<const N: usize>(words: *const U256) -> [U256; N] {
+    // SAFETY: word `i < N` lies inside the N valid, aligned words (the caller's guarantee).
+    std::array::from_fn(|i| unsafe { read_word(words.add(i)) })
 }
 
 /// The pure builtin for `opc` with its operand count, if it has one.

@@ -1140,17 +1140,34 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             self.push_value(st, v);
             return Ok(());
         }
+        // Each operand is written limb by limb with volatile 64-bit stores, which LLVM neither
+        // merges nor widens, and the builtin reads it the same way (`read_words`): a load that
+        // spans more than one store, or part of a wider one, can miss store forwarding and
+        // wait for the store to reach the cache.
         for (i, v) in vals.iter().enumerate() {
-            let idx = [self.i64.const_zero(), self.i64.const_int(i as u64, false)];
-            // SAFETY: building a GEP only creates IR; `i < 3`, inside the `[3 x i256]` alloca.
-            let p = unsafe {
-                self.b
-                    .build_in_bounds_gep(self.i256.array_type(3), self.args_var, &idx, "arg")
-            }?;
-            self.b
-                .build_store(p, v.v)?
-                .set_alignment(8)
-                .map_err(|_| BuilderError::UnsetPosition)?;
+            for limb in 0..4u64 {
+                let idx = [self.i64.const_int(4 * i as u64 + limb, false)];
+                // SAFETY: building a GEP only creates IR; `4 * i + limb < 12`, inside the
+                // `[3 x i256]` alloca.
+                let p = unsafe {
+                    self.b
+                        .build_in_bounds_gep(self.i64, self.args_var, &idx, "")
+                }?;
+                let shifted = self.b.build_right_shift(
+                    v.v,
+                    self.i256.const_int(64 * limb, false),
+                    false,
+                    "",
+                )?;
+                let word = self.b.build_int_truncate(shifted, self.i64, "")?;
+                let store = self.b.build_store(p, word)?;
+                store
+                    .set_alignment(8)
+                    .map_err(|_| BuilderError::UnsetPosition)?;
+                store
+                    .set_volatile(true)
+                    .map_err(|_| BuilderError::UnsetPosition)?;
+            }
         }
         self.call_address(
             self.pure_fn_ty,

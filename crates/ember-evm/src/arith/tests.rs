@@ -37,7 +37,11 @@ fn powers_of_two_are_found_limb_by_limb() {
         assert_eq!(power_of_two(&(U256::from(1) << k)), Some(k), "2^{k}");
     }
     assert_eq!(power_of_two(&u(6)), None, "two bits in one limb");
-    assert_eq!(power_of_two(&U256::from_limbs([1, 0, 1, 0])), None, "two limbs");
+    assert_eq!(
+        power_of_two(&U256::from_limbs([1, 0, 1, 0])),
+        None,
+        "two limbs"
+    );
     assert_eq!(power_of_two(&U256::from_limbs([0, 0, 0, 3 << 62])), None);
     assert_eq!(power_of_two(&U256::MAX), None);
 }
