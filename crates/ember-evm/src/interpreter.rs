@@ -352,6 +352,23 @@ impl Regs {
     }
 }
 
+/// A word an out-of-line call has just returned in memory, read back limb by limb: the callee
+/// wrote it as 64-bit limbs, and LLVM's copy of it onto the stack would otherwise load it 128
+/// bits at a time and stall on store forwarding.
+#[inline(always)]
+fn returned(v: &U256) -> U256 {
+    // SAFETY: a reference is valid for reads and aligned.
+    unsafe { read_word(v) }
+}
+
+/// Word equality limb by limb in scalar registers. `==` on two words compares them in memory
+/// with 128-bit loads, which stall on the limbs just written there.
+#[inline(always)]
+fn equal(a: &U256, b: &U256) -> bool {
+    let (a, b) = (a.as_limbs(), b.as_limbs());
+    ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3])) == 0
+}
+
 /// How [`interpret`] stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Flow {
@@ -601,12 +618,12 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
             ADD => binary!(|a, b| a.wrapping_add(b)),
             MUL => binary!(|a, b| a.wrapping_mul(b)),
             SUB => binary!(|a, b| a.wrapping_sub(b)),
-            DIV => binary!(|a, b| ins::div(a, b)),
-            SDIV => binary!(|a, b| ins::sdiv(a, b)),
-            MOD => binary!(|a, b| ins::rem(a, b)),
-            SMOD => binary!(|a, b| ins::smod(a, b)),
-            ADDMOD => ternary!(|a, b, n| ins::addmod(a, b, n)),
-            MULMOD => ternary!(|a, b, n| ins::mulmod(a, b, n)),
+            DIV => binary!(|a, b| returned(&ins::div(a, b))),
+            SDIV => binary!(|a, b| returned(&ins::sdiv(a, b))),
+            MOD => binary!(|a, b| returned(&ins::rem(a, b))),
+            SMOD => binary!(|a, b| returned(&ins::smod(a, b))),
+            ADDMOD => ternary!(|a, b, n| returned(&ins::addmod(a, b, n))),
+            MULMOD => ternary!(|a, b, n| returned(&ins::mulmod(a, b, n))),
             EXP => {
                 let base = r.pop();
                 let e = r.peek(0);
@@ -622,8 +639,8 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
             GT => binary!(|a, b| U256::from((a > b) as u8)),
             SLT => binary!(|a, b| U256::from(ins::slt(a, b) as u8)),
             SGT => binary!(|a, b| U256::from(ins::slt(b, a) as u8)),
-            EQ => binary!(|a, b| U256::from((a == b) as u8)),
-            ISZERO => unary!(|x| U256::from(x.is_zero() as u8)),
+            EQ => binary!(|a, b| U256::from(equal(&a, &b) as u8)),
+            ISZERO => unary!(|x| U256::from(equal(&x, &U256::ZERO) as u8)),
             AND => binary!(|a, b| a & b),
             OR => binary!(|a, b| a | b),
             XOR => binary!(|a, b| a ^ b),

@@ -33,6 +33,24 @@ fn arithmetic_results_and_gas() {
 }
 
 #[test]
+fn equality_and_zero_tests_see_every_limb() {
+    // Words that differ only in one limb are unequal; each limb decides ISZERO.
+    for limb in 0..4 {
+        let mut bytes = [0u8; 32];
+        bytes[31 - 8 * limb] = 1;
+        let word = format!("PUSH32 0x{}", to_hex(&bytes));
+        let r = run(Cancun, &format!("{word} PUSH1 0 EQ {RET_TOP}"), G);
+        assert_eq!(out_word(&r), U256::ZERO, "EQ, limb {limb}");
+        let r = run(Cancun, &format!("{word} {word} EQ {RET_TOP}"), G);
+        assert_eq!(out_word(&r), U256::from(1), "EQ of a word with itself");
+        let r = run(Cancun, &format!("{word} ISZERO {RET_TOP}"), G);
+        assert_eq!(out_word(&r), U256::ZERO, "ISZERO, limb {limb}");
+    }
+    let r = run(Cancun, &format!("PUSH1 0 ISZERO {RET_TOP}"), G);
+    assert_eq!(out_word(&r), U256::from(1));
+}
+
+#[test]
 fn exp_charges_per_exponent_byte_by_revision() {
     // PUSH2 0x0100 PUSH1 2 EXP: exponent 256 has 2 bytes.
     let code = "PUSH2 0x0100 PUSH1 2 EXP STOP";
