@@ -2,6 +2,7 @@
 
 use crate::host::StatusCode;
 use crate::types::U256;
+use std::cell::RefCell;
 
 /// The largest offset or size memory instructions accept; beyond it expansion would cost more
 /// gas than any block holds, so it is out of gas (as in evmone).
@@ -151,7 +152,11 @@ impl Memory {
             if gas < 0 {
                 return None;
             }
-            self.data.resize(new_words as usize * 32, 0);
+            let new_len = new_words as usize * 32;
+            if self.data.capacity() == 0 {
+                self.data = take_buffer(new_len);
+            }
+            self.data.resize(new_len, 0);
             self.publish();
         }
         Some(gas)
@@ -178,6 +183,48 @@ impl Memory {
     }
 }
 
+/// Buffers a thread keeps for the memory of its next frames.
+const POOL_LIMIT: usize = 64;
+/// Buffers with more capacity than this are freed, not kept.
+const POOLED_CAPACITY: usize = 1 << 16;
+/// The capacity a frame's memory gets when it first grows: enough for most frames, so that
+/// growing word by word does not reallocate.
+const FIRST_CAPACITY: usize = 4096;
+
+thread_local! {
+    /// Empty buffers with capacity, from frames that have ended. A frame takes one when its
+    /// memory first grows: most frames use memory, and every nested call is a frame.
+    static POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An empty buffer for a frame whose memory grows to `len` bytes: a pooled one, or a new one
+/// of at least [`FIRST_CAPACITY`].
+fn take_buffer(len: usize) -> Vec<u8> {
+    POOL.try_with(|p| p.borrow_mut().pop())
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| Vec::with_capacity(len.max(FIRST_CAPACITY)))
+}
+
+impl Drop for Memory {
+    fn drop(&mut self) {
+        let capacity = self.data.capacity();
+        if capacity == 0 || capacity > POOLED_CAPACITY {
+            return;
+        }
+        let mut buf = std::mem::take(&mut self.data);
+        buf.clear();
+        // `try_with` because the pool may already be gone during thread teardown; then, or
+        // when the pool is full, the buffer is simply freed.
+        let _ = POOL.try_with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() < POOL_LIMIT {
+                p.push(buf);
+            }
+        });
+    }
+}
+
 /// Copies `src[src_offset..]` into `dst`, zero-filling whatever lies past the end of `src`
 /// (CALLDATACOPY, CODECOPY semantics).
 #[inline]
@@ -191,6 +238,20 @@ pub fn copy_padded(dst: &mut [u8], src: &[u8], src_offset: &U256) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reused_buffer_comes_back_zeroed() {
+        let mut first = Memory::new();
+        assert_eq!(first.expand_to(1_000_000, 256), Some(1_000_000 - 24));
+        first.as_mut_slice().fill(0xab);
+        let buffer = first.as_slice().as_ptr();
+        drop(first);
+        let mut next = Memory::new();
+        assert_eq!(next.expand_to(1_000_000, 96), Some(1_000_000 - 9));
+        assert_eq!(next.as_slice().as_ptr(), buffer, "the pooled buffer");
+        assert!(next.as_slice().iter().all(|&b| b == 0));
+        assert_eq!((next.base, next.len), (next.data.as_mut_ptr(), 96));
+    }
 
     #[test]
     fn expansion_charges_quadratic_cost_on_a_delta_basis() {
