@@ -106,11 +106,52 @@ pub fn smod(a: U256, b: U256) -> U256 {
 /// (a + b) mod n in full precision; n = 0 gives zero.
 #[inline]
 pub fn addmod(a: U256, b: U256, n: U256) -> U256 {
-    if is_zero(&n) {
-        U256::ZERO
-    } else {
-        a.add_mod(b, n)
+    // Limb by limb in registers: ruint's `add_mod` copied its operands, just written as 64-bit
+    // limbs, with 128-bit loads that stalled on store forwarding.
+    let (al, bl, nl) = (limbs(&a), limbs(&b), limbs(&n));
+    if (nl[0] | nl[1] | nl[2] | nl[3]) == 0 {
+        return U256::ZERO;
     }
+    if !below(&al, &nl) || !below(&bl, &nl) {
+        return a.add_mod(b, n);
+    }
+    // Both operands are reduced, so the 257-bit sum is below 2n: one subtraction at most.
+    let (sum, carry) = add_limbs(&al, &bl);
+    let mut diff = sum;
+    let borrow = sub_limbs(&mut diff, &nl);
+    U256::from_limbs(if carry || !borrow { diff } else { sum })
+}
+
+/// `x < y`, limb by limb from the top.
+#[inline(always)]
+fn below(x: &[u64; 4], y: &[u64; 4]) -> bool {
+    for i in (0..4).rev() {
+        if x[i] != y[i] {
+            return x[i] < y[i];
+        }
+    }
+    false
+}
+
+/// `x + y` and its carry out of 256 bits.
+#[inline(always)]
+fn add_limbs(x: &[u64; 4], y: &[u64; 4]) -> ([u64; 4], bool) {
+    let mut out = [0u64; 4];
+    let mut carry = false;
+    for i in 0..4 {
+        let (s, c1) = x[i].overflowing_add(y[i]);
+        let (s, c2) = s.overflowing_add(u64::from(carry));
+        out[i] = s;
+        carry = c1 | c2;
+    }
+    (out, carry)
+}
+
+/// The limbs of `x`, read one 64-bit load each ([`crate::stack::read_word`]).
+#[inline(always)]
+fn limbs(x: &U256) -> [u64; 4] {
+    // SAFETY: a reference is valid for reads and aligned.
+    unsafe { crate::stack::read_word(x) }.into_limbs()
 }
 
 /// (a · b) mod n in full precision; n = 0 gives zero.

@@ -152,6 +152,42 @@ fn mulmod_edge_cases_match_ruint() {
 }
 
 #[test]
+fn addmod_matches_ruint() {
+    let values = edge_values();
+    for &n in &values {
+        let near_n = [
+            n.wrapping_sub(u(1)),
+            n,
+            n.wrapping_add(u(1)),
+            n.wrapping_add(n).wrapping_sub(u(1)),
+        ];
+        for &a in values.iter().chain(&near_n) {
+            for &b in values.iter().chain(&near_n) {
+                let want = if n.is_zero() {
+                    U256::ZERO
+                } else {
+                    a.add_mod(b, n)
+                };
+                assert_eq!(addmod(a, b, n), want, "addmod({a:#x}, {b:#x}, {n:#x})");
+            }
+        }
+    }
+    let mut rng = SplitMix64(0xadd_0000_7e57);
+    for _ in 0..200_000 {
+        let bits = [0; 3].map(|_| (rng.next() % 256) as usize + 1);
+        let (a, b, n) = (
+            rng.with_bits(bits[0]),
+            rng.with_bits(bits[1]),
+            rng.with_bits(bits[2]),
+        );
+        // Reduced operands take the limb path; the others ruint's.
+        let (ra, rb) = (a % n, b % n);
+        assert_eq!(addmod(ra, rb, n), ra.add_mod(rb, n));
+        assert_eq!(addmod(a, b, n), a.add_mod(b, n));
+    }
+}
+
+#[test]
 fn mulmod_random_triples_match_ruint() {
     // Bit lengths of a, b and n drawn independently from 1..=256, so every length of
     // divisor, numerator and quotient is met, with the Barrett and long-division paths.
