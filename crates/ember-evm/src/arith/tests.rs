@@ -124,11 +124,11 @@ fn edge_values() -> Vec<U256> {
     values
 }
 
-#[test]
-fn mulmod_edge_cases_match_ruint() {
+/// Calls `check(a, b, n)` for every modulus among the edge values and every pair of operands
+/// among them and the operands tied to the modulus: n − 1, n, n + 1, 2n − 1 (all wrapping).
+fn for_edge_triples(mut check: impl FnMut(U256, U256, U256)) {
     let values = edge_values();
     for &n in &values {
-        // Operands tied to the modulus: n − 1, n, n + 1, 2n − 1 (all wrapping).
         let near_n = [
             n.wrapping_sub(u(1)),
             n,
@@ -137,10 +137,15 @@ fn mulmod_edge_cases_match_ruint() {
         ];
         for &a in values.iter().chain(&near_n) {
             for &b in values.iter().chain(&near_n) {
-                check_against_ruint(a, b, n);
+                check(a, b, n);
             }
         }
     }
+}
+
+#[test]
+fn mulmod_edge_cases_match_ruint() {
+    for_edge_triples(check_against_ruint);
     let m = U256::MAX;
     assert_eq!(mulmod(m, m, m), U256::ZERO);
     assert_eq!(
@@ -153,25 +158,14 @@ fn mulmod_edge_cases_match_ruint() {
 
 #[test]
 fn addmod_matches_ruint() {
-    let values = edge_values();
-    for &n in &values {
-        let near_n = [
-            n.wrapping_sub(u(1)),
-            n,
-            n.wrapping_add(u(1)),
-            n.wrapping_add(n).wrapping_sub(u(1)),
-        ];
-        for &a in values.iter().chain(&near_n) {
-            for &b in values.iter().chain(&near_n) {
-                let want = if n.is_zero() {
-                    U256::ZERO
-                } else {
-                    a.add_mod(b, n)
-                };
-                assert_eq!(addmod(a, b, n), want, "addmod({a:#x}, {b:#x}, {n:#x})");
-            }
-        }
-    }
+    for_edge_triples(|a, b, n| {
+        let want = if n.is_zero() {
+            U256::ZERO
+        } else {
+            a.add_mod(b, n)
+        };
+        assert_eq!(addmod(a, b, n), want, "addmod({a:#x}, {b:#x}, {n:#x})");
+    });
     let mut rng = SplitMix64(0xadd_0000_7e57);
     for _ in 0..200_000 {
         let bits = [0; 3].map(|_| (rng.next() % 256) as usize + 1);
