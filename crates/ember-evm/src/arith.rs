@@ -81,7 +81,8 @@ pub fn sdiv(a: U256, b: U256) -> U256 {
     if is_zero(&b) {
         return U256::ZERO;
     }
-    let q = abs(a) / abs(b);
+    let (a, b) = (U256::from_limbs(limbs(&a)), U256::from_limbs(limbs(&b)));
+    let q = U256::from_limbs(limbs(&(abs(a) / abs(b))));
     if is_negative(&a) != is_negative(&b) {
         q.wrapping_neg()
     } else {
@@ -95,7 +96,8 @@ pub fn smod(a: U256, b: U256) -> U256 {
     if is_zero(&b) {
         return U256::ZERO;
     }
-    let r = abs(a) % abs(b);
+    let (a, b) = (U256::from_limbs(limbs(&a)), U256::from_limbs(limbs(&b)));
+    let r = U256::from_limbs(limbs(&(abs(a) % abs(b))));
     if is_negative(&a) {
         r.wrapping_neg()
     } else {
