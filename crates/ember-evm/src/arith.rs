@@ -61,7 +61,10 @@ pub fn div(a: U256, b: U256) -> U256 {
     match power_of_two(&b) {
         Some(k) => a >> k,
         None if is_zero(&b) => U256::ZERO,
-        None => a.wrapping_div(b),
+        None => {
+            let (a, b) = (U256::from_limbs(limbs(&a)), U256::from_limbs(limbs(&b)));
+            U256::from_limbs(limbs(&a.wrapping_div(b)))
+        }
     }
 }
 
@@ -71,7 +74,10 @@ pub fn rem(a: U256, b: U256) -> U256 {
     match power_of_two(&b) {
         Some(_) => a & (b - U256::from(1)),
         None if is_zero(&b) => U256::ZERO,
-        None => a.wrapping_rem(b),
+        None => {
+            let (a, b) = (U256::from_limbs(limbs(&a)), U256::from_limbs(limbs(&b)));
+            U256::from_limbs(limbs(&a.wrapping_rem(b)))
+        }
     }
 }
 
