@@ -7,26 +7,16 @@
 //! to nanoseconds: about half the cost of `clock_gettime(CLOCK_MONOTONIC)` from the vDSO,
 //! which reads the same counter and adds the kernel's bookkeeping (`examples/transition_cost.rs`
 //! measures both; the crate README has the figures). The scale comes from timing the counter
-//! against `CLOCK_MONOTONIC` for [`CALIBRATION`] on first use, and readings start from that
+//! against `CLOCK_MONOTONIC` for 2 ms on first use, and readings start from that
 //! moment's `CLOCK_MONOTONIC`, so they are monotonic nanoseconds that drift from the system
 //! clock only by the calibration's error (a few parts per million). Elsewhere, or on another
 //! clocksource, `clock_gettime(CLOCK_MONOTONIC)`; off Linux, [`std::time::Instant`].
-
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-use std::sync::OnceLock;
-
-/// How long the counter is timed against the system clock to find its rate.
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-const CALIBRATION: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// Nanoseconds on the monotonic clock (an arbitrary origin, fixed while the process runs).
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 #[inline]
 pub(crate) fn monotonic_ns() -> u64 {
-    match TSC.get_or_init(Tsc::calibrate) {
-        Some(tsc) => tsc.now_ns(),
-        None => system_monotonic_ns(),
-    }
+    tsc::now_ns().unwrap_or_else(system_monotonic_ns)
 }
 
 /// Nanoseconds on the monotonic clock (an arbitrary origin, fixed while the system runs).
@@ -53,80 +43,93 @@ fn system_monotonic_ns() -> u64 {
         .wrapping_add(ts.tv_nsec as u64)
 }
 
-/// The time-stamp counter's scale, or `None` where it is not to be used.
+/// The time-stamp counter as a nanosecond clock.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-static TSC: OnceLock<Option<Tsc>> = OnceLock::new();
+mod tsc {
+    use super::system_monotonic_ns;
+    use std::sync::OnceLock;
 
-/// The time-stamp counter as a nanosecond clock: `ns0` at counter `tsc0`, `ns_per_tick`
-/// nanoseconds per tick in 32.32 fixed point.
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-#[derive(Debug, Clone, Copy)]
-struct Tsc {
-    tsc0: u64,
-    ns0: u64,
-    ns_per_tick: u64,
-}
+    /// How long the counter is timed against the system clock to find its rate.
+    const CALIBRATION: std::time::Duration = std::time::Duration::from_millis(2);
 
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-impl Tsc {
-    /// The counter's scale, measured against `CLOCK_MONOTONIC`, if the kernel keeps time with
-    /// the counter.
-    #[cold]
-    fn calibrate() -> Option<Tsc> {
-        let source = std::fs::read_to_string(
-            "/sys/devices/system/clocksource/clocksource0/current_clocksource",
-        )
-        .ok()?;
-        if source.trim() != "tsc" {
-            return None;
+    /// The counter's reading in nanoseconds, or `None` where the counter is not to be used.
+    #[inline]
+    pub(super) fn now_ns() -> Option<u64> {
+        TSC.get_or_init(Tsc::calibrate).as_ref().map(Tsc::now_ns)
+    }
+
+    /// The time-stamp counter's scale, or `None` where it is not to be used.
+    static TSC: OnceLock<Option<Tsc>> = OnceLock::new();
+
+    /// The time-stamp counter as a nanosecond clock: `ns0` at counter `tsc0`, `ns_per_tick`
+    /// nanoseconds per tick in 32.32 fixed point.
+    #[derive(Debug, Clone, Copy)]
+    pub(super) struct Tsc {
+        tsc0: u64,
+        ns0: u64,
+        ns_per_tick: u64,
+    }
+
+    impl Tsc {
+        /// The counter's scale, measured against `CLOCK_MONOTONIC`, if the kernel keeps time with
+        /// the counter.
+        #[cold]
+        pub(super) fn calibrate() -> Option<Tsc> {
+            let source = std::fs::read_to_string(
+                "/sys/devices/system/clocksource/clocksource0/current_clocksource",
+            )
+            .ok()?;
+            if source.trim() != "tsc" {
+                return None;
+            }
+            // The counter read between two reads of the system clock, paired with their midpoint.
+            let pair = || {
+                let before = system_monotonic_ns();
+                let tsc = rdtsc();
+                let after = system_monotonic_ns();
+                (tsc, before + (after - before) / 2)
+            };
+            let (tsc_a, ns_a) = pair();
+            let mut b = pair();
+            while b.1 - ns_a < CALIBRATION.as_nanos() as u64 {
+                std::hint::spin_loop();
+                b = pair();
+            }
+            let (tsc_b, ns_b) = b;
+            let ticks = tsc_b.checked_sub(tsc_a).filter(|&t| t > 0)?;
+            let ns_per_tick =
+                u64::try_from((u128::from(ns_b - ns_a) << 32) / u128::from(ticks)).ok()?;
+            Some(Tsc {
+                tsc0: tsc_b,
+                ns0: ns_b,
+                ns_per_tick,
+            })
         }
-        // The counter read between two reads of the system clock, paired with their midpoint.
-        let pair = || {
-            let before = system_monotonic_ns();
-            let tsc = rdtsc();
-            let after = system_monotonic_ns();
-            (tsc, before + (after - before) / 2)
-        };
-        let (tsc_a, ns_a) = pair();
-        let mut b = pair();
-        while b.1 - ns_a < CALIBRATION.as_nanos() as u64 {
-            std::hint::spin_loop();
-            b = pair();
+
+        #[inline]
+        pub(super) fn now_ns(&self) -> u64 {
+            // A counter read just behind `tsc0` (another core, the same instant) counts as `tsc0`.
+            let ticks = rdtsc().saturating_sub(self.tsc0);
+            let ns = (u128::from(ticks) * u128::from(self.ns_per_tick)) >> 32;
+            self.ns0.wrapping_add(ns as u64)
         }
-        let (tsc_b, ns_b) = b;
-        let ticks = tsc_b.checked_sub(tsc_a).filter(|&t| t > 0)?;
-        let ns_per_tick =
-            u64::try_from((u128::from(ns_b - ns_a) << 32) / u128::from(ticks)).ok()?;
-        Some(Tsc {
-            tsc0: tsc_b,
-            ns0: ns_b,
-            ns_per_tick,
-        })
     }
 
     #[inline]
-    fn now_ns(&self) -> u64 {
-        // A counter read just behind `tsc0` (another core, the same instant) counts as `tsc0`.
-        let ticks = rdtsc().saturating_sub(self.tsc0);
-        let ns = (u128::from(ticks) * u128::from(self.ns_per_tick)) >> 32;
-        self.ns0.wrapping_add(ns as u64)
+    fn rdtsc() -> u64 {
+        // SAFETY: `rdtsc` reads the time-stamp counter into registers and has no other effect;
+        // every x86-64 processor has it.
+        unsafe { std::arch::x86_64::_rdtsc() }
     }
-}
-
-#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-#[inline]
-fn rdtsc() -> u64 {
-    // SAFETY: `rdtsc` reads the time-stamp counter into registers and has no other effect;
-    // every x86-64 processor has it.
-    unsafe { std::arch::x86_64::_rdtsc() }
 }
 
 /// Nanoseconds since the first read in this process.
 #[cfg(not(target_os = "linux"))]
 #[inline]
 pub(crate) fn monotonic_ns() -> u64 {
+    use std::sync::OnceLock;
     use std::time::Instant;
-    static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
     let origin = *ORIGIN.get_or_init(Instant::now);
     u64::try_from(origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
@@ -161,7 +164,7 @@ mod tests {
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     #[test]
     fn the_counter_clock_keeps_pace_with_the_system_clock() {
-        let Some(tsc) = Tsc::calibrate() else {
+        let Some(tsc) = tsc::Tsc::calibrate() else {
             // The kernel does not keep time with the counter here: nothing to compare.
             return;
         };
