@@ -1123,10 +1123,15 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
                 outline!(ins::selfdestruct(f, host));
                 return Flow::Halt(StatusCode::Success);
             }
-            // Undefined at every revision. Checked, the table stops them before the match;
-            // unchecked, they never run (their segments are checked ones), and if one did, the
-            // checked loop would report it. Listed rather than `_`, so that the compiler proves
-            // every opcode has an arm and builds one jump table.
+            // Undefined at every revision, so never reached: checked (and single-step), the
+            // table check above halts on every opcode undefined at the revision (its
+            // `min_stack` 255 and `max_stack` 0 fail every stack height); unchecked, only
+            // instructions of admitted segments run, and a segment holding an undefined opcode
+            // is `Segment::CHECKED`, which admits no stack. Listed rather than `_`, so that the
+            // compiler proves every opcode has an arm. Unreachable rather than a return: with
+            // a reachable arm LLVM makes it the switch's default, and the jump table then keeps
+            // a range check that is always false but costs a test and a branch per
+            // instruction (measured: main-set geometric mean 1.775x revm before, 1.82x after).
             0x0c..=0x0f
             | 0x1f
             | 0x21..=0x2f
@@ -1134,11 +1139,10 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
             | 0xa5..=0xef
             | 0xf6..=0xf9
             | 0xfb..=0xfc => {
-                return if unchecked {
-                    Flow::Check(pc)
-                } else {
-                    Flow::Halt(StatusCode::UndefinedInstruction)
-                };
+                debug_assert!(false, "undefined opcode {op:#04x} reached the dispatch");
+                // SAFETY: unreachable, as said above: the same table and segment analysis
+                // that the unchecked stack accesses already rely on keep these opcodes out.
+                unsafe { std::hint::unreachable_unchecked() }
             }
         }
         next!(pc + 1)

@@ -116,6 +116,50 @@ fn undefined_opcodes_depend_on_revision() {
     );
 }
 
+/// The opcodes undefined at every revision, which the interpreter's dispatch treats as
+/// unreachable: the table check and the segment analysis must stop each of them wherever it
+/// sits.
+const NEVER_DEFINED: [std::ops::RangeInclusive<u8>; 7] = [
+    0x0c..=0x0f,
+    0x1f..=0x1f,
+    0x21..=0x2f,
+    0x4b..=0x4f,
+    0xa5..=0xef,
+    0xf6..=0xf9,
+    0xfb..=0xfc,
+];
+
+#[test]
+fn undefined_opcodes_halt_wherever_they_sit() {
+    let deep = "PUSH1 1 ".repeat(300);
+    for op in NEVER_DEFINED.into_iter().flatten() {
+        let op = format!("{op:#04x}");
+        let programs = [
+            // The entry segment, empty stack.
+            op.clone(),
+            // Behind a deep stack, which meets the table's `min_stack` of 255.
+            format!("{deep}{op}"),
+            // At a JUMPDEST's segment, reached by a jump.
+            format!("PUSH1 4 JUMP INVALID JUMPDEST {op}"),
+            // In the segment after one that ends (GAS ends a segment).
+            format!("GAS POP {op}"),
+            // The same after a JUMPI that falls through.
+            format!("PUSH0 PUSH1 0 JUMPI {op}"),
+        ];
+        for rev in [Frontier, Cancun, Osaka] {
+            for src in &programs {
+                let r = run(rev, src, G);
+                assert_eq!(
+                    r.status,
+                    StatusCode::UndefinedInstruction,
+                    "{src} at {rev:?}"
+                );
+                assert_eq!(r.gas_left, 0, "{src} at {rev:?}");
+            }
+        }
+    }
+}
+
 #[test]
 fn stack_limits() {
     assert_eq!(run(Cancun, "ADD", G).status, StatusCode::StackUnderflow);
