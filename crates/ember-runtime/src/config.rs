@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | `tier` | `interp`, `jit`, `auto` | `auto` | `interp` never compiles; `jit` compiles every contract before its first run; `auto` compiles the contracts the profiler finds hot |
 //! | `jit.hot-calls` | 1 ..= 2^32 | 8 | calls within the window that make a contract hot |
-//! | `jit.hot-gas` | 0 ..= 2^32 - 1 | 1000000 | gas used within the window that makes a contract hot (both thresholds must be reached) |
+//! | `jit.hot-gas` | 0 ..= 2^64 - 1 | 1000000 | gas used within the window that makes a contract hot (both thresholds must be reached) |
 //! | `jit.window-ms` | 1 ..= 86400000 | 1000 | the span of the sliding window, in milliseconds |
 //! | `jit.buckets` | 1 ..= 64 | 10 | how many buckets the window is counted in (at most one per millisecond) |
 //! | `jit.workers` | 1 ..= 64 | ceil(cpus / 2), at most 4 | compile threads |
@@ -202,9 +202,7 @@ impl RuntimeConfig {
                     .ok_or_else(|| invalid("expected interp, jit or auto".into()))?
             }
             "jit.hot-calls" => self.hot_calls = number(value, 1, 1 << 32).map_err(invalid)?,
-            "jit.hot-gas" => {
-                self.hot_gas = number(value, 0, crate::window::MAX_BUCKET_GAS).map_err(invalid)?
-            }
+            "jit.hot-gas" => self.hot_gas = number(value, 0, u64::MAX).map_err(invalid)?,
             "jit.window-ms" => self.window_ms = number(value, 1, 86_400_000).map_err(invalid)?,
             "jit.buckets" => self.buckets = number(value, 1, 64).map_err(invalid)?,
             "jit.workers" => self.workers = number(value, 1, 64).map_err(invalid)?,
@@ -424,7 +422,7 @@ mod tests {
             ("jit.workers", "65"),
             ("jit.workers", "-1"),
             ("jit.hot-calls", "0"),
-            ("jit.hot-gas", "4294967296"),
+            ("jit.hot-gas", "18446744073709551616"),
             ("jit.window-ms", "0"),
             ("jit.queue", ""),
             ("jit.buckets", "65"),

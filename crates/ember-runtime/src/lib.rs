@@ -244,7 +244,7 @@ impl<B: Backend> Runtime<B> {
         {
             return;
         }
-        let activity = entry.window.activity(now);
+        let activity = entry.activity(now);
         if activity.calls >= hot_calls && activity.gas >= hot_gas {
             match self.pool.submit(entry, activity.gas) {
                 Submit::Queued => self.core.event(entry, EventKind::Queued),
@@ -362,6 +362,7 @@ impl<B: Backend> Vm for Runtime<B> {
         // The guard holds the version for the whole frame (see `lifecycle.rs`). Code is only
         // ever published while the entry is `compiled` (publishing sets the state first,
         // unpublishing resets it after), so other entries skip the load.
+        entry.observe(now);
         let published = (entry.state() == ContractState::Compiled).then(|| entry.code.load());
         if let Some(version) = published.as_ref().and_then(|g| g.as_ref()) {
             let mut recompile = false;
@@ -380,8 +381,8 @@ impl<B: Backend> Vm for Runtime<B> {
             });
             // A frame that invalidated its version belongs to no profiling window: the new
             // window starts with the next call.
-            if !recompile {
-                entry.window.record(now, gas_used(msg, &r));
+            if recompile {
+                entry.window.clear();
             }
             return r;
         }
@@ -400,7 +401,6 @@ impl<B: Backend> Vm for Runtime<B> {
             let gas = gas_used(msg, &r);
             (r, gas)
         });
-        entry.window.record(now, gas_used(msg, &r));
         if cold_auto {
             self.profile(entry, now);
         }

@@ -261,7 +261,7 @@ impl<B: Backend> Core<B> {
             .into_iter()
             .filter(|e| e.code.load().is_some())
             .map(|e| {
-                let calls = e.window.activity(now).calls;
+                let calls = e.activity(now).calls;
                 let last = e.last_used.ms.load(Ordering::Relaxed);
                 ((calls, last), e)
             })

@@ -19,10 +19,10 @@
 
 use crate::jumps::JumpProfile;
 use crate::state::{ContractState, StateCell};
-use crate::window::Window;
+use crate::window::{Activity, Totals, Window};
 use arc_swap::ArcSwapOption;
 use ember_evm::{Address, CodeAnalysis, Revision, B256};
-use ember_profile::{UnitCounters, UnitId};
+use ember_profile::{Tier, UnitCounters, UnitId};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, TryLockError};
@@ -219,6 +219,30 @@ impl<C> Entry<C> {
     /// The entry's state.
     pub fn state(&self) -> ContractState {
         self.state.load()
+    }
+
+    /// The calls and gas of every frame of this code so far, in both tiers: the profiler's
+    /// counters, which the window takes its differences of.
+    pub fn totals(&self) -> Totals {
+        let (i, j) = (self.unit.tier(Tier::Interp), self.unit.tier(Tier::Jit));
+        Totals {
+            calls: i.calls.load(Ordering::Relaxed) + j.calls.load(Ordering::Relaxed),
+            gas: i
+                .gas
+                .load(Ordering::Relaxed)
+                .saturating_add(j.gas.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// Sees a frame start at `now_ms`, before the profiler counts it (see `window.rs`).
+    #[inline]
+    pub fn observe(&self, now_ms: u64) {
+        self.window.observe(now_ms, || self.totals());
+    }
+
+    /// The calls and gas within the window at `now_ms`.
+    pub fn activity(&self, now_ms: u64) -> Activity {
+        self.window.activity(now_ms, self.totals())
     }
 
     /// keccak256 of the code (computed when the key is the fast hash).
@@ -453,7 +477,7 @@ impl<C> Store<C> {
             .filter_map(|e| {
                 let state = e.state();
                 evictable(state).then(|| {
-                    let calls = e.window.activity(now_ms).calls;
+                    let calls = e.activity(now_ms).calls;
                     let last = e.last_used.ms.load(Ordering::Relaxed);
                     (calls, last, state, e)
                 })

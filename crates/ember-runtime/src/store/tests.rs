@@ -58,7 +58,11 @@ fn a_full_store_evicts_the_coldest_and_keeps_entries_held_by_compile_jobs() {
         let e = s.get_or_insert(key(n), 0, || entry(key(n))).unwrap();
         // Entry n had n + 1 calls in the window (entries 0 and 1 are the coldest).
         for _ in 0..=n {
-            e.window.record(5, 1);
+            e.observe(5);
+            e.unit
+                .tier(ember_profile::Tier::Interp)
+                .calls
+                .fetch_add(1, Ordering::Relaxed);
         }
         entries.push(e);
     }
