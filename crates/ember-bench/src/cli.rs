@@ -1,13 +1,14 @@
 //! Command-line options of the `ember-bench` binary.
 
 use crate::measure::Clock;
+use ember_jit::{JitConfig, OptLevel};
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// The usage text printed by `--help` and after a usage error.
 pub const USAGE: &str = "\
 usage: ember-bench [--micro | --dir PATH] [--filter TEXT] [--min-time MS] [--iterations N]
-                   [--clock cpu|wall] [--no-jit] [--json]
+                   [--clock cpu|wall] [--no-jit | --opt-level N] [--json]
 
 Runs every input of every ipsilon/evm-benchmarks state test in ember's interpreter, in
 ember's compiled code (the contract compiled once per case, before timing) and in revm's
@@ -23,6 +24,8 @@ compile times and machine-code sizes.
   --clock CLOCK   `cpu` (default): the benchmark thread's CPU time, which leaves out time
                   spent descheduled on a busy machine; `wall`: elapsed real time
   --no-jit        leave ember's compiled tier out: ember's interpreter against revm only
+  --opt-level N   compile at LLVM level 0 (default, ember's first compile), 1, 2 or 3
+                  (`jit.opt-level`)
   --json          print the results as one JSON object instead of a table
   -h, --help      print this help
 
@@ -59,6 +62,8 @@ pub struct Options {
     pub clock: Clock,
     /// Whether ember's compiled tier is compiled, checked and timed too.
     pub jit: bool,
+    /// The level it is compiled at.
+    pub opt_level: OptLevel,
     /// JSON output instead of a table.
     pub json: bool,
 }
@@ -81,6 +86,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
     let mut max_samples = 10_000;
     let mut clock = Clock::ThreadCpu;
     let mut jit = true;
+    let mut opt_level = None;
     let mut json = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -112,6 +118,13 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
                 }
             }
             "--no-jit" => jit = false,
+            "--opt-level" => {
+                let v = value("--opt-level")?;
+                opt_level = Some(
+                    OptLevel::from_name(&v)
+                        .ok_or_else(|| format!("--opt-level: {v:?} is not 0, 1, 2 or 3"))?,
+                );
+            }
             "--json" => json = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -126,6 +139,9 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
         (Some(d), false) => Suite::Dir(d),
         (None, micro) => Suite::Default { micro },
     };
+    if !jit && opt_level.is_some() {
+        return Err("--opt-level and --no-jit cannot be combined: nothing is compiled".into());
+    }
     Ok(Command::Run(Options {
         suite,
         filter,
@@ -133,6 +149,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
         max_samples,
         clock,
         jit,
+        opt_level: opt_level.unwrap_or(JitConfig::compile_everything().opt_level),
         json,
     }))
 }
@@ -156,6 +173,7 @@ mod tests {
                 max_samples: 10_000,
                 clock: Clock::ThreadCpu,
                 jit: true,
+                opt_level: OptLevel::O0,
                 json: false,
             }))
         );
@@ -185,9 +203,18 @@ mod tests {
                 max_samples: 3,
                 clock: Clock::Wall,
                 jit: false,
+                opt_level: OptLevel::O0,
                 json: true,
             }))
         );
+        assert!(matches!(
+            parse(&["--opt-level", "O1"]),
+            Ok(Command::Run(Options {
+                jit: true,
+                opt_level: OptLevel::O1,
+                ..
+            }))
+        ));
         assert!(matches!(
             parse(&["--micro"]),
             Ok(Command::Run(Options {
@@ -208,6 +235,9 @@ mod tests {
             (&["--bogus"], "unknown argument"),
             (&["--clock", "tsc"], "neither cpu nor wall"),
             (&["--micro", "--dir", "/x"], "cannot be combined"),
+            (&["--opt-level", "4"], "is not 0, 1, 2 or 3"),
+            (&["--opt-level"], "--opt-level needs a value"),
+            (&["--no-jit", "--opt-level", "1"], "cannot be combined"),
         ] {
             let err = parse(args).unwrap_err();
             assert!(err.contains(want), "{args:?}: {err}");

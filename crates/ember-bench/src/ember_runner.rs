@@ -6,7 +6,7 @@ use ember_evm::{
     execute_analyzed, AccessStatus, Address, CallKind, CodeAnalysis, ExecResult, Host, Message,
     Revision, StatusCode, StorageStatus, TxContext, B256, U256,
 };
-use ember_jit::{CompileError, CompiledContract, JitConfig};
+use ember_jit::{CompileError, CompiledContract, JitConfig, OptLevel};
 use std::collections::{HashMap, HashSet};
 
 /// The revision every benchmark runs at.
@@ -219,13 +219,16 @@ impl Tier for CompiledContract {
     }
 }
 
-/// Compiles the case's contract for [`REVISION`] with every analyzer gate that only saves
-/// compile time lifted (`--tier jit`'s configuration). Not timed.
-pub fn compile(case: Case<'_>) -> Result<CompiledContract, CompileError> {
+/// Compiles the case's contract for [`REVISION`] at `opt_level`, with every analyzer gate that
+/// only saves compile time lifted (`--tier jit`'s configuration). Not timed.
+pub fn compile(case: Case<'_>, opt_level: OptLevel) -> Result<CompiledContract, CompileError> {
     ember_jit::compile(
         case.bench.world.contract_code(),
         REVISION,
-        &JitConfig::compile_everything(),
+        &JitConfig {
+            opt_level,
+            ..JitConfig::compile_everything()
+        },
     )
 }
 

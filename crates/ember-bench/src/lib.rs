@@ -15,7 +15,7 @@ pub mod revm_runner;
 pub mod suite;
 
 use ember_evm::B256;
-use ember_jit::{CompileStats, CompiledContract};
+use ember_jit::{CompileStats, CompiledContract, OptLevel};
 use ember_runner::{compile, EmberRunner};
 use measure::{measure, Plan, Timing};
 use outcome::{differences, Outcome};
@@ -29,8 +29,8 @@ pub const TIMED_EMBER: &str = "host reset + ember_evm::execute_analyzed(London) 
     (CodeAnalysis built once per case, outside the timed region)";
 /// What one timed iteration of ember's compiled code does.
 pub const TIMED_JIT: &str = "host reset + CompiledContract::execute to the end (the contract \
-    compiled once per case with ember_jit::compile(London, JitConfig::compile_everything()), \
-    outside the timed region)";
+    compiled once per case with ember_jit::compile(London, JitConfig::compile_everything() at \
+    the chosen optimisation level), outside the timed region)";
 /// What one timed revm iteration does.
 pub const TIMED_REVM: &str = "host reset + Interpreter::clear + run_plain(LONDON) to the end \
     (Bytecode analysed and instruction/gas tables built once per case, outside; the \
@@ -138,12 +138,13 @@ impl Outcomes {
 }
 
 impl<'a> Engines<'a> {
-    /// Prepares `case` in ember's interpreter and revm, and compiles it when `jit` is set.
-    pub fn new(case: Case<'a>, jit: bool) -> Self {
+    /// Prepares `case` in ember's interpreter and revm, and compiles it at the level `jit`
+    /// names, if any.
+    pub fn new(case: Case<'a>, jit: Option<OptLevel>) -> Self {
         Engines {
             interp: EmberRunner::new(case),
-            jit: jit.then(|| {
-                compile(case)
+            jit: jit.map(|level| {
+                compile(case, level)
                     .map(|c| EmberRunner::with_tier(case, c))
                     .map_err(|e| e.to_string())
             }),
@@ -170,9 +171,15 @@ impl<'a> Engines<'a> {
     }
 }
 
-/// Sets `case` up in every engine (compiling it when `jit` is set), checks that they agree,
-/// then times them per `plan` after a warm-up of `warmup`, their samples taken in turn.
-pub fn run_case(case: Case<'_>, plan: &Plan, warmup: Duration, jit: bool) -> CaseResult {
+/// Sets `case` up in every engine (compiling it at the level `jit` names, if any), checks that
+/// they agree, then times them per `plan` after a warm-up of `warmup`, their samples taken in
+/// turn.
+pub fn run_case(
+    case: Case<'_>,
+    plan: &Plan,
+    warmup: Duration,
+    jit: Option<OptLevel>,
+) -> CaseResult {
     let name = case.name();
     let mut engines = Engines::new(case, jit);
     let outcomes = engines.run_once();

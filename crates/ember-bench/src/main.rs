@@ -6,7 +6,6 @@ use ember_bench::cli::{parse_args, Command, Options, Suite, USAGE};
 use ember_bench::measure::{Clock, Plan, SAMPLE_TARGET};
 use ember_bench::progress::Progress;
 use ember_bench::{report, run_case, suite, CaseResult, TIMED_EMBER, TIMED_JIT, TIMED_REVM};
-use ember_jit::JitConfig;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -92,7 +91,7 @@ fn run(opts: &Options) -> ExitCode {
         max_samples: opts.max_samples,
     };
     let warmup = opts.min_time / 5;
-    let opt_level = format!("{:?}", JitConfig::compile_everything().opt_level);
+    let opt_level = format!("{:?}", opts.opt_level);
     if !opts.json {
         if opts.jit {
             println!(
@@ -144,7 +143,7 @@ fn run(opts: &Options) -> ExitCode {
             i + 1,
             case.name()
         ));
-        let r = run_case(case, &plan, warmup, opts.jit);
+        let r = run_case(case, &plan, warmup, opts.jit.then_some(opts.opt_level));
         progress.clear();
         let line = report::table_line(&r);
         match (&r, opts.json) {

@@ -71,7 +71,7 @@ fn case(b: &Benchmark) -> Case<'_> {
 
 /// Runs in every engine, the contract compiled.
 fn all(b: &Benchmark) -> Outcomes {
-    let mut engines = Engines::new(case(b), true);
+    let mut engines = Engines::new(case(b), Some(ember_jit::OptLevel::O0));
     if let Some(Err(e)) = &engines.jit {
         panic!("the contract was not compiled: {e}");
     }
@@ -215,7 +215,12 @@ fn nested_calls_are_reported_as_unsupported_by_every_engine() {
     assert!(o.interp.unsupported.is_some());
     assert!(o.jit.unwrap().unsupported.is_some());
     assert!(o.revm.unsupported.is_some());
-    let result = run_case(case(&b), &quick(1), Duration::ZERO, true);
+    let result = run_case(
+        case(&b),
+        &quick(1),
+        Duration::ZERO,
+        Some(ember_jit::OptLevel::O0),
+    );
     assert!(matches!(result, CaseResult::Unsupported { .. }));
 }
 
@@ -230,7 +235,7 @@ fn repeated_runs_start_from_the_same_state() {
         0x31, 0x50, 0x60, 0, 0x60, 0, 0xa0, 0x60, 0, 0x54, 0x60, 0, 0x52, 0x60, 32, 0x60, 0, 0xf3,
     ]);
     let b = bench(code, &[], vec![]);
-    let mut engines = Engines::new(case(&b), true);
+    let mut engines = Engines::new(case(&b), Some(ember_jit::OptLevel::O0));
     let first = engines.interp.run();
     let first = engines.interp.outcome(first);
     // 6 + 22100 (cold set) + 3 + 2600 + 2 + 6 + 375 + 3 + 100 + 9 + 6
@@ -248,7 +253,12 @@ fn repeated_runs_start_from_the_same_state() {
 fn an_agreeing_case_is_timed_in_every_engine() {
     // PUSH1 1 PUSH1 2 ADD STOP: 3 + 3 + 3.
     let b = bench(vec![0x60, 1, 0x60, 2, 0x01, 0x00], &[], vec![]);
-    match run_case(case(&b), &quick(2), Duration::ZERO, true) {
+    match run_case(
+        case(&b),
+        &quick(2),
+        Duration::ZERO,
+        Some(ember_jit::OptLevel::O0),
+    ) {
         CaseResult::Timed {
             contract,
             outcome,
@@ -271,10 +281,10 @@ fn an_agreeing_case_is_timed_in_every_engine() {
 #[test]
 fn without_the_jit_only_two_engines_run() {
     let b = bench(vec![0x60, 1, 0x60, 2, 0x01, 0x00], &[], vec![]);
-    let mut engines = Engines::new(case(&b), false);
+    let mut engines = Engines::new(case(&b), None);
     assert!(engines.jit.is_none());
     assert_eq!(engines.run_once().jit, None);
-    match run_case(case(&b), &quick(1), Duration::ZERO, false) {
+    match run_case(case(&b), &quick(1), Duration::ZERO, None) {
         CaseResult::Timed {
             jit: Jit::Off,
             outcome,
@@ -291,7 +301,12 @@ fn a_contract_the_compiler_rejects_is_still_timed_in_the_other_engines() {
     let mut code = vec![0x60, 1, 0x60, 2, 0x01, 0x00];
     code.resize(0xc000 + 1, 0x00);
     let b = bench(code, &[], vec![]);
-    match run_case(case(&b), &quick(1), Duration::ZERO, true) {
+    match run_case(
+        case(&b),
+        &quick(1),
+        Duration::ZERO,
+        Some(ember_jit::OptLevel::O0),
+    ) {
         CaseResult::Timed {
             jit: Jit::NotCompiled { reason },
             outcome,

@@ -194,6 +194,33 @@ fn random_programs_agree_in_a_high_heap() {
     }
 }
 
+/// The optimised level (`O1`: IR passes and the "less" code generator) keeps the
+/// interpreter's semantics too: its passes see the whole block and may rewrite what O0 leaves.
+#[test]
+fn random_programs_agree_at_o1() {
+    let jit = JitVm::new(ember_jit::JitConfig {
+        opt_level: ember_jit::OptLevel::O1,
+        ..ember_jit::JitConfig::compile_everything()
+    });
+    let mut rng = XorShift::new(0x01);
+    for i in 0..200 {
+        let items = 5 + rng.below(80) as usize;
+        let code = random_program(&mut rng, items);
+        let input: Vec<u8> = (0..rng.below(70)).map(|_| rng.next_u64() as u8).collect();
+        for gas in [rng.below(300) as i64, rng.below(20_000) as i64, 200_000] {
+            let case = Case {
+                gas,
+                input: &input,
+                ..Case::new(&code)
+            };
+            if let Err(e) = compare(&jit, &case) {
+                panic!("program {i}: {e}");
+            }
+        }
+        assert!(jit.lookup(&code, Revision::Osaka, None).is_ok());
+    }
+}
+
 /// One `JitVm` shared by threads that compile and run at the same time (the shared code
 /// heap, LLVM's global state and the cache).
 #[test]
