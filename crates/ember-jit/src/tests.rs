@@ -529,3 +529,29 @@ fn opt_level_names() {
     assert_eq!(OptLevel::from_name("0"), Some(OptLevel::O0));
     assert_eq!(OptLevel::from_name("fast"), None);
 }
+
+#[test]
+fn a_thread_keeps_one_target_machine_per_kind() {
+    init_llvm().unwrap();
+    let fast = host_target(CodeModel::Small, OptimizationLevel::None).unwrap();
+    let again = host_target(CodeModel::Small, OptimizationLevel::None).unwrap();
+    assert!(Rc::ptr_eq(&fast, &again));
+    let less = host_target(CodeModel::Small, OptimizationLevel::Less).unwrap();
+    let large = host_target(CodeModel::Large, OptimizationLevel::None).unwrap();
+    assert!(!Rc::ptr_eq(&fast, &less) && !Rc::ptr_eq(&fast, &large));
+    // Another thread makes its own.
+    let other = std::thread::spawn(|| {
+        let t = host_target(CodeModel::Small, OptimizationLevel::None).unwrap();
+        Rc::as_ptr(&t) as usize
+    })
+    .join()
+    .unwrap();
+    assert_ne!(other, Rc::as_ptr(&fast) as usize);
+    // Compiles on this thread go on working with the kept machines.
+    let c = compile(
+        &[0x60, 1, 0x60, 2, 0x01, 0x00],
+        Revision::Cancun,
+        &JitConfig::compile_everything(),
+    );
+    assert!(c.is_ok());
+}
