@@ -31,19 +31,21 @@ if [ -d "$shared/ethereum-tests" ]; then
     }
     run_variant evmc --vm target/release/libember.so
     run_variant jit --tier jit
+    # The optimised level (IR passes, the "less" code generator) must be just as exact.
+    run_variant jit-o1 --tier jit --jit-opt-level 1
     # Compiles after one call, speculating on that call's jumps, in short windows and a small
     # code cache: every phase (speculative, exited, re-profiled, recompiled, evicted) occurs.
     run_variant auto --tier auto --jit-hot-calls 1 --jit-hot-gas 0 --jit-window-ms 100 \
         --code-cache-bytes 4194304 --profile
     echo "== state tests: interpreter"
     target/release/evm-statetest "${suites[@]}" --json > "$out/interp.json"
-    for name in evmc jit auto; do
+    for name in evmc jit jit-o1 auto; do
         if ! cmp -s "$out/interp.json" "$out/$name.json"; then
             echo "state tests: $name gave different results from the interpreter" >&2
             exit 1
         fi
     done
-    echo "state tests: libember.so, --tier jit and --tier auto identical to the interpreter in every case"
+    echo "state tests: libember.so, --tier jit (O0 and O1) and --tier auto identical to the interpreter in every case"
 else
     echo "== state tests skipped: $shared/ethereum-tests not found (../shared must sit beside the repo)"
 fi
