@@ -60,10 +60,9 @@ pub struct Options {
     pub max_samples: usize,
     /// How time is measured.
     pub clock: Clock,
-    /// Whether ember's compiled tier is compiled, checked and timed too.
-    pub jit: bool,
-    /// The level it is compiled at.
-    pub opt_level: OptLevel,
+    /// The level ember's compiled tier is compiled at, if it is compiled, checked and timed
+    /// too.
+    pub jit: Option<OptLevel>,
     /// JSON output instead of a table.
     pub json: bool,
 }
@@ -148,8 +147,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
         min_time,
         max_samples,
         clock,
-        jit,
-        opt_level: opt_level.unwrap_or(JitConfig::compile_everything().opt_level),
+        jit: jit.then(|| opt_level.unwrap_or(JitConfig::compile_everything().opt_level)),
         json,
     }))
 }
@@ -172,8 +170,7 @@ mod tests {
                 min_time: Duration::from_millis(500),
                 max_samples: 10_000,
                 clock: Clock::ThreadCpu,
-                jit: true,
-                opt_level: OptLevel::O0,
+                jit: Some(OptLevel::O0),
                 json: false,
             }))
         );
@@ -202,16 +199,14 @@ mod tests {
                 min_time: Duration::from_millis(20),
                 max_samples: 3,
                 clock: Clock::Wall,
-                jit: false,
-                opt_level: OptLevel::O0,
+                jit: None,
                 json: true,
             }))
         );
         assert!(matches!(
             parse(&["--opt-level", "O1"]),
             Ok(Command::Run(Options {
-                jit: true,
-                opt_level: OptLevel::O1,
+                jit: Some(OptLevel::O1),
                 ..
             }))
         ));

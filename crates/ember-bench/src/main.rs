@@ -91,11 +91,11 @@ fn run(opts: &Options) -> ExitCode {
         max_samples: opts.max_samples,
     };
     let warmup = opts.min_time / 5;
-    let opt_level = format!("{:?}", opts.opt_level);
+    let jit = opts.jit.is_some();
     if !opts.json {
-        if opts.jit {
+        if let Some(level) = opts.jit {
             println!(
-                "ember-bench: ember interpreter vs ember compiled code (LLVM {opt_level}) vs revm 43 \
+                "ember-bench: ember interpreter vs ember compiled code (LLVM {level:?}) vs revm 43 \
                  interpreter, London, suite {suite_name} ({})",
                 dir.display()
             );
@@ -106,7 +106,7 @@ fn run(opts: &Options) -> ExitCode {
             );
         }
         println!("  timed, ember: {TIMED_EMBER}");
-        if opts.jit {
+        if jit {
             println!("  timed, jit:   {TIMED_JIT}");
         }
         println!("  timed, revm:  {TIMED_REVM}");
@@ -124,14 +124,14 @@ fn run(opts: &Options) -> ExitCode {
                 Clock::Wall => "wall",
             }
         );
-        if opts.jit {
+        if jit {
             println!(
                 "  a/b columns are a's time over b's (above 1: b is faster); compile time and \
                  machine-code size are those of the case's own compilation of its contract"
             );
         }
         println!();
-        println!("{}", report::table_header(opts.jit));
+        println!("{}", report::table_header(jit));
     }
 
     let mut results = Vec::with_capacity(cases.len());
@@ -143,7 +143,7 @@ fn run(opts: &Options) -> ExitCode {
             i + 1,
             case.name()
         ));
-        let r = run_case(case, &plan, warmup, opts.jit.then_some(opts.opt_level));
+        let r = run_case(case, &plan, warmup, opts.jit);
         progress.clear();
         let line = report::table_line(&r);
         match (&r, opts.json) {
@@ -161,25 +161,25 @@ fn run(opts: &Options) -> ExitCode {
             "suite": suite_name,
             "dir": dir.display().to_string(),
             "revision": "London",
-            "timed": if opts.jit {
+            "timed": if jit {
                 json!({"interp": TIMED_EMBER, "jit": TIMED_JIT, "revm": TIMED_REVM})
             } else {
                 json!({"interp": TIMED_EMBER, "revm": TIMED_REVM})
             },
-            "jit_opt_level": if opts.jit { json!(opt_level) } else { Value::Null },
+            "jit_opt_level": opts.jit.map_or(Value::Null, |level| json!(format!("{level:?}"))),
             "min_time_ms": opts.min_time.as_millis() as u64,
             "max_samples": opts.max_samples,
             "clock": opts.clock.name(),
         });
-        println!("{}", report::to_json(context, &results, opts.jit));
+        println!("{}", report::to_json(context, &results, jit));
     } else {
         println!();
-        for line in report::closing_lines(&results, opts.jit) {
+        for line in report::closing_lines(&results, jit) {
             println!("{line}");
         }
     }
     // In JSON mode stdout holds the one object; the sentence goes to stderr.
-    let summary = report::summary_line(&suite_name, &results, opts.jit);
+    let summary = report::summary_line(&suite_name, &results, jit);
     if opts.json {
         eprintln!("{summary}");
     } else {

@@ -359,10 +359,10 @@ impl<B: Backend> Vm for Runtime<B> {
         if entry.last_used.ms.load(Ordering::Relaxed) != now {
             entry.last_used.ms.store(now, Ordering::Relaxed);
         }
+        entry.observe(now);
         // The guard holds the version for the whole frame (see `lifecycle.rs`). Code is only
         // ever published while the entry is `compiled` (publishing sets the state first,
         // unpublishing resets it after), so other entries skip the load.
-        entry.observe(now);
         let published = (entry.state() == ContractState::Compiled).then(|| entry.code.load());
         if let Some(version) = published.as_ref().and_then(|g| g.as_ref()) {
             let mut recompile = false;

@@ -22,7 +22,7 @@ use crate::state::{ContractState, StateCell};
 use crate::window::{Activity, Totals, Window};
 use arc_swap::ArcSwapOption;
 use ember_evm::{Address, CodeAnalysis, Revision, B256};
-use ember_profile::{Tier, UnitCounters, UnitId};
+use ember_profile::{UnitCounters, UnitId};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, TryLockError};
@@ -224,13 +224,10 @@ impl<C> Entry<C> {
     /// The calls and gas of every frame of this code so far, in both tiers: the profiler's
     /// counters, which the window takes its differences of.
     pub fn totals(&self) -> Totals {
-        let (i, j) = (self.unit.tier(Tier::Interp), self.unit.tier(Tier::Jit));
+        let s = self.unit.snapshot();
         Totals {
-            calls: i.calls.load(Ordering::Relaxed) + j.calls.load(Ordering::Relaxed),
-            gas: i
-                .gas
-                .load(Ordering::Relaxed)
-                .saturating_add(j.gas.load(Ordering::Relaxed)),
+            calls: s.interp.calls + s.jit.calls,
+            gas: s.interp.gas.saturating_add(s.jit.gas),
         }
     }
 
