@@ -98,7 +98,12 @@ fn one_small_case_runs_in_three_engines_and_prints_the_closing_lines() {
         ),
         "{last}"
     );
-    assert!(last.ends_with("revm (geometric mean)."), "{last}");
+    // One sample of a small case is noise: either phrasing of the speed may come out.
+    assert!(
+        last.ends_with("as fast as revm (geometric mean).")
+            || last.ends_with("revm's time (geometric mean)."),
+        "{last}"
+    );
 }
 
 #[test]
