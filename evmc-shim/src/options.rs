@@ -8,18 +8,19 @@
 //! |---|---|---|
 //! | `tier` | `interp`, `jit`, `auto` | `auto` |
 //! | `jit.hot-calls` | 1 ..= 2^32 | 8 |
-//! | `jit.hot-gas` | 0 ..= 2^32 - 1 | 1000000 |
+//! | `jit.hot-gas` | 0 ..= 2^64 - 1 | 1000000 |
 //! | `jit.window-ms` | 1 ..= 86400000 | 1000 |
 //! | `jit.buckets` | 1 ..= 64 | 10 |
 //! | `jit.workers` | 1 ..= 64 | ceil(cpus / 2), at most 4 |
 //! | `jit.queue` | 1 ..= 65536 | 256 |
 //! | `jit.max-profiles` | 1 ..= 2^24 | 4096 |
 //! | `jit.opt-level` | `0` ..= `3` | `0` |
+//! | `jit.tier-up-level` | `off`, `0` ..= `3` | `1` |
+//! | `jit.tier-up-ratio` | 1 ..= 1000000 | 4 |
 //! | `jit.shutdown-ms` | 0 ..= 600000 | 2000 |
 //! | `jit.code-cache-bytes` | 65536 ..= 2^30 | 134217728 |
 //! | `jit.idle-evict-ms` | 0 ..= 2^32 | 600000 |
 //! | `jit.max-versions` | 1 ..= 16 | 3 |
-//!
 //! | `jit.perf-map` | `0`, `1` | `0` |
 //! | `profile.timeline` | `0`, `1` | `0` |
 //! | `profile` | a file path | none |

@@ -19,6 +19,8 @@ const FLAGS: &[(&str, &str, &str)] = &[
     ("jit-queue", "jit.queue", "N"),
     ("jit-max-profiles", "jit.max-profiles", "N"),
     ("jit-opt-level", "jit.opt-level", "0-3"),
+    ("jit-tier-up-level", "jit.tier-up-level", "off|0-3"),
+    ("jit-tier-up-ratio", "jit.tier-up-ratio", "N"),
     ("jit-shutdown-ms", "jit.shutdown-ms", "MS"),
     ("jit-max-versions", "jit.max-versions", "N"),
     ("jit-perf-map", "jit.perf-map", "0|1"),
@@ -162,6 +164,10 @@ mod tests {
             "77",
             "--jit-opt-level",
             "2",
+            "--jit-tier-up-level",
+            "3",
+            "--jit-tier-up-ratio",
+            "7",
             "--jit-shutdown-ms",
             "5",
             "--jit-max-versions",
@@ -179,6 +185,10 @@ mod tests {
         assert_eq!((c.buckets(), c.workers(), c.queue()), (5, 3, 9));
         assert_eq!((c.max_profiles(), c.shutdown_ms()), (77, 5));
         assert_eq!(c.opt_level(), ember_runtime::OptLevel::O2);
+        assert_eq!(
+            (c.tier_up_level(), c.tier_up_ratio()),
+            (Some(ember_runtime::OptLevel::O3), 7)
+        );
         assert!(c.perf_map());
         assert_eq!(
             (c.max_versions(), c.code_cache_bytes(), c.idle_evict_ms()),

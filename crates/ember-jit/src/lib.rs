@@ -63,7 +63,8 @@ use std::time::Instant;
 /// O0 is the default: higher levels make faster code but compile many times slower, since
 /// code generation dominates compile time (the crate README has the measurements and the
 /// `bench_jit` command that prints them).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Levels are ordered from the quickest compile (O0) to the most optimised (O3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum OptLevel {
     /// No IR passes, fast code generation (the default).
     O0,

@@ -100,11 +100,13 @@ pub enum EventKind {
     Invalidated,
     /// A finished compile was thrown away instead of published.
     Discarded,
+    /// A version compiled at a higher optimisation level replaced the published one.
+    TieredUp,
 }
 
 impl EventKind {
-    /// `hot`, `queued`, `compiled`, `rejected`, `evicted`, `sideExit`, `invalidated` or
-    /// `discarded`.
+    /// `hot`, `queued`, `compiled`, `rejected`, `evicted`, `sideExit`, `invalidated`,
+    /// `discarded` or `tieredUp`.
     pub fn name(self) -> &'static str {
         match self {
             EventKind::Hot => "hot",
@@ -115,6 +117,7 @@ impl EventKind {
             EventKind::SideExit { .. } => "sideExit",
             EventKind::Invalidated => "invalidated",
             EventKind::Discarded => "discarded",
+            EventKind::TieredUp => "tieredUp",
         }
     }
 }

@@ -2,7 +2,7 @@
 //! [`JitBackend`] is ember's LLVM compiler; tests use fake backends that count, fail or block.
 
 use ember_evm::{CodeAnalysis, ExecResult, Host, Message, Revision};
-use ember_jit::{CompileError, CompiledContract, JitConfig, SideExit, Speculation};
+use ember_jit::{CompileError, CompiledContract, JitConfig, OptLevel, SideExit, Speculation};
 use std::sync::Arc;
 
 /// Why a compile produced no code.
@@ -20,14 +20,15 @@ pub trait Backend: Send + Sync + 'static {
     /// One compiled contract.
     type Code: Send + Sync + 'static;
 
-    /// Compiles the analysed code for `rev`, speculating on `spec` when given (see
-    /// [`ember_jit::Speculation`]). May take long; runs on a compile worker (or, in the `jit`
-    /// tier, on the calling thread). A panic is caught by the runtime and treated as a
-    /// rejection.
+    /// Compiles the analysed code for `rev` at optimisation level `level`, speculating on
+    /// `spec` when given (see [`ember_jit::Speculation`]). May take long; runs on a compile
+    /// worker (or, in the `jit` tier, on the calling thread). A panic is caught by the runtime
+    /// and treated as a rejection.
     fn compile(
         &self,
         code: &Arc<CodeAnalysis>,
         rev: Revision,
+        level: OptLevel,
         spec: Option<&Speculation>,
     ) -> Result<Self::Code, CompileFailure>;
 
@@ -54,7 +55,8 @@ pub trait Backend: Send + Sync + 'static {
     }
 }
 
-/// ember's JIT (`ember-jit`): the suitability analyzer, then LLVM.
+/// ember's JIT (`ember-jit`): the suitability analyzer, then LLVM. Its configuration's
+/// `opt_level` is ignored: the runtime gives the level of each compile.
 #[derive(Clone, Debug)]
 pub struct JitBackend {
     config: JitConfig,
@@ -79,16 +81,19 @@ impl Backend for JitBackend {
         &self,
         code: &Arc<CodeAnalysis>,
         rev: Revision,
+        level: OptLevel,
         spec: Option<&Speculation>,
     ) -> Result<CompiledContract, CompileFailure> {
         ember_jit::analyzer::analyze(code.code(), rev, &self.config.limits)
             .map_err(|r| CompileFailure::Rejected(CompileError::Rejected(r).to_string()))?;
+        let config = JitConfig {
+            opt_level: level,
+            ..self.config.clone()
+        };
         // The compiled contract shares the runtime's analysis rather than making its own.
-        ember_jit::compile_speculative(Arc::clone(code), rev, &self.config, spec).map_err(|e| {
-            match e {
-                CompileError::Heap(_) => CompileFailure::Transient(e.to_string()),
-                _ => CompileFailure::Rejected(e.to_string()),
-            }
+        ember_jit::compile_speculative(Arc::clone(code), rev, &config, spec).map_err(|e| match e {
+            CompileError::Heap(_) => CompileFailure::Transient(e.to_string()),
+            _ => CompileFailure::Rejected(e.to_string()),
         })
     }
 

@@ -12,7 +12,9 @@
 //! | `jit.workers` | 1 ..= 64 | ceil(cpus / 2), at most 4 | compile threads |
 //! | `jit.queue` | 1 ..= 65536 | 256 | most compile requests waiting; more are dropped |
 //! | `jit.max-profiles` | 1 ..= 2^24 | 4096 | most contracts the runtime keeps an entry for |
-//! | `jit.opt-level` | `0` ..= `3` (or `O0` ..= `O3`) | `0` | LLVM optimisation level (O0: see ember-jit for the measurement) |
+//! | `jit.opt-level` | `0` ..= `3` (or `O0` ..= `O3`) | `0` | LLVM optimisation level of a contract's first compile (O0: see ember-jit for the measurement) |
+//! | `jit.tier-up-level` | `off`, `0` ..= `3` | `1` | in `auto`, the level a compiled contract is compiled at again once its compiled time outweighs its compile (off, or not above `jit.opt-level`: never) |
+//! | `jit.tier-up-ratio` | 1 ..= 1000000 | 4 | a compiled contract tiers up once its version has run (exclusive time in compiled code) for this many times what its compile took, while the contract is hot within the window |
 //! | `jit.shutdown-ms` | 0 ..= 600000 | 2000 | how long dropping the runtime waits for running compiles |
 //! | `jit.code-cache-bytes` | 65536 ..= 2^30 | 134217728 (128 MiB) | the most bytes of compiled code (machine code, constants, metadata) published at once; more evicts the coldest |
 //! | `jit.idle-evict-ms` | 0 ..= 2^32 | 600000 | evict compiled code not run for this long (0: never) |
@@ -108,7 +110,18 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("jit.workers", "compile threads"),
     ("jit.queue", "most compile requests waiting"),
     ("jit.max-profiles", "most contracts kept"),
-    ("jit.opt-level", "LLVM optimisation level, 0..3"),
+    (
+        "jit.opt-level",
+        "LLVM optimisation level of the first compile, 0..3",
+    ),
+    (
+        "jit.tier-up-level",
+        "auto: the level hot compiled code is compiled at again, off or 0..3",
+    ),
+    (
+        "jit.tier-up-ratio",
+        "auto: a version's compiled time, in its compile times, that triggers the tier-up",
+    ),
     (
         "jit.shutdown-ms",
         "how long shutdown waits for running compiles",
@@ -142,6 +155,8 @@ pub struct RuntimeConfig {
     queue: usize,
     max_profiles: usize,
     opt_level: OptLevel,
+    tier_up_level: Option<OptLevel>,
+    tier_up_ratio: u64,
     shutdown_ms: u64,
     code_cache_bytes: usize,
     idle_evict_ms: u64,
@@ -169,6 +184,8 @@ impl Default for RuntimeConfig {
             queue: 256,
             max_profiles: 4096,
             opt_level: ember_jit::JitConfig::default().opt_level,
+            tier_up_level: Some(OptLevel::O1),
+            tier_up_ratio: 4,
             shutdown_ms: 2000,
             code_cache_bytes: 128 << 20,
             idle_evict_ms: 600_000,
@@ -212,6 +229,18 @@ impl RuntimeConfig {
                 self.opt_level = OptLevel::from_name(value)
                     .ok_or_else(|| invalid("expected 0, 1, 2 or 3".into()))?
             }
+            "jit.tier-up-level" => {
+                self.tier_up_level = match value {
+                    "off" => None,
+                    _ => Some(
+                        OptLevel::from_name(value)
+                            .ok_or_else(|| invalid("expected off, 0, 1, 2 or 3".into()))?,
+                    ),
+                }
+            }
+            "jit.tier-up-ratio" => {
+                self.tier_up_ratio = number(value, 1, 1_000_000).map_err(invalid)?
+            }
             "jit.shutdown-ms" => self.shutdown_ms = number(value, 0, 600_000).map_err(invalid)?,
             "jit.code-cache-bytes" => {
                 self.code_cache_bytes = number(value, 1 << 16, 1 << 30).map_err(invalid)?
@@ -240,13 +269,9 @@ impl RuntimeConfig {
             "jit.workers" => self.workers.to_string(),
             "jit.queue" => self.queue.to_string(),
             "jit.max-profiles" => self.max_profiles.to_string(),
-            "jit.opt-level" => match self.opt_level {
-                OptLevel::O0 => "0",
-                OptLevel::O1 => "1",
-                OptLevel::O2 => "2",
-                OptLevel::O3 => "3",
-            }
-            .to_owned(),
+            "jit.opt-level" => level_name(self.opt_level).to_owned(),
+            "jit.tier-up-level" => self.tier_up_level.map_or("off", level_name).to_owned(),
+            "jit.tier-up-ratio" => self.tier_up_ratio.to_string(),
             "jit.shutdown-ms" => self.shutdown_ms.to_string(),
             "jit.code-cache-bytes" => self.code_cache_bytes.to_string(),
             "jit.idle-evict-ms" => self.idle_evict_ms.to_string(),
@@ -304,9 +329,22 @@ impl RuntimeConfig {
         self.max_profiles
     }
 
-    /// LLVM optimisation level.
+    /// LLVM optimisation level of a contract's first compile.
     pub fn opt_level(&self) -> OptLevel {
         self.opt_level
+    }
+
+    /// The level hot compiled code is compiled at again: only in `auto`, and only a level
+    /// above [`opt_level`](Self::opt_level).
+    pub fn tier_up_level(&self) -> Option<OptLevel> {
+        self.tier_up_level
+            .filter(|&l| self.tier == Tier::Auto && l > self.opt_level)
+    }
+
+    /// How many times its compile time a version must run (exclusive compiled time since it
+    /// was published) before the contract tiers up.
+    pub fn tier_up_ratio(&self) -> u64 {
+        self.tier_up_ratio
     }
 
     /// How long shutdown waits for running compiles, in milliseconds.
@@ -337,6 +375,16 @@ impl RuntimeConfig {
     /// Whether the profiler records a timeline.
     pub fn timeline(&self) -> bool {
         self.timeline
+    }
+}
+
+/// `0` ..= `3`, as `jit.opt-level` takes it.
+fn level_name(level: OptLevel) -> &'static str {
+    match level {
+        OptLevel::O0 => "0",
+        OptLevel::O1 => "1",
+        OptLevel::O2 => "2",
+        OptLevel::O3 => "3",
     }
 }
 
@@ -379,6 +427,8 @@ mod tests {
             ("jit.queue", "7"),
             ("jit.max-profiles", "100"),
             ("jit.opt-level", "O2"),
+            ("jit.tier-up-level", "3"),
+            ("jit.tier-up-ratio", "9"),
             ("jit.shutdown-ms", "10"),
             ("jit.code-cache-bytes", "1048576"),
             ("jit.idle-evict-ms", "0"),
@@ -394,6 +444,11 @@ mod tests {
         assert_eq!((c.buckets(), c.bucket_ms()), (5, 50));
         assert_eq!((c.workers(), c.queue(), c.max_profiles()), (2, 7, 100));
         assert_eq!((c.opt_level(), c.shutdown_ms()), (OptLevel::O2, 10));
+        // The tier-up level is kept, but only `auto` tiers up.
+        assert_eq!((c.tier_up_level(), c.tier_up_ratio()), (None, 9));
+        c.set("tier", "auto").unwrap();
+        assert_eq!(c.tier_up_level(), Some(OptLevel::O3));
+        c.set("tier", "jit").unwrap();
         assert_eq!(
             (c.code_cache_bytes(), c.idle_evict_ms(), c.max_versions()),
             (1 << 20, 0, 1)
@@ -428,6 +483,9 @@ mod tests {
             ("jit.buckets", "65"),
             ("jit.max-profiles", "1e3"),
             ("jit.opt-level", "4"),
+            ("jit.tier-up-level", "on"),
+            ("jit.tier-up-ratio", "0"),
+            ("jit.tier-up-ratio", "1000001"),
             ("jit.shutdown-ms", "600001"),
             ("jit.code-cache-bytes", "65535"),
             ("jit.code-cache-bytes", "1073741825"),
@@ -448,6 +506,22 @@ mod tests {
         assert_eq!(
             c.set("jit.hotness", "1"),
             Err(ConfigError::UnknownName("jit.hotness".into()))
+        );
+    }
+
+    #[test]
+    fn a_tier_up_level_not_above_the_first_level_is_no_tier_up() {
+        let mut c = RuntimeConfig::default();
+        assert_eq!(c.tier(), Tier::Auto);
+        assert_eq!(c.tier_up_level(), Some(OptLevel::O1));
+        c.set("jit.opt-level", "1").unwrap();
+        assert_eq!(c.tier_up_level(), None);
+        c.set("jit.tier-up-level", "2").unwrap();
+        assert_eq!(c.tier_up_level(), Some(OptLevel::O2));
+        c.set("jit.tier-up-level", "off").unwrap();
+        assert_eq!(
+            (c.tier_up_level(), c.get("jit.tier-up-level")),
+            (None, Some("off".into()))
         );
     }
 

@@ -6,7 +6,10 @@
 //! to a bounded pool of background compile threads (`pool.rs`); the finished version is
 //! published into the contract's entry within the code cache's budget (`lifecycle.rs`), and
 //! the next call finds it with one load and runs it. No call ever waits for a compiler, and no
-//! lock is taken on the way to a contract's code (`store.rs`).
+//! lock is taken on the way to a contract's code (`store.rs`). The first compile is quick
+//! (`jit.opt-level`, O0 by default); a compiled contract that has run for some multiple of its
+//! compile time and is still hot is compiled again, optimised (`jit.tier-up-level`), and the
+//! new version replaces the old one (`lifecycle.rs`).
 //!
 //! Compiled versions live as long as they are worth their memory and no longer: they are
 //! evicted when the cache is full (coldest first) or idle, invalidated when speculative code
@@ -66,7 +69,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use store::{CodeId, Entry, EvictionWait, Key, Store};
+use store::{CodeId, Entry, EvictionWait, Key, Store, Version};
 use window::Window;
 
 /// The tiered VM: an [`ember_evm::Vm`] that interprets, profiles and runs compiled code.
@@ -93,11 +96,10 @@ impl Runtime<JitBackend> {
     /// compiles every contract the compiler can handle
     /// ([`JitConfig::compile_everything`]); `auto` uses the analyzer's default gates.
     pub fn new(config: RuntimeConfig) -> Self {
-        let mut jit = match config.tier() {
+        let jit = match config.tier() {
             Tier::Jit => JitConfig::compile_everything(),
             Tier::Interp | Tier::Auto => JitConfig::default(),
         };
-        jit.opt_level = config.opt_level();
         Runtime::with_backend(config, JitBackend::new(jit), Arc::new(SystemClock::new()))
     }
 }
@@ -256,6 +258,48 @@ impl<B: Backend> Runtime<B> {
         }
     }
 
+    /// Asks for a tier-up of `version`, the published version of `entry`, once it has run
+    /// for `jit.tier-up-ratio` times its compile time and the contract is still hot within
+    /// the window (see `lifecycle.rs`). Called at most once per millisecond per contract.
+    fn maybe_tier_up(
+        &self,
+        entry: &Arc<Entry<B::Code>>,
+        version: &Arc<Version<B::Code>>,
+        now: u64,
+    ) {
+        let config = &self.core.config;
+        let origin = &version.origin;
+        match config.tier_up_level() {
+            Some(level) if origin.level < level => {}
+            _ => return,
+        }
+        let ran_ns = entry
+            .unit
+            .tier(ProfTier::Jit)
+            .exclusive_ns
+            .load(Ordering::Relaxed)
+            .saturating_sub(origin.jit_ns_before);
+        if version.tier_up_asked.load(Ordering::Relaxed)
+            || ran_ns < origin.compile_ns.saturating_mul(config.tier_up_ratio())
+        {
+            return;
+        }
+        let activity = entry.activity(now);
+        if activity.calls < config.hot_calls()
+            || activity.gas < config.hot_gas()
+            || version.tier_up_asked.swap(true, Ordering::Relaxed)
+        {
+            return;
+        }
+        match self.pool.submit_tier_up(entry, version, activity.gas) {
+            Submit::Queued => self.core.event(entry, EventKind::Queued),
+            // A full queue: a later millisecond asks again.
+            Submit::Dropped | Submit::NotCold => {
+                version.tier_up_asked.store(false, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// Whether an interpreted call of a `cold` entry in `auto` records its jump targets:
     /// when the contract may speculate and is half-way to hot by its totals (counting this
     /// call, and its gas as nothing yet), so that code that is never warm does not pay for a
@@ -356,7 +400,8 @@ impl<B: Backend> Vm for Runtime<B> {
             core.compile_now(entry);
         }
         // Written once per millisecond at most, not on every call of a busy contract.
-        if entry.last_used.ms.load(Ordering::Relaxed) != now {
+        let first_this_ms = entry.last_used.ms.load(Ordering::Relaxed) != now;
+        if first_this_ms {
             entry.last_used.ms.store(now, Ordering::Relaxed);
         }
         entry.observe(now);
@@ -383,6 +428,8 @@ impl<B: Backend> Vm for Runtime<B> {
             // window starts with the next call.
             if recompile {
                 entry.window.clear();
+            } else if first_this_ms {
+                self.maybe_tier_up(entry, version, now);
             }
             return r;
         }

@@ -26,18 +26,32 @@
 //! to be recompiled. A recompile exit invalidates the version it left: unpublished, the
 //! contract back to `cold` with its window cleared, so that it is profiled for a real window
 //! (every site, merged with what was seen before) and compiled again once hot.
+//!
+//! **Tier-up.** The first compile uses the quick level (`jit.opt-level`). In `auto`, once a
+//! version has run for `jit.tier-up-ratio` times its own compile time (its exclusive compiled
+//! time since it was published, from the profiler) and the contract is still hot within the
+//! window, the contract is compiled again at `jit.tier-up-level` on the pool, while the old
+//! version keeps running. The time a version has run so far is the prediction of how long it
+//! will go on running (code busy for a long time tends to stay busy), and the ratio weighs that
+//! against an optimising compile that takes several times the quick one for code some tens of
+//! percent faster; the window keeps code that was busy long ago from tiering up when it is
+//! called again. The new version replaces the old one with one compare-and-swap, only if the
+//! old one is still published: a tier-up is not an invalidation, the contract never leaves
+//! `compiled` for it and it uses up no speculation version (the new version speculates exactly
+//! when the old one did, on the same profile). The old version is freed like an unpublished
+//! one, after its last frame (and after the tier-up compile, which holds it while it runs).
 
 use crate::backend::{Backend, CompileFailure};
 use crate::clock::Clock;
 use crate::config::RuntimeConfig;
 use crate::state::ContractState;
-use crate::store::{Entry, Store, Version};
-use ember_jit::panic_message;
+use crate::store::{Entry, Origin, Store, Version};
+use ember_jit::{panic_message, OptLevel, Speculation};
 use ember_profile::perfmap::{symbol_name, PerfMap};
-use ember_profile::{timing, EventKind, Timeline, TimelineConfig};
+use ember_profile::{timing, EventKind, Tier as ProfTier, Timeline, TimelineConfig};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
 /// Why a version was unpublished.
@@ -68,6 +82,11 @@ pub struct CacheCounters {
     pub discards: AtomicU64,
     /// Versions not published because they alone exceed the budget.
     pub too_large: AtomicU64,
+    /// Versions that replaced a published version of the same contract (tier-ups).
+    pub tiered_up: AtomicU64,
+    /// Tier-up compiles whose result was not published: the version they were to replace
+    /// was gone by then, or the compile failed (the old version stays).
+    pub tier_ups_lost: AtomicU64,
 }
 
 /// What the runtime and its compile workers share.
@@ -159,11 +178,87 @@ impl<B: Backend> Core<B> {
             .may_speculate(entry)
             .then(|| entry.jumps.get().map(|p| p.speculation()))
             .flatten();
+        let level = self.config.opt_level();
+        let (result, ns) = self.run_compiler(entry, level, spec.as_ref(), worker);
+        match result {
+            Ok(code) => self.publish(entry, code, (level, ns), generation),
+            Err(CompileFailure::Rejected(reason)) => self.reject(entry, reason),
+            Err(CompileFailure::Transient(_)) => {
+                self.counters.transient.fetch_add(1, Ordering::Relaxed);
+                self.back_to_profiling(entry, ContractState::Compiling);
+            }
+        }
+    }
+
+    /// Compiles `entry` again at the tier-up level and puts the result in place of `old`, if
+    /// `old` is still published then (see the module). A pool job of compile worker `worker`.
+    pub fn tier_up(&self, entry: &Arc<Entry<B::Code>>, old: &Weak<Version<B::Code>>, worker: u32) {
+        let lost = || {
+            self.counters.tier_ups_lost.fetch_add(1, Ordering::Relaxed);
+        };
+        let is_published = |old: &Arc<Version<B::Code>>| matches!(&*entry.code.load(), Some(v) if Arc::ptr_eq(v, old));
+        let (Some(old), Some(level)) = (old.upgrade(), self.config.tier_up_level()) else {
+            return lost();
+        };
+        if !is_published(&old) {
+            return lost();
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        // The same speculation as the version it replaces, on the same profile (the jump
+        // profile only grows while the contract is cold).
+        let spec = old
+            .speculative
+            .then(|| entry.jumps.get().map(|p| p.speculation()))
+            .flatten();
+        let (result, ns) = self.run_compiler(entry, level, spec.as_ref(), worker);
+        let code = match result {
+            Ok(code) => code,
+            Err(CompileFailure::Transient(_)) => {
+                self.counters.transient.fetch_add(1, Ordering::Relaxed);
+                // The heap was full: a later window may ask again.
+                old.tier_up_asked.store(false, Ordering::Relaxed);
+                return lost();
+            }
+            Err(CompileFailure::Rejected(_)) => return lost(),
+        };
+        let bytes = self.backend.resident_bytes(&code) + std::mem::size_of::<Version<B::Code>>();
+        let budget = self.config.code_cache_bytes();
+        if bytes > budget {
+            self.counters.too_large.fetch_add(1, Ordering::Relaxed);
+            return lost();
+        }
+        let replaced = {
+            // The lock guards no data; a panic while holding it leaves nothing half done.
+            let _g = self.publishing.lock().unwrap_or_else(|e| e.into_inner());
+            self.make_room(bytes.saturating_sub(old.bytes), budget, Some(entry));
+            let version = self.new_version(entry, code, (level, ns), bytes);
+            self.store.replace(entry, &old, version)
+        };
+        if !replaced {
+            return lost();
+        }
+        self.counters.compiled.fetch_add(1, Ordering::Relaxed);
+        self.counters.tiered_up.fetch_add(1, Ordering::Relaxed);
+        self.event(entry, EventKind::TieredUp);
+        if self.generation.load(Ordering::SeqCst) != generation {
+            self.unpublish(entry, None, Unpublish::Discarded);
+        }
+    }
+
+    /// Runs the backend on `entry` at `level`, catching a panic as a rejection; adds the time
+    /// to the profiler and the timeline. Returns the result and the nanoseconds it took.
+    fn run_compiler(
+        &self,
+        entry: &Entry<B::Code>,
+        level: OptLevel,
+        spec: Option<&Speculation>,
+        worker: u32,
+    ) -> (Result<B::Code, CompileFailure>, u64) {
         let start = Instant::now();
         let start_ns = timing::now_ns();
         let result = panic::catch_unwind(AssertUnwindSafe(|| {
             self.backend
-                .compile(&entry.analysis, entry.key.rev, spec.as_ref())
+                .compile(&entry.analysis, entry.key.rev, level, spec)
         }))
         .unwrap_or_else(|payload| {
             Err(CompileFailure::Rejected(format!(
@@ -176,14 +271,46 @@ impl<B: Backend> Core<B> {
         if let Some(t) = &self.timeline {
             t.compile_job(worker, entry.id, start_ns, timing::now_ns(), result.is_ok());
         }
-        match result {
-            Ok(code) => self.publish(entry, code, generation),
-            Err(CompileFailure::Rejected(reason)) => self.reject(entry, reason),
-            Err(CompileFailure::Transient(_)) => {
-                self.counters.transient.fetch_add(1, Ordering::Relaxed);
-                self.back_to_profiling(entry, ContractState::Compiling);
+        (result, ns)
+    }
+
+    /// A version of `entry` holding `code` of `bytes` bytes, compiled at `level` in
+    /// `compile_ns`, numbered by the profiler's count of versions and announced in the perf
+    /// map. Called under the publishing lock.
+    fn new_version(
+        &self,
+        entry: &Entry<B::Code>,
+        code: B::Code,
+        (level, compile_ns): (OptLevel, u64),
+        bytes: usize,
+    ) -> Arc<Version<B::Code>> {
+        let speculative = self.backend.is_speculative(&code);
+        let origin = Origin {
+            level,
+            compile_ns,
+            jit_ns_before: entry
+                .unit
+                .tier(ProfTier::Jit)
+                .exclusive_ns
+                .load(Ordering::Relaxed),
+        };
+        let number = u32::try_from(entry.unit.add_version()).unwrap_or(u32::MAX);
+        let version = Version::new(
+            code,
+            number,
+            speculative,
+            origin,
+            bytes,
+            Arc::clone(&self.store.resident_bytes),
+        );
+        if let Some(map) = &self.perf_map {
+            let name = symbol_name(&entry.code_hash(), number);
+            for (start, len) in self.backend.code_ranges(&version.code) {
+                // A failed write loses a symbol, nothing else.
+                let _ = map.add(start, len, &name);
             }
         }
+        Arc::new(version)
     }
 
     fn reject(&self, entry: &Entry<B::Code>, reason: String) {
@@ -200,9 +327,14 @@ impl<B: Backend> Core<B> {
         let _ = entry.state.transition(from, ContractState::Cold);
     }
 
-    fn publish(&self, entry: &Arc<Entry<B::Code>>, code: B::Code, generation: u64) {
+    fn publish(
+        &self,
+        entry: &Arc<Entry<B::Code>>,
+        code: B::Code,
+        made: (OptLevel, u64),
+        generation: u64,
+    ) {
         let bytes = self.backend.resident_bytes(&code) + std::mem::size_of::<Version<B::Code>>();
-        let speculative = self.backend.is_speculative(&code);
         let budget = self.config.code_cache_bytes();
         if bytes > budget {
             self.counters.too_large.fetch_add(1, Ordering::Relaxed);
@@ -217,27 +349,12 @@ impl<B: Backend> Core<B> {
         {
             // The lock guards no data; a panic while holding it leaves nothing half done.
             let _g = self.publishing.lock().unwrap_or_else(|e| e.into_inner());
-            self.make_room(bytes, budget);
-            // Versions are numbered by the profiler's count of them.
-            let number = u32::try_from(entry.unit.add_version()).unwrap_or(u32::MAX);
-            let version = Version::new(
-                code,
-                number,
-                speculative,
-                bytes,
-                Arc::clone(&self.store.resident_bytes),
-            );
-            if let Some(map) = &self.perf_map {
-                let name = symbol_name(&entry.code_hash(), number);
-                for (start, len) in self.backend.code_ranges(&version.code) {
-                    // A failed write loses a symbol, nothing else.
-                    let _ = map.add(start, len, &name);
-                }
-            }
+            self.make_room(bytes, budget, None);
+            let version = self.new_version(entry, code, made, bytes);
             // The state first: an invalidation of the new version moves the entry from
             // `compiled` back to `cold`, so it must not find it still `compiling`.
             entry.state.store(ContractState::Compiled);
-            self.store.publish(entry, Arc::new(version));
+            self.store.publish(entry, version);
             self.counters.compiled.fetch_add(1, Ordering::Relaxed);
         }
         self.event(entry, EventKind::Compiled);
@@ -248,8 +365,9 @@ impl<B: Backend> Core<B> {
         }
     }
 
-    /// Evicts published versions, least valuable first, until `bytes` more fit in `budget`.
-    fn make_room(&self, bytes: usize, budget: usize) {
+    /// Evicts published versions, least valuable first, until `bytes` more fit in `budget`;
+    /// never the version of `keep`.
+    fn make_room(&self, bytes: usize, budget: usize, keep: Option<&Entry<B::Code>>) {
         let fits = || self.store.published_bytes.load(Ordering::SeqCst) + bytes <= budget;
         if fits() {
             return;
@@ -259,7 +377,7 @@ impl<B: Backend> Core<B> {
             .store
             .entries()
             .into_iter()
-            .filter(|e| e.code.load().is_some())
+            .filter(|e| e.code.load().is_some() && !keep.is_some_and(|k| std::ptr::eq(k, &**e)))
             .map(|e| {
                 let calls = e.activity(now).calls;
                 let last = e.last_used.ms.load(Ordering::Relaxed);

@@ -5,6 +5,9 @@
 //!   under the queue's lock in the same step, so one key never has two jobs, and an entry
 //!   is marked only once its job is really in the queue.
 //! - A full queue drops the request (counted); the entry stays `cold` and may ask again.
+//! - A tier-up request (see `lifecycle.rs`) names the published version it is to replace and
+//!   changes no state: its entry stays `compiled`, and the version's own flag keeps it from
+//!   being asked twice. First compiles are taken before any tier-up.
 //! - Jobs hold the entry by `Arc`: eviction removes an entry from the store but cannot free
 //!   what a worker is compiling (eviction never takes a queued or compiling entry anyway).
 //! - What a compile produces is published (or the rejection recorded) by the runtime's
@@ -17,11 +20,11 @@
 use crate::backend::Backend;
 use crate::lifecycle::Core;
 use crate::state::ContractState;
-use crate::store::Entry;
+use crate::store::{Entry, Version};
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::BinaryHeap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -35,6 +38,8 @@ struct Job<C> {
     /// Arrival order, for first-come-first-served among equals.
     seq: u64,
     entry: Arc<Entry<C>>,
+    /// For a tier-up, the version to replace (not kept alive by the queue).
+    replaces: Option<Weak<Version<C>>>,
 }
 
 impl<C> PartialEq for Job<C> {
@@ -52,10 +57,13 @@ impl<C> PartialOrd for Job<C> {
 }
 
 impl<C> Ord for Job<C> {
-    /// The greatest job (taken first) has the highest priority, then the earliest arrival.
+    /// The greatest job (taken first) is a first compile before a tier-up (a contract still
+    /// interpreted gains more), then has the highest priority, then the earliest arrival.
     fn cmp(&self, other: &Self) -> CmpOrdering {
-        self.priority
-            .cmp(&other.priority)
+        let first = |j: &Self| j.replaces.is_none();
+        first(self)
+            .cmp(&first(other))
+            .then_with(|| self.priority.cmp(&other.priority))
             .then_with(|| other.seq.cmp(&self.seq))
     }
 }
@@ -173,7 +181,7 @@ impl<B: Backend> Pool<B> {
         }
         self.start_workers();
         let counters = &self.shared.counters;
-        let mut q = self.shared.lock();
+        let q = self.shared.lock();
         if q.shutdown || q.live == 0 || q.jobs.len() >= self.bound {
             counters.dropped.fetch_add(1, Ordering::Relaxed);
             return Submit::Dropped;
@@ -187,17 +195,47 @@ impl<B: Backend> Pool<B> {
         {
             return Submit::NotCold;
         }
+        self.push(q, entry, priority, None);
+        Submit::Queued
+    }
+
+    /// Asks for `entry` to be compiled again at the tier-up level, to replace `version` (its
+    /// published version, whose tier-up the caller has claimed). `NotCold` is never returned.
+    pub fn submit_tier_up(
+        &self,
+        entry: &Arc<Entry<B::Code>>,
+        version: &Arc<Version<B::Code>>,
+        priority: u64,
+    ) -> Submit {
+        self.start_workers();
+        let q = self.shared.lock();
+        if q.shutdown || q.live == 0 || q.jobs.len() >= self.bound {
+            self.shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return Submit::Dropped;
+        }
+        self.push(q, entry, priority, Some(Arc::downgrade(version)));
+        Submit::Queued
+    }
+
+    /// Queues a job and wakes a worker.
+    fn push(
+        &self,
+        mut q: MutexGuard<'_, Queue<B::Code>>,
+        entry: &Arc<Entry<B::Code>>,
+        priority: u64,
+        replaces: Option<Weak<Version<B::Code>>>,
+    ) {
         let seq = q.next_seq;
         q.next_seq += 1;
         q.jobs.push(Job {
             priority,
             seq,
             entry: Arc::clone(entry),
+            replaces,
         });
-        counters.queued.fetch_add(1, Ordering::Relaxed);
+        self.shared.counters.queued.fetch_add(1, Ordering::Relaxed);
         drop(q);
         self.shared.work.notify_one();
-        Submit::Queued
     }
 
     /// Starts the workers, once. A worker that cannot be started is left out; with none,
@@ -257,11 +295,14 @@ impl<B: Backend> Pool<B> {
         q.shutdown = true;
         let mut cancelled = 0;
         for job in q.jobs.drain() {
-            // Back to cold: the contract keeps running in the interpreter.
-            let _ = job
-                .entry
-                .state
-                .transition(ContractState::Queued, ContractState::Cold);
+            // Back to cold: the contract keeps running in the interpreter. (A tier-up's
+            // contract keeps running its published version.)
+            if job.replaces.is_none() {
+                let _ = job
+                    .entry
+                    .state
+                    .transition(ContractState::Queued, ContractState::Cold);
+            }
             cancelled += 1;
         }
         self.shared
@@ -315,7 +356,10 @@ fn work<B: Backend>(shared: &Shared<B>, index: u32) {
             }
         };
         let Some(job) = job else { break };
-        shared.core.compile(&job.entry, index);
+        match &job.replaces {
+            None => shared.core.compile(&job.entry, index),
+            Some(old) => shared.core.tier_up(&job.entry, old, index),
+        }
         drop(job);
         shared.lock().running -= 1;
         shared.progress.notify_all();

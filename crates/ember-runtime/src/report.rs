@@ -76,6 +76,8 @@ impl<B: Backend> Runtime<B> {
                 discards: n(&c.discards),
                 too_large: n(&c.too_large),
                 heap_full: n(&c.transient),
+                tiered_up: n(&c.tiered_up),
+                tier_ups_lost: n(&c.tier_ups_lost),
             },
             evicted: core.store.evicted(),
             unprofiled: self.unprofiled.load(Ordering::Relaxed),
@@ -142,6 +144,7 @@ fn contract_stats<C>(
         rejection,
         invalidations: e.invalidations.load(Ordering::Relaxed),
         speculative: published.as_ref().map(|v| v.speculative),
+        level: published.as_ref().map(|v| v.origin.level),
         code_bytes: published.as_ref().map(|v| v.bytes as u64),
         side_exits_elsewhere,
     })

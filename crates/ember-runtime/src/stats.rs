@@ -4,6 +4,7 @@
 use crate::config::Tier;
 use crate::state::ContractState;
 use ember_evm::B256;
+use ember_jit::OptLevel;
 use ember_profile::report::{ExitSite, UnitReport};
 use serde_json::{json, Value};
 use std::fmt::Write;
@@ -26,6 +27,8 @@ pub struct ContractStats {
     pub invalidations: u32,
     /// Whether the published version speculates (`None`: nothing published).
     pub speculative: Option<bool>,
+    /// The optimisation level of the published version (`None`: nothing published).
+    pub level: Option<OptLevel>,
     /// What the published version costs the code cache.
     pub code_bytes: Option<u64>,
     /// Side exits at sites beyond the ones kept in [`UnitReport::exit_sites`].
@@ -48,6 +51,15 @@ impl ContractStats {
         match (&self.state, &self.rejection) {
             (ContractState::Rejected, Some(reason)) => format!("rejected: {reason}"),
             (state, _) => state.name().into(),
+        }
+    }
+
+    /// [`describe_state`](Self::describe_state), with the published version's level after
+    /// it (`compiled O1`).
+    pub fn describe_state_and_level(&self) -> String {
+        match self.level {
+            Some(level) => format!("{} {level:?}", self.describe_state()),
+            None => self.describe_state(),
         }
     }
 
@@ -112,6 +124,10 @@ pub struct CacheStats {
     pub too_large: u64,
     /// Compiles that found the code heap full.
     pub heap_full: u64,
+    /// Versions that replaced a published version at a higher optimisation level.
+    pub tiered_up: u64,
+    /// Tier-up compiles not published (the old version was gone, or the compile failed).
+    pub tier_ups_lost: u64,
 }
 
 /// Everything the runtime reports.
@@ -138,10 +154,11 @@ pub struct Stats {
 impl Stats {
     /// The JSON form: `{tier, contracts: [{codeHash, revision, codeSize, state, calls,
     /// callsInterp, callsJit, gasInterp, gasJit, compileNs, versions, invalidations,
-    /// speculative, codeBytes, sideExits: [{pc, count}], sideExitsElsewhere}], pool: {workers,
-    /// queued, pending, dropped, completed, failed, cancelled}, codeCache: {budgetBytes,
-    /// publishedBytes, residentBytes, evicted, idleEvicted, invalidated, discarded, discards,
-    /// tooLarge, heapFull}, evicted, unprofiled, collisions}`.
+    /// speculative, level, codeBytes, sideExits: [{pc, count}], sideExitsElsewhere}], pool:
+    /// {workers, queued, pending, dropped, completed, failed, cancelled}, codeCache:
+    /// {budgetBytes, publishedBytes, residentBytes, evicted, idleEvicted, invalidated,
+    /// discarded, discards, tooLarge, heapFull, tieredUp, tierUpsLost}, evicted, unprofiled,
+    /// collisions}`. `level` is `"O0"` ..= `"O3"` or null.
     pub fn to_json(&self) -> Value {
         let contracts: Vec<Value> = self
             .contracts
@@ -167,6 +184,7 @@ impl Stats {
                     "versions": p.versions,
                     "invalidations": c.invalidations,
                     "speculative": c.speculative,
+                    "level": c.level.map(|l| format!("{l:?}")),
                     "codeBytes": c.code_bytes,
                     "sideExits": sites,
                     "sideExitsElsewhere": c.side_exits_elsewhere,
@@ -197,6 +215,8 @@ impl Stats {
                 "discards": self.cache.discards,
                 "tooLarge": self.cache.too_large,
                 "heapFull": self.cache.heap_full,
+                "tieredUp": self.cache.tiered_up,
+                "tierUpsLost": self.cache.tier_ups_lost,
             },
             "evicted": self.evicted,
             "unprofiled": self.unprofiled,
@@ -246,7 +266,7 @@ impl Stats {
                 p.compile_ns as f64 / 1e6,
                 p.versions,
                 c.side_exits(),
-                c.describe_state()
+                c.describe_state_and_level()
             );
         }
         if self.contracts.len() > limit {
@@ -261,7 +281,7 @@ impl Stats {
         let k = &self.cache;
         let _ = writeln!(
             s,
-            "code cache: {} of {} bytes published, {} resident; {} evicted, {} idle, {} invalidated, {} discarded, {} too large, {} heap full",
+            "code cache: {} of {} bytes published, {} resident; {} evicted, {} idle, {} invalidated, {} discarded, {} too large, {} heap full; {} tiered up, {} tier-up(s) lost",
             k.published_bytes,
             k.budget_bytes,
             k.resident_bytes,
@@ -270,7 +290,9 @@ impl Stats {
             k.invalidated,
             k.discarded,
             k.too_large,
-            k.heap_full
+            k.heap_full,
+            k.tiered_up,
+            k.tier_ups_lost
         );
         let _ = write!(
             s,

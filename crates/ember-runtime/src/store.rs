@@ -22,9 +22,10 @@ use crate::state::{ContractState, StateCell};
 use crate::window::{Activity, Totals, Window};
 use arc_swap::ArcSwapOption;
 use ember_evm::{Address, CodeAnalysis, Revision, B256};
+use ember_jit::OptLevel;
 use ember_profile::{UnitCounters, UnitId};
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, TryLockError};
 
 /// How a contract's code is identified.
@@ -107,6 +108,19 @@ pub struct LastUsed {
     pub ms: AtomicU64,
 }
 
+/// How a version was compiled: its level and cost, and where the contract's compiled time
+/// stood when it was published (what a tier-up weighs, see `lifecycle.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The optimisation level it was compiled at.
+    pub level: OptLevel,
+    /// How long its compile took, in nanoseconds.
+    pub compile_ns: u64,
+    /// The contract's exclusive time in compiled code (the profiler's running total) when it
+    /// was made: the time it has run since is the total now minus this.
+    pub jit_ns_before: u64,
+}
+
 /// One compiled version of a contract, as published in its entry.
 ///
 /// Frames hold the version (through the entry's `ArcSwapOption`, see [`Entry::code`]) for
@@ -118,6 +132,10 @@ pub struct Version<C> {
     pub number: u32,
     /// Compiled against a jump profile, with recompile exits.
     pub speculative: bool,
+    /// How it was compiled, and what a tier-up weighs.
+    pub origin: Origin,
+    /// Set once a tier-up of this version has been asked for.
+    pub tier_up_asked: AtomicBool,
     /// What it costs the code cache: the backend's resident bytes plus this struct.
     pub bytes: usize,
     /// The cache's count of resident bytes, decremented when the version is dropped.
@@ -130,6 +148,7 @@ impl<C> Version<C> {
         code: C,
         number: u32,
         speculative: bool,
+        origin: Origin,
         bytes: usize,
         resident: Arc<AtomicUsize>,
     ) -> Self {
@@ -138,6 +157,8 @@ impl<C> Version<C> {
             code,
             number,
             speculative,
+            origin,
+            tier_up_asked: AtomicBool::new(false),
             bytes,
             resident,
         }
@@ -155,6 +176,7 @@ impl<C> std::fmt::Debug for Version<C> {
         f.debug_struct("Version")
             .field("number", &self.number)
             .field("speculative", &self.speculative)
+            .field("origin", &self.origin)
             .field("bytes", &self.bytes)
             .finish()
     }
@@ -355,6 +377,20 @@ impl<C> Store<C> {
         self.published_bytes
             .fetch_add(version.bytes, Ordering::SeqCst);
         entry.code.store(Some(version));
+    }
+
+    /// Puts `new` in `entry` in place of `old`, if `old` is still the published version, and
+    /// counts the difference; returns whether it did. Of a replacement and racing
+    /// unpublishes of `old`, exactly one takes it.
+    pub fn replace(&self, entry: &Entry<C>, old: &Arc<Version<C>>, new: Arc<Version<C>>) -> bool {
+        let bytes = new.bytes;
+        let before = entry.code.compare_and_swap(old, Some(new));
+        if !matches!(&*before, Some(b) if Arc::ptr_eq(b, old)) {
+            return false;
+        }
+        self.published_bytes.fetch_add(bytes, Ordering::SeqCst);
+        self.published_bytes.fetch_sub(old.bytes, Ordering::SeqCst);
+        true
     }
 
     /// Takes `expected` out of `entry` if it is still the published version (any published

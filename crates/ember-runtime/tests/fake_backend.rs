@@ -7,7 +7,7 @@ use ember_evm::{
 };
 use ember_runtime::{
     Backend, CompileFailure, ContractState, ContractStats, ExitKind, ExitSite, ManualClock,
-    Runtime, RuntimeConfig, SideExit, Speculation, Stats, Tier,
+    OptLevel, Runtime, RuntimeConfig, SideExit, Speculation, Stats, Tier,
 };
 use ember_testkit::{address, RecordingHost};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -48,6 +48,10 @@ struct Fake {
     order: Mutex<Vec<Vec<u8>>>,
     /// Whether each compile was given a speculation, in the order they ran.
     speculated: Mutex<Vec<bool>>,
+    /// The level of each compile, in the order they ran.
+    levels: Mutex<Vec<OptLevel>>,
+    /// How long each compiled frame takes (at least), to make compiled time.
+    frame_time: Option<Duration>,
     /// While true, compiles wait.
     closed: Mutex<bool>,
     opened: Condvar,
@@ -66,6 +70,22 @@ impl Fake {
         self.opened.notify_all();
     }
 
+    fn close(&self) {
+        *self.closed.lock().unwrap() = true;
+    }
+
+    /// A compiler whose compiled frames take `t` each.
+    fn with_frames_of(t: Duration) -> Self {
+        Fake {
+            frame_time: Some(t),
+            ..Fake::default()
+        }
+    }
+
+    fn levels(&self) -> Vec<OptLevel> {
+        self.levels.lock().unwrap().clone()
+    }
+
     fn started(&self) -> usize {
         self.started.load(Ordering::SeqCst)
     }
@@ -82,6 +102,7 @@ impl Backend for Fake {
         &self,
         code: &Arc<CodeAnalysis>,
         _rev: Revision,
+        level: OptLevel,
         spec: Option<&Speculation>,
     ) -> Result<FakeCode, CompileFailure> {
         self.started.fetch_add(1, Ordering::SeqCst);
@@ -92,6 +113,7 @@ impl Backend for Fake {
         drop(closed);
         self.order.lock().unwrap().push(code.code().to_vec());
         self.speculated.lock().unwrap().push(spec.is_some());
+        self.levels.lock().unwrap().push(level);
         if self.panic_on.as_deref() == Some(code.code()) {
             panic!("fake compiler bug");
         }
@@ -114,6 +136,9 @@ impl Backend for Fake {
         on_exit: &mut dyn FnMut(SideExit),
     ) -> ExecResult {
         self.runs.fetch_add(1, Ordering::SeqCst);
+        if let Some(t) = self.frame_time {
+            std::thread::sleep(t);
+        }
         if code.speculative && msg.input.first() == Some(&SURPRISE) {
             on_exit(SideExit {
                 pc: 0,
@@ -138,9 +163,11 @@ impl Backend for Fake {
 
 fn config(settings: &[(&str, &str)]) -> RuntimeConfig {
     let mut c = RuntimeConfig::default();
-    // One worker, one call makes hot unless a test says otherwise, gas never matters.
+    // One worker, one call makes hot unless a test says otherwise, gas never matters, no
+    // tier-up.
     for (name, value) in [
         ("tier", "auto"),
+        ("jit.tier-up-level", "off"),
         ("jit.workers", "1"),
         ("jit.hot-calls", "1"),
         ("jit.hot-gas", "0"),
@@ -843,4 +870,159 @@ fn one_version_per_contract_never_speculates() {
     let (rt, _clock) = runtime(&[("jit.max-versions", "1")], Fake::default());
     compile(&rt, &contract(3));
     assert_eq!(*rt.backend().speculated.lock().unwrap(), [false]);
+}
+
+/// Calls `code` once per millisecond of the manual clock until `done` holds (each call may
+/// ask for a tier-up: the check runs on a contract's first call of a millisecond).
+fn call_until(rt: &Runtime<Fake>, clock: &ManualClock, code: &[u8], done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < PATIENCE, "timed out calling");
+        clock.advance(1);
+        call(rt, code);
+    }
+}
+
+#[test]
+fn compiled_code_busy_for_its_compile_time_tiers_up_once_and_spends_no_version() {
+    let settings = [("jit.tier-up-level", "1"), ("jit.tier-up-ratio", "4")];
+    let (rt, clock) = runtime(&settings, Fake::with_frames_of(Duration::from_millis(2)));
+    let code = contract(9);
+    call(&rt, &code);
+    assert!(rt.wait_for_compiles(PATIENCE));
+    let first = stats_of(&rt.stats(), &code);
+    assert_eq!(
+        (first.level, first.speculative),
+        (Some(OptLevel::O0), Some(true))
+    );
+    // Each compiled frame takes 2 ms: after a few the window holds 4 compile times of it.
+    call_until(&rt, &clock, &code, || rt.backend().started() == 2);
+    assert!(rt.wait_for_compiles(PATIENCE));
+    let s = stats_of(&rt.stats(), &code);
+    assert_eq!(rt.backend().levels(), [OptLevel::O0, OptLevel::O1]);
+    assert_eq!(
+        (s.state, s.level, s.profile.versions, s.invalidations),
+        (ContractState::Compiled, Some(OptLevel::O1), 2, 0)
+    );
+    // Speculative like the version it replaced; no speculation version used up.
+    assert_eq!(*rt.backend().speculated.lock().unwrap(), [true, true]);
+    assert_eq!(s.speculative, Some(true));
+    let stats = rt.stats();
+    assert_eq!((stats.cache.tiered_up, stats.cache.tier_ups_lost), (1, 0));
+    assert_eq!(stats.cache.published_bytes, version_bytes(&rt, &code));
+    assert_eq!(stats.pool.completed, 2);
+    // At the top level it never asks again, however busy.
+    let runs = rt.backend().runs();
+    call_until(&rt, &clock, &code, || rt.backend().runs() >= runs + 20);
+    assert!(rt.wait_for_compiles(PATIENCE));
+    assert_eq!(rt.backend().started(), 2);
+    assert_eq!(call(&rt, &code).output[31], code[1]);
+}
+
+#[test]
+fn compiled_time_short_of_the_ratio_never_tiers_up() {
+    // A million compile times: far more than 200 quick frames run.
+    let settings = [("jit.tier-up-level", "1"), ("jit.tier-up-ratio", "1000000")];
+    let (rt, clock) = runtime(&settings, Fake::default());
+    let code = contract(10);
+    call(&rt, &code);
+    assert!(rt.wait_for_compiles(PATIENCE));
+    call_until(&rt, &clock, &code, || rt.backend().runs() >= 200);
+    assert!(rt.wait_for_compiles(PATIENCE));
+    assert_eq!(rt.backend().levels(), [OptLevel::O0]);
+    assert_eq!(rt.stats().cache.tiered_up, 0);
+}
+
+#[test]
+fn a_tier_up_finishing_after_its_version_was_invalidated_is_not_published() {
+    let settings = [("jit.tier-up-level", "2"), ("jit.tier-up-ratio", "1")];
+    let (rt, clock) = runtime(&settings, Fake::with_frames_of(Duration::from_millis(1)));
+    let code = contract(11);
+    call(&rt, &code);
+    assert!(rt.wait_for_compiles(PATIENCE));
+    // The tier-up compile starts and waits.
+    rt.backend().close();
+    call_until(&rt, &clock, &code, || rt.backend().started() == 2);
+    // Meanwhile the version it is to replace takes a recompile exit.
+    let r = run_with_input(&rt, &code, &[SURPRISE]);
+    assert_eq!(r.output[31], code[1]);
+    assert_eq!(state_of(&rt, &code), ContractState::Cold);
+    rt.backend().open();
+    assert!(rt.wait_for_compiles(PATIENCE));
+    let stats = rt.stats();
+    assert_eq!((stats.cache.tiered_up, stats.cache.tier_ups_lost), (0, 1));
+    assert_eq!(
+        (stats.cache.invalidated, stats.cache.published_bytes),
+        (1, 0)
+    );
+    let s = stats_of(&stats, &code);
+    assert_eq!(
+        (s.state, s.level, s.invalidations),
+        (ContractState::Cold, None, 1)
+    );
+    assert_eq!(rt.backend().levels(), [OptLevel::O0, OptLevel::O2]);
+}
+
+#[test]
+fn shutdown_cancels_a_queued_tier_up_and_the_contract_stays_compiled() {
+    let settings = [
+        ("jit.tier-up-level", "1"),
+        ("jit.tier-up-ratio", "1"),
+        ("jit.hot-calls", "2"),
+        ("jit.shutdown-ms", "50"),
+    ];
+    let (rt, clock) = runtime(&settings, Fake::with_frames_of(Duration::from_millis(1)));
+    let (a, b) = (contract(12), contract(13));
+    for code in [&a, &b] {
+        call(&rt, code);
+        call(&rt, code);
+        assert!(rt.wait_for_compiles(PATIENCE));
+    }
+    // A's tier-up holds the one worker; B's waits in the queue.
+    rt.backend().close();
+    call_until(&rt, &clock, &a, || rt.backend().started() == 3);
+    let queued = rt.stats().pool.queued;
+    call_until(&rt, &clock, &b, || rt.stats().pool.queued == queued + 1);
+    // Shut down while A's compile still waits: B's job is cancelled, A's worker detached.
+    let report = rt.shutdown();
+    assert_eq!((report.cancelled, report.detached), (1, 1));
+    rt.backend().open();
+    let s = stats_of(&rt.stats(), &b);
+    assert_eq!(
+        (s.state, s.level),
+        (ContractState::Compiled, Some(OptLevel::O0))
+    );
+    assert_eq!(call(&rt, &b).output[31], b[1]);
+}
+
+#[test]
+fn a_first_compile_goes_before_a_tier_up_that_asked_earlier() {
+    let settings = [
+        ("jit.tier-up-level", "1"),
+        ("jit.tier-up-ratio", "1"),
+        ("jit.hot-calls", "2"),
+    ];
+    let (rt, clock) = runtime(&settings, Fake::with_frames_of(Duration::from_millis(1)));
+    let (a, busy, b) = (contract(14), contract(15), contract(16));
+    call(&rt, &a);
+    call(&rt, &a);
+    assert!(rt.wait_for_compiles(PATIENCE));
+    // `busy`'s first compile holds the one worker; then A asks for its tier-up, then B for
+    // its first compile.
+    rt.backend().close();
+    call(&rt, &busy);
+    call(&rt, &busy);
+    eventually("the worker to start", || rt.backend().started() == 2);
+    let queued = rt.stats().pool.queued;
+    call_until(&rt, &clock, &a, || rt.stats().pool.queued == queued + 1);
+    call(&rt, &b);
+    call(&rt, &b);
+    assert_eq!(rt.stats().pool.pending, 2);
+    rt.backend().open();
+    assert!(rt.wait_for_compiles(PATIENCE));
+    assert_eq!(*rt.backend().order.lock().unwrap(), [a.clone(), busy, b, a]);
+    assert_eq!(
+        rt.backend().levels(),
+        [OptLevel::O0, OptLevel::O0, OptLevel::O0, OptLevel::O1]
+    );
 }

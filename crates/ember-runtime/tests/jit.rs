@@ -65,6 +65,8 @@ fn eight_threads_in_auto_while_compiles_are_published_see_the_interpreters_resul
         ("jit.hot-calls", "3"),
         ("jit.hot-gas", "0"),
         ("jit.workers", "2"),
+        // Tier-ups as soon as a version has run for its compile time, while threads run it.
+        ("jit.tier-up-ratio", "1"),
     ]));
     let rounds = 12;
     std::thread::scope(|s| {
@@ -121,7 +123,63 @@ fn eight_threads_in_auto_while_compiles_are_published_see_the_interpreters_resul
         short.state
     );
     assert_eq!(short.profile.jit.calls, 0);
-    assert_eq!(stats.pool.completed as usize, compiled.len());
+    // Every compile published a version; tier-ups replaced one each.
+    assert_eq!(
+        (stats.pool.completed - stats.cache.tiered_up) as usize,
+        compiled.len()
+    );
+}
+
+#[test]
+fn busy_compiled_code_tiers_up_while_threads_run_it_and_agrees_throughout() {
+    let rt = Runtime::new(config(&[
+        ("tier", "auto"),
+        ("jit.hot-calls", "2"),
+        ("jit.hot-gas", "0"),
+        ("jit.tier-up-ratio", "1"),
+    ]));
+    // Counts down from 20000 (six instructions a round), then returns a word; padded past
+    // the analyzer's 64-byte minimum with JUMPDESTs nothing reaches.
+    let mut code = vec![
+        0x62, 0x00, 0x4e, 0x20, // PUSH3 20000
+        0x5b, // JUMPDEST (pc 4)
+        0x60, 1, 0x90, 0x03, // PUSH1 1 SWAP1 SUB
+        0x80, 0x60, 4, 0x57, // DUP1 PUSH1 4 JUMPI
+        0x5a, 0x60, 0, 0x52, // GAS PUSH1 0 MSTORE
+        0x60, 32, 0x60, 0, 0xf3, // PUSH1 32 PUSH1 0 RETURN
+    ];
+    code.resize(80, 0x5b);
+    let p = (code, vec![], Revision::Cancun);
+    let want = run(&Interpreter, &case(&p, 1_000_000));
+    assert_eq!(want.result.status, StatusCode::Success);
+    let tiered_up = || rt.stats().cache.tiered_up > 0;
+    let start = std::time::Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                while !tiered_up() {
+                    assert!(start.elapsed() < PATIENCE, "{}", rt.stats().to_text(5));
+                    for _ in 0..20 {
+                        assert_eq!(run(&rt, &case(&p, 1_000_000)), want);
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(run(&rt, &case(&p, 1_000_000)), want);
+    let stats = rt.stats();
+    let c = &stats.contracts[0];
+    assert_eq!(
+        (c.state, c.level, c.profile.versions, c.invalidations),
+        (
+            ContractState::Compiled,
+            Some(ember_runtime::OptLevel::O1),
+            2,
+            0
+        ),
+        "{}",
+        stats.to_text(5)
+    );
 }
 
 #[test]

@@ -25,7 +25,7 @@
 use ember_evm::{
     keccak256, Address, CodeAnalysis, ExecResult, Host, Interpreter, Message, Revision, Vm, B256,
 };
-use ember_jit::{JitConfig, SideExit, Speculation};
+use ember_jit::{JitConfig, OptLevel, SideExit, Speculation};
 use ember_runtime::{Backend, CompileFailure, JitBackend, Runtime, RuntimeConfig, SystemClock};
 use ember_testkit::{address, RecordingHost};
 use serde_json::{json, Value};
@@ -252,10 +252,11 @@ impl Backend for ObservedJit {
         &self,
         code: &Arc<CodeAnalysis>,
         rev: Revision,
+        level: OptLevel,
         spec: Option<&Speculation>,
     ) -> Result<Self::Code, CompileFailure> {
         let start = Instant::now();
-        let result = self.jit.compile(code, rev, spec);
+        let result = self.jit.compile(code, rev, level, spec);
         let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.compile_ns.fetch_add(ns, Ordering::Relaxed);
         self.max_compile_ns.fetch_max(ns, Ordering::Relaxed);
@@ -538,13 +539,9 @@ fn summary_line(summary: &Value) -> String {
 fn run(opts: &Options) -> Result<(Value, u64), String> {
     // Fail before starting if the RSS cannot be read.
     rss()?;
-    // What `Runtime::new` compiles with in `auto`.
-    let jit = JitConfig {
-        opt_level: opts.config.opt_level(),
-        ..JitConfig::default()
-    };
+    // What `Runtime::new` compiles with in `auto` (the runtime gives each compile its level).
     let backend = ObservedJit {
-        jit: JitBackend::new(jit),
+        jit: JitBackend::new(JitConfig::default()),
         compile_ns: AtomicU64::new(0),
         max_compile_ns: AtomicU64::new(0),
         attempts: AtomicU64::new(0),
@@ -648,6 +645,7 @@ fn run(opts: &Options) -> Result<(Value, u64), String> {
         "discardedVersions": cache.discarded,
         "tooLarge": cache.too_large,
         "heapFull": cache.heap_full,
+        "tieredUp": cache.tiered_up,
         "storeEvictions": stats.evicted,
         "unprofiledCalls": stats.unprofiled,
         "calls": n(&totals.calls),

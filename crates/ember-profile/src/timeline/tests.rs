@@ -323,6 +323,7 @@ fn event_names() {
         (EventKind::SideExit { pc: 0 }, "sideExit"),
         (EventKind::Invalidated, "invalidated"),
         (EventKind::Discarded, "discarded"),
+        (EventKind::TieredUp, "tieredUp"),
     ];
     for (k, n) in kinds {
         assert_eq!(k.name(), n);

@@ -35,6 +35,7 @@ fn sample() -> Stats {
             rejection: Some("too small".into()),
             invalidations: 1,
             speculative: Some(false),
+            level: Some(OptLevel::O1),
             code_bytes: Some(8192),
             side_exits_elsewhere: 2,
         }],
@@ -58,6 +59,8 @@ fn sample() -> Stats {
             discards: 0,
             too_large: 0,
             heap_full: 0,
+            tiered_up: 3,
+            tier_ups_lost: 1,
         },
         evicted: 6,
         unprofiled: 7,
@@ -87,6 +90,7 @@ fn json_has_the_documented_fields() {
         (Some(2), Some(1))
     );
     assert_eq!(c["speculative"], false);
+    assert_eq!(c["level"], "O1");
     assert_eq!(c["codeBytes"], 8192);
     assert_eq!(c["sideExits"][0]["pc"], 17, "by pc");
     assert_eq!(c["sideExits"][0]["count"], 1);
@@ -96,6 +100,10 @@ fn json_has_the_documented_fields() {
     assert_eq!(k["budgetBytes"], 1 << 20);
     assert_eq!(k["residentBytes"], 12288);
     assert_eq!(k["idleEvicted"], 1);
+    assert_eq!(
+        (k["tieredUp"].as_u64(), k["tierUpsLost"].as_u64()),
+        (Some(3), Some(1))
+    );
     let p = &v["pool"];
     for (k, n) in [
         ("queued", 5),
@@ -115,7 +123,7 @@ fn text_table_lists_contracts_and_totals() {
     assert!(t.starts_with("runtime: tier auto, 1 contract(s)\n"), "{t}");
     assert!(t.contains("0xababababababab.. cancun    "), "{t}");
     assert!(
-        t.contains("1.500    2        6  rejected: too small"),
+        t.contains("1.500    2        6  rejected: too small O1"),
         "{t}"
     );
     assert!(
@@ -128,6 +136,7 @@ fn text_table_lists_contracts_and_totals() {
         t.contains("pool: 2 worker(s), 5 queued, 1 pending, 2 dropped, 3 completed, 1 failed"),
         "{t}"
     );
+    assert!(t.contains("; 3 tiered up, 1 tier-up(s) lost\n"), "{t}");
     let short = sample().to_text(0);
     assert!(short.contains("(1 more)"), "{short}");
 }

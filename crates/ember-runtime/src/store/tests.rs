@@ -14,6 +14,13 @@ fn entry(k: Key) -> Entry<()> {
     Entry::new(k, &[0x00], Window::new(4, 10), UnitId(1))
 }
 
+/// A version's origin where it does not matter.
+const O0: Origin = Origin {
+    level: OptLevel::O0,
+    compile_ns: 0,
+    jit_ns_before: 0,
+};
+
 fn has(s: &Store<()>, k: &Key) -> bool {
     s.get(k, &s.guard()).is_some()
 }
@@ -117,6 +124,7 @@ fn evicting_a_compiled_entry_unpublishes_its_code_and_frees_it_after_the_last_re
         (),
         1,
         false,
+        O0,
         1000,
         Arc::clone(&s.resident_bytes),
     ));
@@ -147,6 +155,7 @@ fn of_racing_unpublishes_of_one_version_exactly_one_wins() {
             (),
             round,
             true,
+            O0,
             64,
             Arc::clone(&s.resident_bytes),
         ));
@@ -164,7 +173,14 @@ fn of_racing_unpublishes_of_one_version_exactly_one_wins() {
         assert_eq!(wins.into_inner(), 1);
         assert_eq!(s.published_bytes.load(Ordering::SeqCst), 0);
         // An unpublish that names a version no longer published takes nothing.
-        let w = Arc::new(Version::new((), 0, true, 8, Arc::clone(&s.resident_bytes)));
+        let w = Arc::new(Version::new(
+            (),
+            0,
+            true,
+            O0,
+            8,
+            Arc::clone(&s.resident_bytes),
+        ));
         s.publish(&e, Arc::clone(&w));
         assert!(s.unpublish(&e, Some(&v)).is_none());
         assert!(s.unpublish(&e, None).is_some());
@@ -199,4 +215,44 @@ fn concurrent_inserts_never_exceed_the_bound() {
         s.evicted() as usize + s.count(),
         inserted.load(Ordering::Relaxed)
     );
+}
+
+#[test]
+fn a_replacement_racing_unpublishes_of_the_old_version_takes_it_or_nothing() {
+    let s: Store<()> = Store::new(4, EvictionWait::Never);
+    let e = s.get_or_insert(key(0), 0, || entry(key(0))).unwrap();
+    let version = |bytes| {
+        Arc::new(Version::new(
+            (),
+            1,
+            false,
+            O0,
+            bytes,
+            Arc::clone(&s.resident_bytes),
+        ))
+    };
+    for _ in 0..100 {
+        let old = version(100);
+        s.publish(&e, Arc::clone(&old));
+        let new = version(300);
+        let (replaced, unpublished) = std::thread::scope(|scope| {
+            let r = scope.spawn(|| s.replace(&e, &old, Arc::clone(&new)));
+            let u = scope.spawn(|| s.unpublish(&e, Some(&old)).is_some());
+            (r.join().unwrap(), u.join().unwrap())
+        });
+        assert!(replaced != unpublished, "exactly one takes the old version");
+        let published = e.code.load_full();
+        if replaced {
+            assert!(Arc::ptr_eq(published.as_ref().unwrap(), &new));
+            assert_eq!(s.published_bytes.load(Ordering::SeqCst), 300);
+            assert!(s.unpublish(&e, None).is_some());
+        } else {
+            assert!(published.is_none());
+        }
+        assert_eq!(s.published_bytes.load(Ordering::SeqCst), 0);
+        // A replacement of a version no longer published changes nothing.
+        assert!(!s.replace(&e, &old, Arc::clone(&new)));
+        assert!(e.code.load().is_none());
+    }
+    assert_eq!(s.resident_bytes.load(Ordering::SeqCst), 0);
 }
