@@ -84,6 +84,14 @@ struct Val<'ctx> {
     home: Option<i64>,
 }
 
+/// A long EVM block is emitted as LLVM blocks of at most this many instructions, joined by
+/// unconditional branches. Instruction selection builds one DAG per LLVM block and its time
+/// grows faster than the block: blake2b_huff (blocks of thousands of instructions) compiled
+/// at O0 in 2.5 s as one block each and in 0.53 s split every 128, at the same speed (64 was
+/// as quick to compile, with code a few percent slower). The O1 pipeline's simplifycfg merges
+/// the pieces again.
+const SPLIT_EVERY: usize = 128;
+
 /// The virtual stack inside one block.
 #[derive(Clone)]
 struct BlockState<'ctx> {
@@ -95,6 +103,12 @@ struct BlockState<'ctx> {
     vs: Vec<Val<'ctx>>,
     /// Gas left after the whole block's static gas was charged.
     gas: IntValue<'ctx>,
+    /// Bytes the memory is known to hold here: the end of the highest constant-offset access
+    /// the block has made so far (memory never shrinks within a frame).
+    mem_known: u64,
+    /// The memory's base pointer, as loaded in this block since the last call that may have
+    /// moved the buffer (a growth, or a builtin working on the frame).
+    mem_base: Option<PointerValue<'ctx>>,
 }
 
 struct Codegen<'a, 'ctx> {
@@ -455,6 +469,9 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
     /// with the stack as it was `before` the operands were popped and the gas before the
     /// instruction (`gas_before` is its suffix). The interpreter then fails exactly there,
     /// or grows memory itself and runs on. `None` when that exit is certain.
+    ///
+    /// A constant-offset access inside what the block already knows the memory holds needs
+    /// no check, and the base pointer is loaded once per block and after each growth.
     fn memory_at(
         &mut self,
         st: &mut BlockState<'ctx>,
@@ -465,6 +482,18 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         size: u64,
     ) -> R<Option<PointerValue<'ctx>>> {
         let limit = U256::from(MAX_BUFFER_SIZE);
+        // A constant offset within the limit: its end, which the memory is known to hold
+        // after this access.
+        let const_end = off
+            .c
+            .filter(|&c| c <= limit)
+            .map(|c| c.as_limbs()[0] + size);
+        if let Some(end) = const_end.filter(|&end| end <= st.mem_known) {
+            let base = self.memory_base(st)?;
+            return Ok(Some(
+                self.byte_ptr(base, self.const64(end as usize - size as usize))?,
+            ));
+        }
         let exit = self.ctx.append_basic_block(self.func, "mem_exit");
         match off.c {
             Some(c) if c > limit => {
@@ -497,6 +526,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         let inside = self
             .b
             .build_int_compare(IntPredicate::ULE, end, len, "inside")?;
+        let base_before = self.memory_base(st)?;
         let from = self.b.get_insert_block().expect("positioned");
         let fast = self.ctx.append_basic_block(self.func, "mem");
         let grow = self.ctx.append_basic_block(self.func, "mem_grow");
@@ -513,6 +543,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         let paid =
             self.b
                 .build_int_compare(IntPredicate::SGE, left, self.i64.const_zero(), "paid")?;
+        let grown_base = self.load_memory_base()?;
         self.b.build_conditional_branch(paid, fast, exit)?;
 
         self.b.position_at_end(exit);
@@ -524,16 +555,36 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         let gas = self.b.build_phi(self.i64, "gas")?;
         gas.add_incoming(&[(&st.gas, from), (&left, grow)]);
         st.gas = gas.as_basic_value().into_int_value();
-        let base_field = self.byte_ptr(self.memory, self.const64(Memory::BASE_OFFSET))?;
         let base = self
             .b
-            .build_load(
-                self.ctx.ptr_type(Default::default()),
-                base_field,
-                "mem_base",
-            )?
-            .into_pointer_value();
+            .build_phi(self.ctx.ptr_type(Default::default()), "mem_base")?;
+        base.add_incoming(&[(&base_before, from), (&grown_base, grow)]);
+        let base = base.as_basic_value().into_pointer_value();
+        st.mem_base = Some(base);
+        if let Some(end) = const_end {
+            st.mem_known = st.mem_known.max(end);
+        }
         Ok(Some(self.byte_ptr(base, off64)?))
+    }
+
+    /// The memory's base pointer: the one this block loaded, or loaded now.
+    fn memory_base(&self, st: &mut BlockState<'ctx>) -> R<PointerValue<'ctx>> {
+        match st.mem_base {
+            Some(base) => Ok(base),
+            None => {
+                let base = self.load_memory_base()?;
+                st.mem_base = Some(base);
+                Ok(base)
+            }
+        }
+    }
+
+    fn load_memory_base(&self) -> R<PointerValue<'ctx>> {
+        let field = self.byte_ptr(self.memory, self.const64(Memory::BASE_OFFSET))?;
+        Ok(self
+            .b
+            .build_load(self.ctx.ptr_type(Default::default()), field, "mem_base")?
+            .into_pointer_value())
     }
 
     /// MLOAD, MSTORE or MSTORE8 in place; returns true when it ended the block's code.
@@ -824,6 +875,8 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             phys: 0,
             vs: Vec::new(),
             gas,
+            mem_known: 0,
+            mem_base: None,
         };
 
         // The instructions and the static gas from each one to the block end.
@@ -841,6 +894,13 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
 
         for (i, &pc) in instrs.iter().enumerate() {
             let opc = code[pc];
+            if i > 0 && i % SPLIT_EVERY == 0 {
+                let cur = self.b.get_insert_block().expect("positioned");
+                let bb = self.ctx.append_basic_block(self.func, "split");
+                bb.move_after(cur).expect("same function");
+                self.b.build_unconditional_branch(bb)?;
+                self.b.position_at_end(bb);
+            }
             if self.instruction(&mut st, pc, opc, &suffix[i..])? {
                 return Ok(());
             }
@@ -1195,6 +1255,8 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
     ) -> R<bool> {
         let len = self.flush(st)?;
         self.store_frame_len(len)?;
+        // The builtin may grow the memory, which may move its buffer.
+        st.mem_base = None;
         let next = pc + 1;
         let (r, ok_value) = match builtin {
             Builtin::Step => {

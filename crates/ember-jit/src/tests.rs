@@ -150,6 +150,92 @@ fn inline_memory_access_short_of_gas_for_its_expansion_hands_over_before_it() {
     assert_eq!(native.3[0x201f], 9);
 }
 
+/// The interpreter's frame when it halts, and how it halted.
+fn interpreter_end(src: &str, gas: i64, input: &[u8]) -> (StatusCode, State) {
+    let code = assemble(src).unwrap();
+    let a = CodeAnalysis::new(&code);
+    let msg = message(gas, input);
+    let mut host = RecordingHost::new(&Interpreter, Revision::Cancun);
+    let mut frame = Frame::new(&msg, Revision::Cancun, a.code());
+    let mut at = 0;
+    loop {
+        match step(&mut frame, &a, &mut host, at) {
+            Step::Next(n) => at = n,
+            Step::Halt(s) => return (s, state(&frame)),
+        }
+    }
+}
+
+#[test]
+fn memory_known_in_a_block_survives_growth_by_builtins_and_inline_code() {
+    // One block: constant-offset accesses inside what earlier ones proved need no check;
+    // between them memory grows through `step` (CALLDATACOPY), a frame builtin (KECCAK256)
+    // and the inline growth path, each of which may move the buffer, and a dynamic offset
+    // takes the checked path in the middle. The six words left on the stack are stored at
+    // the end (a halted frame's stack is not written back).
+    let src = "PUSH1 0x11 PUSH1 0 MSTORE PUSH1 0x22 PUSH1 0 MSTORE \
+               PUSH2 0x1000 PUSH1 0 PUSH2 0x4000 CALLDATACOPY \
+               PUSH1 0x33 PUSH1 0 MSTORE PUSH1 0 MLOAD \
+               PUSH1 0 CALLDATALOAD MLOAD \
+               PUSH1 0x44 PUSH3 0x010000 MSTORE PUSH1 0x55 PUSH1 0x20 MSTORE8 \
+               PUSH1 32 PUSH1 0 KECCAK256 PUSH1 0x66 PUSH2 0x7fe0 MSTORE \
+               PUSH1 32 PUSH3 0x040000 KECCAK256 \
+               PUSH1 0x77 PUSH1 0x40 MSTORE PUSH1 0x20 MLOAD PUSH2 0x7fe0 MLOAD \
+               PUSH2 0x9000 MSTORE PUSH2 0x9020 MSTORE PUSH2 0x9040 MSTORE \
+               PUSH2 0x9060 MSTORE PUSH2 0x9080 MSTORE PUSH2 0x90a0 MSTORE STOP";
+    let mut input = words(&[0x4000]);
+    input.extend((0..64).map(|i| i as u8 + 1));
+    let gas = 10_000_000;
+    let (exit, native) = run_native(src, gas, &input);
+    assert_eq!(
+        exit,
+        Outcome::Halt(StatusCode::Success),
+        "ran natively to its end"
+    );
+    let (status, interpreted) = interpreter_end(src, gas, &input);
+    assert_eq!(status, StatusCode::Success);
+    // Compared part by part: the memory is 256 KiB.
+    assert_eq!((native.1, native.2), (interpreted.1, interpreted.2));
+    assert_eq!(native.3.len(), interpreted.3.len());
+    let differ = (0..native.3.len()).find(|&i| native.3[i] != interpreted.3[i]);
+    assert_eq!(differ, None, "the first byte of memory that differs");
+    assert_eq!(native.3.len(), 0x040020);
+    assert_eq!(native.3[0x1f], 0x33);
+    assert_eq!(
+        (native.3[0x90bf], native.3[0x901f]),
+        (0x33, 0x66),
+        "MLOADs stored"
+    );
+}
+
+#[test]
+fn a_block_longer_than_one_llvm_block_runs_and_hands_over_as_the_interpreter_does() {
+    // 100 rounds of PUSH1 i PUSH1 j MSTORE PUSH1 i DUP1 ADD POP (700 instructions, one EVM
+    // block, emitted as several LLVM blocks), then an MSTORE at 0x4000.
+    let mut src: String = (0..100u32)
+        .map(|i| {
+            format!(
+                "PUSH1 {} PUSH1 {} MSTORE PUSH1 {} DUP1 ADD POP ",
+                i,
+                (i % 8) * 32,
+                i
+            )
+        })
+        .collect();
+    src.push_str("PUSH1 7 PUSH2 0x4000 MSTORE STOP");
+    let (exit, native) = run_native(&src, 1_000_000, &[]);
+    assert_eq!(exit, Outcome::Halt(StatusCode::Success));
+    let (status, interpreted) = interpreter_end(&src, 1_000_000, &[]);
+    assert_eq!(status, StatusCode::Success);
+    assert_eq!((native.1, &native.3), (interpreted.1, &interpreted.3));
+    assert_eq!(native.3[0x401f], 7);
+    // Without the gas for the last expansion, the interpreter takes over at that MSTORE
+    // (pc 10 * 100 + 2 + 3) with the exact state.
+    let static_gas = 100 * (3 + 3 + 3 + 3 + 3 + 3 + 2) + 3 + 3 + 3 + 3 * 8;
+    let s = assert_hands_over(&src, static_gas + 100, &[], 1005);
+    assert_eq!(s.3.len(), 256);
+}
+
 #[test]
 fn side_exit_at_a_dynamic_jump_to_a_bad_target_keeps_the_operand() {
     let mut input = [0u8; 32];
