@@ -43,6 +43,7 @@ use crate::builtins::{
     fold_pure, frame_builtin, halt_code, jit_calldataload, jit_expand, pure_builtin, step_address,
     CallDataFn, ExpandFn, FrameFn, PureFn, RECOMPILE,
 };
+use crate::entry_stack;
 use crate::speculation::{plan, SitePlan, Speculation, SpeculationStats};
 use ember_evm::instructions as ins;
 use ember_evm::memory::{Memory, MAX_BUFFER_SIZE};
@@ -57,7 +58,8 @@ use inkwell::module::Module;
 use inkwell::types::{FunctionType, IntType};
 use inkwell::values::{BasicMetadataValueEnum, BasicValue, FunctionValue, IntValue, PointerValue};
 use inkwell::IntPredicate;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
 
 /// Name of the generated function.
 pub(crate) const ENTRY_NAME: &str = "ember_contract";
@@ -109,6 +111,12 @@ struct BlockState<'ctx> {
     /// The memory's base pointer, as loaded in this block since the last call that may have
     /// moved the buffer (a growth, or a builtin working on the frame).
     mem_base: Option<PointerValue<'ctx>>,
+    /// The stack at block entry as `entry_stack` proved it (its length is `entry_len`), if
+    /// it did.
+    known: Option<Rc<[Option<U256>]>>,
+    /// The array slots below this one (relative to `entry_len`) still hold what they held at
+    /// block entry: nothing in the block has written them (a flush, or a builtin's results).
+    untouched_below: i64,
 }
 
 struct Codegen<'a, 'ctx> {
@@ -158,6 +166,8 @@ struct Codegen<'a, 'ctx> {
     pending: BTreeSet<usize>,
     dispatch: Option<BasicBlock<'ctx>>,
     stop: BasicBlock<'ctx>,
+    /// The stack at the start of each block whose entry `entry_stack` proved, by start pc.
+    entry_stacks: HashMap<usize, Rc<[Option<U256>]>>,
     /// The profile to speculate on, if any.
     spec: Option<&'a Speculation>,
     /// What was done with it so far.
@@ -251,6 +261,10 @@ fn build_inner<'ctx>(
         b.build_int_to_ptr(i64.const_int(step_address() as u64, false), ptr, "jit_step")?;
 
     let blocks = analysis.basic_blocks(rev);
+    let entry_stacks = entry_stack::entry_stacks(analysis, &blocks)
+        .into_iter()
+        .map(|(pc, s)| (pc, Rc::from(s)))
+        .collect();
     let mut cg = Codegen {
         ctx,
         b,
@@ -290,6 +304,7 @@ fn build_inner<'ctx>(
         pending: BTreeSet::new(),
         dispatch: None,
         stop,
+        entry_stacks,
         spec,
         spec_stats: SpeculationStats::default(),
     };
@@ -752,12 +767,24 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
     fn pull(&self, st: &mut BlockState<'ctx>, n: usize) -> R<()> {
         while st.vs.len() < n {
             st.phys -= 1;
-            let v = self.load_slot(st, st.phys)?;
+            // A slot the entry analysis proved constant, and that still holds its entry
+            // value, is not loaded.
+            let c = st.known.as_ref().and_then(|k| {
+                if st.phys >= st.untouched_below {
+                    return None;
+                }
+                let i = usize::try_from(k.len() as i64 + st.phys).ok()?;
+                k.get(i).copied().flatten()
+            });
+            let v = match c {
+                Some(c) => self.i256.const_int_arbitrary_precision(c.as_limbs()),
+                None => self.load_slot(st, st.phys)?,
+            };
             st.vs.insert(
                 0,
                 Val {
                     v,
-                    c: None,
+                    c,
                     home: Some(st.phys),
                 },
             );
@@ -794,6 +821,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             let k = st.phys + i as i64;
             if val.home != Some(k) {
                 self.store_slot(st, k, val.v)?;
+                st.untouched_below = st.untouched_below.min(k);
             }
         }
         st.phys += items.len() as i64;
@@ -814,10 +842,16 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
     fn block(&mut self, blk: &EvmBlock) -> R<()> {
         let bb = self.bbs[&blk.start];
         self.b.position_at_end(bb);
-        let len = self
-            .b
-            .build_load(self.i64, self.len_var, "len")?
-            .into_int_value();
+        let known = self.entry_stacks.get(&blk.start).cloned();
+        // A proven entry height is a constant: the stack checks below fold away, and slot
+        // addresses become constant offsets.
+        let len = match &known {
+            Some(k) => self.const64(k.len()),
+            None => self
+                .b
+                .build_load(self.i64, self.len_var, "len")?
+                .into_int_value(),
+        };
         let gas = self
             .b
             .build_load(self.i64, self.gas_var, "gas")?
@@ -825,14 +859,18 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
 
         // Entry checks.
         let mut checks = Vec::new();
-        if blk.stack_required > 0 {
+        let proven = known.as_ref().is_some_and(|k| {
+            k.len() >= usize::from(blk.stack_required)
+                && k.len() + usize::from(blk.stack_max_growth) <= STACK_LIMIT
+        });
+        if blk.stack_required > 0 && !proven {
             let req = self.i64.const_int(blk.stack_required as u64, false);
             checks.push(
                 self.b
                     .build_int_compare(IntPredicate::UGE, len, req, "underflow")?,
             );
         }
-        if blk.stack_max_growth > 0 {
+        if blk.stack_max_growth > 0 && !proven {
             // A block that grows by more than the whole stack can never run to its end; it
             // always exits (then the interpreter overflows at the exact instruction).
             match (STACK_LIMIT as u64).checked_sub(blk.stack_max_growth as u64) {
@@ -877,6 +915,8 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             gas,
             mem_known: 0,
             mem_base: None,
+            known,
+            untouched_below: 0,
         };
 
         // The instructions and the static gas from each one to the block end.
@@ -1312,6 +1352,8 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         self.b.position_at_end(cont);
 
         let (pops, pushes) = stack_io(opc);
+        // The builtin consumed the slots of its operands and wrote its results there.
+        st.untouched_below = st.untouched_below.min(st.phys - pops as i64);
         st.phys += pushes as i64 - pops as i64;
         let after = self.load_frame_gas()?;
         st.gas = self.add_const(after, -suffix[1])?;

@@ -25,6 +25,7 @@ mod builtins;
 mod codegen;
 #[cfg(any(test, feature = "testing"))]
 pub mod difftest;
+mod entry_stack;
 pub mod heap;
 mod memory_manager;
 pub mod speculation;

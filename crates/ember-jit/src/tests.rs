@@ -236,6 +236,34 @@ fn a_block_longer_than_one_llvm_block_runs_and_hands_over_as_the_interpreter_doe
     assert_eq!(s.3.len(), 256);
 }
 
+/// Runs `src` natively to its end and checks gas and memory against the interpreter's, and
+/// that the word at 0 is `word`.
+fn assert_native_run_stores(src: &str, word: u8) {
+    let (exit, native) = run_native(src, 100_000, &[]);
+    assert_eq!(exit, Outcome::Halt(StatusCode::Success), "{src}");
+    let (_, interpreted) = interpreter_end(src, 100_000, &[]);
+    assert_eq!(
+        (native.1, &native.3),
+        (interpreted.1, &interpreted.3),
+        "{src}"
+    );
+    assert_eq!(native.3[31], word, "{src}");
+}
+
+#[test]
+fn entry_constants_overwritten_by_a_builtin_are_read_again() {
+    // The block at :b starts with 5, 3, 2 proven on the stack. EXP runs in a builtin on the
+    // frame's array: it consumes the 2 and the 3 and leaves 8 where the 3 was, so the ADD
+    // must read 8 there (13, not 5 + 3), while the 5 below is still the entry constant.
+    assert_native_run_stores("PUSH1 5 PUSH1 3 PUSH1 2 :b EXP ADD PUSH1 0 MSTORE STOP", 13);
+    // Entry constants swapped, then written back by the flush before a builtin: after it the
+    // SUB reads the swapped slots (5 - 3), not the entry's order.
+    assert_native_run_stores(
+        "PUSH1 5 PUSH1 3 :b SWAP1 PUSH1 1 PUSH1 1 EXP POP SUB PUSH1 0 MSTORE STOP",
+        2,
+    );
+}
+
 #[test]
 fn side_exit_at_a_dynamic_jump_to_a_bad_target_keeps_the_operand() {
     let mut input = [0u8; 32];
