@@ -71,22 +71,36 @@ fn run_native_with(
     (decode(r), state(&frame))
 }
 
-/// The interpreter's frame just before it executes the instruction at `pc` (the first
-/// time), stepping from the start.
-fn interpreter_at(src: &str, gas: i64, input: &[u8], pc: usize) -> State {
+/// Steps the interpreter from the start until it halts or `stop(pc)` holds before the
+/// instruction at `pc`; returns how it halted (if it did) and its frame.
+fn interpret(
+    src: &str,
+    gas: i64,
+    input: &[u8],
+    stop: impl Fn(usize) -> bool,
+) -> (Option<StatusCode>, State) {
     let code = assemble(src).unwrap();
     let a = CodeAnalysis::new(&code);
     let msg = message(gas, input);
     let mut host = RecordingHost::new(&Interpreter, Revision::Cancun);
     let mut frame = Frame::new(&msg, Revision::Cancun, a.code());
     let mut at = 0;
-    while at != pc {
+    while !stop(at) {
         match step(&mut frame, &a, &mut host, at) {
             Step::Next(n) => at = n,
-            Step::Halt(s) => panic!("halted with {s:?} before reaching pc {pc}"),
+            Step::Halt(s) => return (Some(s), state(&frame)),
         }
     }
-    state(&frame)
+    (None, state(&frame))
+}
+
+/// The interpreter's frame just before it executes the instruction at `pc` (the first
+/// time), stepping from the start.
+fn interpreter_at(src: &str, gas: i64, input: &[u8], pc: usize) -> State {
+    match interpret(src, gas, input, |at| at == pc) {
+        (None, frame) => frame,
+        (Some(s), _) => panic!("halted with {s:?} before reaching pc {pc}"),
+    }
 }
 
 fn assert_hands_over(src: &str, gas: i64, input: &[u8], pc: usize) -> State {
@@ -152,18 +166,8 @@ fn inline_memory_access_short_of_gas_for_its_expansion_hands_over_before_it() {
 
 /// The interpreter's frame when it halts, and how it halted.
 fn interpreter_end(src: &str, gas: i64, input: &[u8]) -> (StatusCode, State) {
-    let code = assemble(src).unwrap();
-    let a = CodeAnalysis::new(&code);
-    let msg = message(gas, input);
-    let mut host = RecordingHost::new(&Interpreter, Revision::Cancun);
-    let mut frame = Frame::new(&msg, Revision::Cancun, a.code());
-    let mut at = 0;
-    loop {
-        match step(&mut frame, &a, &mut host, at) {
-            Step::Next(n) => at = n,
-            Step::Halt(s) => return (s, state(&frame)),
-        }
-    }
+    let (status, frame) = interpret(src, gas, input, |_| false);
+    (status.expect("runs until it halts"), frame)
 }
 
 #[test]

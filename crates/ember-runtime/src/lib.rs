@@ -273,12 +273,7 @@ impl<B: Backend> Runtime<B> {
             Some(level) if origin.level < level => {}
             _ => return,
         }
-        let ran_ns = entry
-            .unit
-            .tier(ProfTier::Jit)
-            .exclusive_ns
-            .load(Ordering::Relaxed)
-            .saturating_sub(origin.jit_ns_before);
+        let ran_ns = entry.compiled_ns().saturating_sub(origin.jit_ns_before);
         if version.tier_up_asked.load(Ordering::Relaxed)
             || ran_ns < origin.compile_ns.saturating_mul(config.tier_up_ratio())
         {

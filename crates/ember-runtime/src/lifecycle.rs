@@ -48,7 +48,7 @@ use crate::state::ContractState;
 use crate::store::{Entry, Origin, Store, Version};
 use ember_jit::{panic_message, OptLevel, Speculation};
 use ember_profile::perfmap::{symbol_name, PerfMap};
-use ember_profile::{timing, EventKind, Tier as ProfTier, Timeline, TimelineConfig};
+use ember_profile::{timing, EventKind, Timeline, TimelineConfig};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -288,11 +288,7 @@ impl<B: Backend> Core<B> {
         let origin = Origin {
             level,
             compile_ns,
-            jit_ns_before: entry
-                .unit
-                .tier(ProfTier::Jit)
-                .exclusive_ns
-                .load(Ordering::Relaxed),
+            jit_ns_before: entry.compiled_ns(),
         };
         let number = u32::try_from(entry.unit.add_version()).unwrap_or(u32::MAX);
         let version = Version::new(

@@ -259,6 +259,14 @@ impl<C> Entry<C> {
         self.window.observe(now_ms, || self.totals());
     }
 
+    /// The exclusive time of this code's compiled frames so far (the profiler's counter).
+    pub fn compiled_ns(&self) -> u64 {
+        self.unit
+            .tier(ember_profile::Tier::Jit)
+            .exclusive_ns
+            .load(Ordering::Relaxed)
+    }
+
     /// The calls and gas within the window at `now_ms`.
     pub fn activity(&self, now_ms: u64) -> Activity {
         self.window.activity(now_ms, self.totals())
