@@ -293,6 +293,59 @@ fn stack_bounds_fail_at_block_entry_exactly() {
 }
 
 #[test]
+fn proven_heights_at_the_stack_limit() {
+    // The entry-stack pass proves every height here, so the compiler drops the entry checks
+    // that the proven height satisfies and must keep the ones it does not.
+    let jit = jit();
+    let pushes = |n: usize| "PUSH0 ".repeat(n);
+    let cases = [
+        // 1000 items, then a block that fills the stack exactly: no check needed, success.
+        (
+            format!("{} &b JUMP :b {} STOP", pushes(1000), pushes(24)),
+            StatusCode::Success,
+        ),
+        // 1023 after the second block (its jump target is the 1024th item), then a third
+        // block that pushes two: its overflow check stays and fails there.
+        (
+            format!(
+                "{} &b JUMP :b {} &c JUMP :c PUSH0 PUSH0 STOP",
+                pushes(1000),
+                pushes(23)
+            ),
+            StatusCode::StackOverflow,
+        ),
+        // A block that pops more than the proven height holds.
+        (
+            "PUSH0 &b JUMP :b POP POP STOP".to_string(),
+            StatusCode::StackUnderflow,
+        ),
+    ];
+    for (src, want) in cases {
+        let code = assemble(&src).unwrap();
+        let out = check(&jit, &Case::new(&code));
+        assert_eq!(
+            out.result.status,
+            want,
+            "{}",
+            &src[src.len().saturating_sub(60)..]
+        );
+    }
+    // :b is reached with one item (the JUMPI taken) or two (its fall-through pushes one
+    // more): its height is unknown, so its underflow check stays, and fails on the first way
+    // in only.
+    let code = assemble("PUSH0 PUSH1 0 CALLDATALOAD &b JUMPI PUSH0 :b POP POP STOP").unwrap();
+    for (word, want) in [(1u8, StatusCode::StackUnderflow), (0, StatusCode::Success)] {
+        let mut input = [0u8; 32];
+        input[31] = word;
+        let case = Case {
+            input: &input,
+            ..Case::new(&code)
+        };
+        assert_eq!(check(&jit, &case).result.status, want, "condition {word}");
+    }
+}
+
+#[test]
 fn static_and_dynamic_jumps_including_invalid_targets() {
     let jit = jit();
     let statics = [
