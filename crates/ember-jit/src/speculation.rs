@@ -169,6 +169,10 @@ pub struct SpeculationStats {
     pub unprofiled_sites: u32,
     /// Dynamic jump sites compiled with the full dispatch over all JUMPDESTs.
     pub table_sites: u32,
+    /// Dynamic jump sites whose targets the compiler proved (a few constants, such as the
+    /// return sites of an internal function): compare-and-branch to them without
+    /// speculating, whatever the profile says.
+    pub proven_sites: u32,
     /// Recompile exits in the code (each guarded or unprofiled site has one).
     pub recompile_exits: u32,
     /// EVM basic blocks compiled: those some compiled branch reaches. Blocks that only
@@ -187,6 +191,9 @@ pub(crate) enum SitePlan {
     Guard(Vec<usize>),
     /// The site never ran: the jump instruction is a recompile exit.
     Unprofiled,
+    /// Compare-and-branch to these targets, which the compiler proved are the only
+    /// JUMPDESTs the jump can reach; a side exit for any other value (a bad jump).
+    Proven(Vec<usize>),
 }
 
 /// The plan for the dynamic jump at `pc` under `spec`; `is_jumpdest` tells valid targets.

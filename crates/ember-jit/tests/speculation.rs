@@ -18,7 +18,8 @@ use std::sync::Arc;
 /// Modes (first calldata word): 0 calls `f` twice, 1 and 3+ once each from another call site,
 /// 2 returns at once. Then a computed jump to the second word (`done`), whose targets `t1` ..
 /// `t6` end the frame in different ways; `t3` is a JUMPI to the fourth word on the third.
-/// `f` returns with a jump to the address its caller pushed, as solc's internal calls do.
+/// `f` returns with a jump to the address its caller pushed, as solc's internal calls do: the
+/// compiler proves where that jump goes, so it is never speculated on.
 const PROGRAM: &str = "
     PUSH1 0 CALLDATALOAD
     DUP1 ISZERO &m0 JUMPI
@@ -164,8 +165,13 @@ fn seen_targets_run_without_exits() {
     assert!(c.is_speculative());
     let s = c.speculation_stats();
     assert_eq!(
-        (s.guarded_sites, s.unprofiled_sites, s.table_sites),
-        (3, 0, 0),
+        (
+            s.guarded_sites,
+            s.unprofiled_sites,
+            s.table_sites,
+            s.proven_sites
+        ),
+        (2, 0, 0, 1),
         "{s:?}"
     );
     let mut refund = false;
@@ -183,9 +189,9 @@ fn unseen_targets_exit_once_at_each_speculated_site() {
     let p = program();
     let spec = profile_of(&p.code, &[input(&[0, p.t[3], 1, p.t[1]])]);
     let c = compile_with(&p.code, &spec);
-    // `f` returns to a call site the profile never saw.
-    let (out, exits) = run(&c, &p.code, &input(&[1, p.t[1]]));
-    assert_eq!(exits, recompile(p.f_ret));
+    // `f` returns to a call site the profile never saw: a proven target, no exit.
+    let (out, exits) = run(&c, &p.code, &input(&[1, p.t[3], 0, p.t[1]]));
+    assert_eq!(exits, []);
     assert_eq!(out.result.status, StatusCode::Success);
     // The computed jump goes to another target.
     let (out, exits) = run(&c, &p.code, &input(&[0, p.t[2]]));
@@ -195,7 +201,7 @@ fn unseen_targets_exit_once_at_each_speculated_site() {
     // The JUMPI in t3 jumps elsewhere.
     let (_, exits) = run(&c, &p.code, &input(&[0, p.t[3], 1, p.t[5]]));
     assert_eq!(exits, recompile(p.t3));
-    assert_eq!(c.recompile_exit_count(), 3);
+    assert_eq!(c.recompile_exit_count(), 2);
     // A bad destination is not a profile miss: the frame fails, as in the interpreter.
     let (out, exits) = run(&c, &p.code, &input(&[0, p.t[3] + 1]));
     assert_eq!(
@@ -206,8 +212,8 @@ fn unseen_targets_exit_once_at_each_speculated_site() {
         }]
     );
     assert_eq!(out.result.status, StatusCode::BadJumpDestination);
-    assert_eq!(c.recompile_exit_count(), 3);
-    assert_eq!(c.exit_counts(), (0, 4));
+    assert_eq!(c.recompile_exit_count(), 2);
+    assert_eq!(c.exit_counts(), (1, 3));
 }
 
 #[test]
@@ -250,8 +256,9 @@ fn sites_that_never_ran_exit_at_their_jump() {
         assert!(!spec.sites.contains_key(&pc), "{spec:?}");
     }
     let c = compile_with(&p.code, &spec);
-    // `f` returns through an exit, so the return addresses, `done` and the `t`s after it are
-    // reached by nothing compiled: one site, one exit, and those blocks are left out.
+    // `f`'s return is proven, but the computed jump at `done` exits, so the `t`s after it are
+    // reached by nothing compiled: one unprofiled site, one exit, and those blocks are left
+    // out.
     let s = c.speculation_stats();
     assert_eq!((s.unprofiled_sites, s.recompile_exits), (1, 1), "{s:?}");
     let all = compile_speculative(
@@ -261,14 +268,16 @@ fn sites_that_never_ran_exit_at_their_jump() {
         None,
     )
     .unwrap();
-    assert!(
-        s.compiled_blocks < all.speculation_stats().compiled_blocks / 2,
+    // t1 to t6, and the STOP after t3's JUMPI.
+    assert_eq!(
+        all.speculation_stats().compiled_blocks - s.compiled_blocks,
+        7,
         "{s:?}"
     );
     let (_, exits) = run(&c, &p.code, &input(&[2]));
     assert_eq!(exits, []);
     let (_, exits) = run(&c, &p.code, &input(&[0, p.t[1]]));
-    assert_eq!(exits, recompile(p.f_ret));
+    assert_eq!(exits, recompile(p.done));
 
     // Every target but t3 ran: `done` is megamorphic, so t3 is compiled (reached through the
     // dispatch), and its JUMPI exits as a whole, even when it would not jump.

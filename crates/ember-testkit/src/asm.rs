@@ -9,6 +9,11 @@ use std::collections::HashMap;
 /// JUMPDEST and names its pc; `&name` emits `PUSH2 <pc of name>`; `0x..` alone emits raw
 /// bytes.
 pub fn assemble(src: &str) -> Result<Vec<u8>, String> {
+    assemble_labelled(src).map(|(code, _)| code)
+}
+
+/// Assembles like [`assemble`] and also returns the pc of every `:name` label.
+pub fn assemble_labelled(src: &str) -> Result<(Vec<u8>, HashMap<String, usize>), String> {
     let ops: HashMap<&str, u8> = (0..=255u8)
         .filter_map(|op| ember_evm::opcodes::name(op).map(|n| (n, op)))
         .collect();
@@ -57,7 +62,11 @@ pub fn assemble(src: &str) -> Result<Vec<u8>, String> {
         let pc = u16::try_from(pc).map_err(|_| format!("label {name} beyond 64 KiB"))?;
         code[at..at + 2].copy_from_slice(&pc.to_be_bytes());
     }
-    Ok(code)
+    let labels = labels
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    Ok((code, labels))
 }
 
 #[cfg(test)]
@@ -76,5 +85,7 @@ mod tests {
         assert!(assemble("FROB").is_err());
         assert!(assemble("PUSH1").is_err());
         assert!(assemble(":a :a").is_err());
+        let (_, labels) = assemble_labelled("PUSH1 1 :a STOP :b").unwrap();
+        assert_eq!((labels["a"], labels["b"]), (2, 4));
     }
 }

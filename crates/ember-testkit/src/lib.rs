@@ -10,7 +10,7 @@ mod case;
 mod host;
 mod programs;
 
-pub use asm::assemble;
+pub use asm::{assemble, assemble_labelled};
 pub use case::{compare, message, run, world, Case, Outcome, CALLEE, CALLEE_CODE, CONTRACT};
 pub use host::{Call, Effect, Log, RecordingHost, World};
 pub use programs::{random_jump_program, random_program, self_caller, self_caller_input, XorShift};
