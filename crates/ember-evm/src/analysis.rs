@@ -4,6 +4,7 @@
 
 use crate::opcodes::{self, op_table, STACK_LIMIT};
 use crate::revision::{Revision, ALL_REVISIONS};
+use crate::U256;
 use std::sync::OnceLock;
 
 /// Zero bytes after the code: PUSH32 at the last byte reads 32 of them, and the pc then
@@ -66,6 +67,14 @@ impl CodeAnalysis {
     #[inline]
     pub fn is_jumpdest(&self, pc: usize) -> bool {
         pc < self.len && self.jumpdests[pc / 64] & (1 << (pc % 64)) != 0
+    }
+
+    /// Where a jump to `dest` lands: `dest` itself if it is a JUMPDEST, `None` for a bad
+    /// destination. The one rule for jump targets, shared with the compiler.
+    #[inline(always)]
+    pub fn jump_destination(&self, dest: &U256) -> Option<usize> {
+        let l = dest.as_limbs();
+        (l[1] | l[2] | l[3] == 0 && self.is_jumpdest(l[0] as usize)).then_some(l[0] as usize)
     }
 
     /// Splits the code into basic blocks for `rev`: a block starts at pc 0, at every JUMPDEST
@@ -327,6 +336,19 @@ mod tests {
         assert!(!a.is_jumpdest(5));
         assert!(!a.is_jumpdest(100));
         assert_eq!(a.padded_code().len(), 6 + 33);
+    }
+
+    #[test]
+    fn jump_destinations_are_jumpdests_below_2_pow_64() {
+        // PUSH2 0x5b5b JUMPDEST PUSH1 0x5b
+        let a = CodeAnalysis::new(&[0x61, 0x5b, 0x5b, 0x5b, 0x60, 0x5b]);
+        assert_eq!(a.jump_destination(&U256::from(3)), Some(3));
+        assert_eq!(a.jump_destination(&U256::from(2)), None, "push data");
+        assert_eq!(a.jump_destination(&U256::from(100)), None, "past the code");
+        // The low limb alone names a JUMPDEST; the higher limbs make it a bad destination.
+        let high = U256::from(3) | (U256::from(1) << 64);
+        assert_eq!(a.jump_destination(&high), None);
+        assert_eq!(a.jump_destination(&U256::MAX), None);
     }
 
     #[test]

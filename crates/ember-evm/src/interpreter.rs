@@ -237,12 +237,8 @@ fn trace_step(f: &Frame<'_>, host: &mut dyn Host, pc: usize, op: u8, info: OpInf
 /// The destination of a jump, if it is a JUMPDEST.
 #[inline(always)]
 fn jump_target(a: &CodeAnalysis, dest: &U256) -> Result<usize, StatusCode> {
-    let l = dest.as_limbs();
-    if l[1] | l[2] | l[3] == 0 && a.is_jumpdest(l[0] as usize) {
-        Ok(l[0] as usize)
-    } else {
-        Err(StatusCode::BadJumpDestination)
-    }
+    a.jump_destination(dest)
+        .ok_or(StatusCode::BadJumpDestination)
 }
 
 /// The loop's hot state, kept in locals so it lives in registers: gas left and the stack's

@@ -829,9 +829,15 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
     /// continues at `pc`.
     fn side_exit(&self, st: &mut BlockState<'ctx>, pc: usize, gas_before: IntValue<'ctx>) -> R<()> {
         let len = self.flush(st)?;
+        self.hand_over(len, gas_before, pc as u64)
+    }
+
+    /// Leaves the compiled code with the stack height `len` and the gas `gas` in the frame,
+    /// returning `code` (the pc to continue at, maybe with a flag).
+    fn hand_over(&self, len: IntValue<'ctx>, gas: IntValue<'ctx>, code: u64) -> R<()> {
         self.store_frame_len(len)?;
-        self.store_frame_gas(gas_before)?;
-        self.ret_const(pc as u64)
+        self.store_frame_gas(gas)?;
+        self.ret_const(code)
     }
 
     // ---- blocks ------------------------------------------------------------------------
@@ -841,7 +847,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         self.b.position_at_end(bb);
         let entry = self.proven.entries.get(&blk.start);
         let height = entry.and_then(|e| e.height);
-        let known: Option<Rc<[Option<U256>]>> = entry.map(|e| Rc::from(e.top.as_slice()));
+        let known = entry.map(|e| Rc::clone(&e.top));
         // A proven entry height is a constant: the overflow check below folds away, and slot
         // addresses become constant offsets.
         let len = match height {
@@ -904,9 +910,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             let fail = self.ctx.append_basic_block(self.func, "entry_exit");
             self.b.build_conditional_branch(ok, body, fail)?;
             self.b.position_at_end(fail);
-            self.store_frame_len(len)?;
-            self.store_frame_gas(gas)?;
-            self.ret_const(blk.start as u64)?;
+            self.hand_over(len, gas, blk.start as u64)?;
             self.b.position_at_end(body);
         }
         let gas = self.add_const(gas, -blk.static_gas)?;
@@ -1376,9 +1380,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
     }
 
     fn is_jumpdest(&self, c: U256) -> Option<usize> {
-        let l = c.as_limbs();
-        (l[1] | l[2] | l[3] == 0 && self.analysis.is_jumpdest(l[0] as usize))
-            .then_some(l[0] as usize)
+        self.analysis.jump_destination(&c)
     }
 
     fn jump(&mut self, st: &mut BlockState<'ctx>, pc: usize, suffix: i64) -> R<()> {
@@ -1462,10 +1464,8 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
                 let taken = self.ctx.append_basic_block(self.func, "bad_jump");
                 self.b.build_conditional_branch(nonzero, taken, fall)?;
                 self.b.position_at_end(taken);
-                self.store_frame_len(len)?;
                 let g = self.gas_at(st, suffix)?;
-                self.store_frame_gas(g)?;
-                self.ret_const(pc as u64)?;
+                self.hand_over(len, g, pc as u64)?;
                 self.b.position_at_end(fall);
                 let rest = self.add_const(len, -2)?;
                 self.b.build_store(self.len_var, rest)?;
@@ -1524,10 +1524,8 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         gas_before: IntValue<'ctx>,
         pc: usize,
     ) -> R<()> {
-        self.store_frame_len(len)?;
-        self.store_frame_gas(gas_before)?;
         self.spec_stats.recompile_exits += 1;
-        self.ret_const(RECOMPILE | pc as u64)
+        self.hand_over(len, gas_before, RECOMPILE | pc as u64)
     }
 
     /// A taken jump at `pc` to the run-time value `dest`, compiled as `plan` says. Where it
@@ -1555,9 +1553,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
                 self.compare_chain(st, dest, taken_len, &targets)?;
                 // Only a bad jump gets here: the interpreter fails it.
                 let g = self.gas_at(st, suffix)?;
-                self.store_frame_len(exit_len)?;
-                self.store_frame_gas(g)?;
-                self.ret_const(pc as u64)
+                self.hand_over(exit_len, g, pc as u64)
             }
             SitePlan::Unprofiled => {
                 let g = self.gas_at(st, suffix)?;

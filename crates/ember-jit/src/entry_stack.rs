@@ -39,6 +39,7 @@
 use ember_evm::opcodes::{self as op, immediate_size, stack_io, STACK_LIMIT};
 use ember_evm::{BasicBlock, CodeAnalysis, U256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
 
 /// The most constants the pass keeps for one stack item; past it the item is not known.
 /// Sixteen keeps the return sites of a helper called from many places.
@@ -55,7 +56,7 @@ pub(crate) struct EntryStack {
     pub height: Option<usize>,
     /// The top items every way in leaves, bottom first: `Some(c)` for an item known to be `c`.
     /// With a known height this is the whole stack.
-    pub top: Vec<Option<U256>>,
+    pub top: Rc<[Option<U256>]>,
 }
 
 /// What the pass proved about the code.
@@ -74,27 +75,6 @@ pub(crate) struct Proven {
 struct Stack {
     height: Option<usize>,
     top: Vec<Values>,
-}
-
-impl Stack {
-    /// The meet of `self` and `other`: the common height, and the top items both have, each
-    /// with the values of both.
-    fn meet(&self, other: &Stack) -> Stack {
-        let (a, b) = (&self.top, &other.top);
-        let n = a.len().min(b.len());
-        Stack {
-            height: if self.height == other.height {
-                self.height
-            } else {
-                None
-            },
-            top: a[a.len() - n..]
-                .iter()
-                .zip(&b[b.len() - n..])
-                .map(|(x, y)| union(x, y))
-                .collect(),
-        }
-    }
 }
 
 /// The union of two items' values.
@@ -124,10 +104,7 @@ fn context_key(analysis: &CodeAnalysis, s: &Stack) -> Key {
         .enumerate()
         .rev()
         .filter_map(|(i, v)| match v.as_deref() {
-            Some(&[c]) => usize::try_from(c)
-                .ok()
-                .filter(|&t| analysis.is_jumpdest(t))
-                .map(|t| (i, t)),
+            Some([c]) => analysis.jump_destination(c).map(|t| (i, t)),
             _ => None,
         })
         .take(RETURN_DEPTH)
@@ -288,7 +265,7 @@ fn prove_within(
                 b.start,
                 EntryStack {
                     height: s.height,
-                    top: s.top.iter().map(single).collect(),
+                    top: s.top.iter().map(single).collect::<Vec<_>>().into(),
                 },
             ))
         })
@@ -312,8 +289,7 @@ fn single(v: &Values) -> Option<U256> {
 fn jumpdests_in(analysis: &CodeAnalysis, values: &[U256]) -> Vec<usize> {
     values
         .iter()
-        .filter_map(|&t| usize::try_from(t).ok())
-        .filter(|&t| analysis.is_jumpdest(t))
+        .filter_map(|t| analysis.jump_destination(t))
         .collect()
 }
 
@@ -339,12 +315,11 @@ struct Run {
 fn run_block(analysis: &CodeAnalysis, block: &BasicBlock, entry: Stack) -> Option<Run> {
     let mut s = entry;
     let code = analysis.padded_code();
+    // A JUMP or JUMPI always ends its block.
     let mut jump = None;
     let mut pc = block.start;
-    let mut last = op::STOP;
     while pc < block.end {
         let opc = code[pc];
-        last = opc;
         if opc == op::JUMP || opc == op::JUMPI {
             jump = Some((pc, s.top.last().cloned().flatten()));
         }
@@ -354,14 +329,13 @@ fn run_block(analysis: &CodeAnalysis, block: &BasicBlock, entry: Stack) -> Optio
         pc += 1 + immediate_size(opc);
     }
     let mut edges = Vec::new();
-    if last == op::JUMP || last == op::JUMPI {
-        match jump.as_ref().and_then(|(_, v)| v.as_ref()) {
-            // A bad target fails there: no edge.
-            Some(values) => edges.extend(jumpdests_in(analysis, values).into_iter().map(Edge::To)),
-            None => edges.push(Edge::AnyJumpdest),
+    match &jump {
+        // A bad target fails there: no edge.
+        Some((_, Some(values))) => {
+            edges.extend(jumpdests_in(analysis, values).into_iter().map(Edge::To))
         }
-    } else {
-        jump = None;
+        Some((_, None)) => edges.push(Edge::AnyJumpdest),
+        None => {}
     }
     if !block.terminates && block.end < analysis.code().len() {
         edges.push(Edge::To(block.end));
@@ -374,6 +348,25 @@ fn run_block(analysis: &CodeAnalysis, block: &BasicBlock, entry: Stack) -> Optio
 }
 
 impl Stack {
+    /// The meet of `self` and `other`: the common height, and the top items both have, each
+    /// with the values of both.
+    fn meet(&self, other: &Stack) -> Stack {
+        let (a, b) = (&self.top, &other.top);
+        let n = a.len().min(b.len());
+        Stack {
+            height: if self.height == other.height {
+                self.height
+            } else {
+                None
+            },
+            top: a[a.len() - n..]
+                .iter()
+                .zip(&b[b.len() - n..])
+                .map(|(x, y)| union(x, y))
+                .collect(),
+        }
+    }
+
     /// Makes the top `n` items known (as any value where they were not); false if a known
     /// height has fewer.
     fn reach(&mut self, n: usize) -> bool {
@@ -459,7 +452,7 @@ mod tests {
     fn at(height: usize, top: Vec<Option<U256>>) -> EntryStack {
         EntryStack {
             height: Some(height),
-            top,
+            top: top.into(),
         }
     }
 
@@ -493,8 +486,8 @@ mod tests {
         let m = &s[&11];
         assert_eq!(m.height, None, "two heights");
         assert_eq!(
-            m.top,
-            vec![None],
+            *m.top,
+            [None],
             "the top item is 2 on one way in and 1 on the other"
         );
         assert_eq!(s.get(&13), None, "no dynamic jump: unreached");
@@ -532,7 +525,7 @@ mod tests {
         // of them one constant (x or 9, ret1 or ret2, 1 or 4).
         let entry = &p.entries[&f];
         assert_eq!(entry.height, None);
-        assert_eq!(entry.top, vec![None, None, None]);
+        assert_eq!(*entry.top, [None, None, None]);
         // Its JUMP goes to ret1 or ret2, and nowhere else.
         let jump = code.len() - 1;
         assert_eq!(p.targets[&jump], vec![ret1, ret2]);
