@@ -314,6 +314,21 @@ impl Regs {
         }
     }
 
+    /// Pushes the word with these limbs (least significant first), one store per limb.
+    #[inline(always)]
+    fn push_limbs(&mut self, limbs: [u64; 4]) {
+        debug_assert!(self.len() < STACK_LIMIT);
+        // SAFETY: room as in `push`. A U256 is `repr(transparent)` over `[u64; 4]`, so the
+        // slot's four limbs are valid, aligned u64s.
+        unsafe {
+            let slot = self.top.cast::<u64>();
+            for (i, limb) in limbs.into_iter().enumerate() {
+                slot.add(i).write(limb);
+            }
+            self.top = self.top.add(1);
+        }
+    }
+
     #[inline(always)]
     fn top(&mut self) -> &mut U256 {
         debug_assert!(self.len() > 0);
@@ -412,23 +427,32 @@ pub fn step(f: &mut Frame<'_>, a: &CodeAnalysis, host: &mut dyn Host, pc: usize)
     }
 }
 
-/// The value of the PUSHn immediate after `pc` in the padded code; `N` is a constant, so the
-/// copy is a fixed-size move.
+/// The limbs of the PUSHn immediate after `pc` in the padded code, least significant first: each
+/// full 64-bit limb is one unaligned big-endian load, a partial top limb one load shifted
+/// right. `N` is a constant, so the loop unrolls to straight-line loads, which
+/// `Regs::push_limbs` stores straight to the stack slot (a byte buffer turned into a word took
+/// a round trip through the native stack).
 ///
 /// # Safety
-/// `pc + N` must be inside `code`. It is for a PUSHn the loop runs: PUSH opcodes occur only
-/// before the end of the unpadded code (the padding is STOP), so `pc + N` is at most 32 bytes
-/// past that end, inside the 33 bytes of padding.
+/// `pc + N` and `pc + 8` must be inside `code`. They are for a PUSHn the loop runs: PUSH
+/// opcodes occur only before the end of the unpadded code (the padding is STOP), so both are
+/// at most 32 bytes past that end, inside the 33 bytes of padding.
 #[inline(always)]
-unsafe fn push_n<const N: usize>(code: &[u8], pc: usize) -> U256 {
-    debug_assert!(pc + N < code.len());
-    let mut buf = [0u8; 32];
-    // SAFETY: `pc + 1 ..= pc + N` is inside `code` (the caller's guarantee), and `buf` has
-    // room for N <= 32 bytes at `32 - N`; the two buffers are distinct.
-    unsafe {
-        std::ptr::copy_nonoverlapping(code.as_ptr().add(pc + 1), buf.as_mut_ptr().add(32 - N), N);
+unsafe fn push_n<const N: usize>(code: &[u8], pc: usize) -> [u64; 4] {
+    debug_assert!((1..=32).contains(&N) && pc + N.max(8) < code.len());
+    let read = |at: usize| {
+        // SAFETY: `at + 8 <= pc + 1 + max(N, 8)`, inside `code` by the caller's guarantee.
+        u64::from_be_bytes(unsafe { code.as_ptr().add(at).cast::<[u8; 8]>().read_unaligned() })
+    };
+    let mut limbs = [0u64; 4];
+    let imm = pc + 1;
+    for (i, limb) in limbs.iter_mut().enumerate().take(N / 8) {
+        *limb = read(imm + N - 8 * (i + 1));
     }
-    U256::from_be_bytes(buf)
+    if !N.is_multiple_of(8) {
+        limbs[N / 8] = read(imm) >> (64 - 8 * (N % 8));
+    }
+    limbs
 }
 
 /// The interpreter loop from `pc`, in one of three modes. `CHECKED` and `SINGLE` check each
@@ -583,7 +607,7 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
     macro_rules! push_n {
         ($n:literal) => {{
             // SAFETY: a PUSH runs only before the end of the unpadded code (see `push_n`).
-            r.push(unsafe { push_n::<$n>(code, pc) });
+            r.push_limbs(unsafe { push_n::<$n>(code, pc) });
             next!(pc + 1 + $n)
         }};
     }
@@ -847,9 +871,7 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
                 mark!();
             }
             PUSH1 => {
-                // SAFETY: as for `push_n`: pc is before the end of the unpadded code.
-                r.push(U256::from(unsafe { *code.get_unchecked(pc + 1) }));
-                next!(pc + 2);
+                push_n!(1);
             }
             PUSH2 => {
                 push_n!(2);

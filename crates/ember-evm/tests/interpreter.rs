@@ -33,6 +33,20 @@ fn arithmetic_results_and_gas() {
 }
 
 #[test]
+fn push_immediates_of_every_width() {
+    // PUSHn of the bytes 0xa1, 0xa2, ...: every limb boundary, and immediates followed by
+    // nonzero code (the ADD and the return sequence), which must not leak into the value.
+    for n in 1..=32usize {
+        let bytes: Vec<u8> = (0..n as u8).map(|i| 0xa1 + i).collect();
+        let code = format!("PUSH1 0 PUSH{n} 0x{} ADD {RET_TOP}", to_hex(&bytes));
+        let r = run(Cancun, &code, G);
+        assert_eq!(r.status, StatusCode::Success, "PUSH{n}");
+        assert_eq!(out_word(&r), U256::from_be_slice(&bytes), "PUSH{n}");
+        assert_eq!(used(&r, G), 9 + RET_TOP_GAS, "PUSH{n}");
+    }
+}
+
+#[test]
 fn equality_and_zero_tests_see_every_limb() {
     // Words that differ only in one limb are unequal; each limb decides ISZERO.
     for limb in 0..4 {
