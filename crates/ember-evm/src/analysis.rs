@@ -66,7 +66,9 @@ impl CodeAnalysis {
     /// Whether `pc` holds a JUMPDEST instruction (not PUSH data).
     #[inline]
     pub fn is_jumpdest(&self, pc: usize) -> bool {
-        pc < self.len && self.jumpdests[pc / 64] & (1 << (pc % 64)) != 0
+        // SAFETY: `jumpdests` has `len.div_ceil(64)` words (set in `new`, never resized), so
+        // `pc < len` puts `pc / 64` inside it.
+        pc < self.len && unsafe { *self.jumpdests.get_unchecked(pc / 64) } & (1 << (pc % 64)) != 0
     }
 
     /// Where a jump to `dest` lands: `dest` itself if it is a JUMPDEST, `None` for a bad
@@ -336,6 +338,18 @@ mod tests {
         assert!(!a.is_jumpdest(5));
         assert!(!a.is_jumpdest(100));
         assert_eq!(a.padded_code().len(), 6 + 33);
+    }
+
+    #[test]
+    fn jumpdest_bits_at_word_boundaries() {
+        // Codes of JUMPDESTs whose lengths end inside, at and just past a 64-bit word of the
+        // bitmap: every pc inside is one, every pc past the end (up to two words on) is not.
+        for len in [0, 1, 63, 64, 65, 127, 128, 129] {
+            let a = CodeAnalysis::new(&vec![opcodes::JUMPDEST; len]);
+            for pc in 0..len + 130 {
+                assert_eq!(a.is_jumpdest(pc), pc < len, "length {len}, pc {pc}");
+            }
+        }
     }
 
     #[test]

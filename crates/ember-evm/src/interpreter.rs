@@ -827,7 +827,7 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
             JUMPI => {
                 let dest = r.pop();
                 let cond = r.pop();
-                if !cond.is_zero() {
+                if !equal(&cond, &U256::ZERO) {
                     let target = tri!(jump_target(a, &dest));
                     obs.taken(pc, target);
                     next!(target)
