@@ -237,16 +237,20 @@ fn rem_wide(x: &[u64; 8], n: &[u64; 4]) -> U256 {
 
 /// Barrett's constant for the modulus of this thread's latest MULMOD with a modulus of at
 /// least 2^192, once that modulus has come twice in a row. Contracts doing field arithmetic
-/// use one modulus over and over, and with the constant a remainder needs no division.
-#[derive(Clone, Copy)]
+/// use one modulus over and over, and with the constant a remainder needs no division. Two
+/// cells, so that a call reads the 32-byte modulus alone and not the whole entry.
 struct BarrettCache {
-    modulus: [u64; 4],
-    mu: Option<[u64; 5]>,
+    modulus: Cell<[u64; 4]>,
+    mu: Cell<Option<[u64; 5]>>,
 }
 
 thread_local! {
-    static BARRETT_CACHE: Cell<BarrettCache> =
-        const { Cell::new(BarrettCache { modulus: [0; 4], mu: None }) };
+    static BARRETT_CACHE: BarrettCache = const {
+        BarrettCache {
+            modulus: Cell::new([0; 4]),
+            mu: Cell::new(None),
+        }
+    };
 }
 
 /// `x mod n` for a modulus `n` >= 2^192: Barrett's reduction when `n` repeats the previous
@@ -255,20 +259,18 @@ thread_local! {
 #[inline(never)]
 fn rem_large_modulus(x: &[u64; 8], n: &[u64; 4]) -> U256 {
     let cached = BARRETT_CACHE.try_with(|cache| {
-        let entry = cache.get();
-        if entry.modulus != *n {
-            cache.set(BarrettCache {
-                modulus: *n,
-                mu: None,
-            });
+        let m = cache.modulus.get();
+        // Limb by limb in scalar registers: the caller has just written `n` as 64-bit limbs,
+        // and `!=` on the arrays compared them with 128-bit loads, which wait for those
+        // stores to reach the cache.
+        if ((m[0] ^ n[0]) | (m[1] ^ n[1]) | (m[2] ^ n[2]) | (m[3] ^ n[3])) != 0 {
+            cache.modulus.set(*n);
+            cache.mu.set(None);
             return None;
         }
-        Some(entry.mu.unwrap_or_else(|| {
+        Some(cache.mu.get().unwrap_or_else(|| {
             let mu = barrett_constant(n);
-            cache.set(BarrettCache {
-                modulus: *n,
-                mu: Some(mu),
-            });
+            cache.mu.set(Some(mu));
             mu
         }))
     });
@@ -292,11 +294,15 @@ fn barrett_constant(n: &[u64; 4]) -> [u64; 5] {
 /// two multiplications instead of a chain of dependent quotient-limb divisions.
 #[inline(always)]
 fn rem_barrett(x: &[u64; 8], n: &[u64; 4], mu: &[u64; 5]) -> U256 {
-    // q = ⌊⌊x / 2^192⌋ · mu / 2^320⌋ is at most ⌊x / n⌋ and at least ⌊x / n⌋ − 3.
+    // q = ⌊⌊x / 2^192⌋ · mu / 2^320⌋ is at most ⌊x / n⌋ and at least ⌊x / n⌋ − 3. Only the
+    // limbs from 5 up are kept, so the 6 partial products below limb 3 are left out (HAC note
+    // 14.44): each is below 2^128 at its limb, so together they are below 3 · 2^256 +
+    // 2 · 2^192 + 2^128 < 2^320 and take at most 1 off the estimate, which stays at most
+    // ⌊x / n⌋ and is at least ⌊x / n⌋ − 4; the subtractions below make up the difference.
     let mut wide = [0u64; 10];
     for i in 0..5 {
         let mut carry = 0u64;
-        for j in 0..5 {
+        for j in 3usize.saturating_sub(i)..5 {
             let t = u128::from(x[3 + i]) * u128::from(mu[j])
                 + u128::from(wide[i + j])
                 + u128::from(carry);
