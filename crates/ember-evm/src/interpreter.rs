@@ -792,15 +792,24 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
                 r.pop();
                 mark!();
             }
+            // MLOAD and MSTORE inside memory as it is go straight to the word; only an
+            // expansion (or a failure) takes the instruction body, which charges it. Through
+            // the body every access copied the gas out of its register and back.
             MLOAD => {
                 let off = r.peek(0);
-                *r.top() = with_gas!(|g| ins::mload(&mut f.memory, &mut g, &off));
+                *r.top() = match f.memory.word_in_place(&off) {
+                    Some(o) => f.memory.load_word(o),
+                    None => with_gas!(|g| ins::mload(&mut f.memory, &mut g, &off)),
+                };
                 mark!();
             }
             MSTORE => {
                 let off = r.pop();
                 let v = r.pop();
-                with_gas!(|g| ins::mstore(&mut f.memory, &mut g, &off, &v));
+                match f.memory.word_in_place(&off) {
+                    Some(o) => f.memory.store_word(o, &v),
+                    None => with_gas!(|g| ins::mstore(&mut f.memory, &mut g, &off, &v)),
+                }
                 mark!();
             }
             MSTORE8 => {

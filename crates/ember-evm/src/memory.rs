@@ -104,6 +104,20 @@ impl Memory {
         &mut self.data
     }
 
+    /// The offset of the 32-byte word at `offset` when memory already covers it, so that
+    /// MLOAD or MSTORE there needs no expansion and charges nothing beyond its static gas; `None`
+    /// when it would expand memory or the offset is out of range (then [`Memory::expand`]
+    /// decides).
+    #[inline(always)]
+    pub fn word_in_place(&self, offset: &U256) -> Option<usize> {
+        let l = offset.as_limbs();
+        let fits = (l[1] | l[2] | l[3]) == 0
+            && l[0]
+                .checked_add(32)
+                .is_some_and(|end| end <= self.data.len() as u64);
+        fits.then_some(l[0] as usize)
+    }
+
     /// Makes `[offset, offset + size)` addressable, charging expansion gas from `gas_left`.
     /// Returns the region as `(offset, size)` in usize; a zero size touches nothing and
     /// yields `(0, 0)` whatever the offset.
@@ -305,6 +319,27 @@ mod tests {
         assert_eq!(raw.len(), 160);
         raw.set_from(vec![1; 64]);
         assert_eq!((raw.base, raw.len), (raw.data.as_mut_ptr(), 64));
+    }
+
+    #[test]
+    fn words_in_place_end_inside_memory() {
+        let mut m = Memory::new();
+        assert_eq!(m.word_in_place(&U256::ZERO), None, "empty memory");
+        assert_eq!(m.expand_to(1_000_000, 64), Some(1_000_000 - 6));
+        assert_eq!(m.word_in_place(&U256::ZERO), Some(0));
+        assert_eq!(m.word_in_place(&U256::from(32)), Some(32), "the last word");
+        assert_eq!(
+            m.word_in_place(&U256::from(33)),
+            None,
+            "one byte past the end"
+        );
+        assert_eq!(
+            m.word_in_place(&U256::from(u64::MAX - 31)),
+            None,
+            "offset + 32 wraps"
+        );
+        assert_eq!(m.word_in_place(&(U256::from(1) << 64)), None, "a high limb");
+        assert_eq!(m.word_in_place(&U256::MAX), None);
     }
 
     #[test]
