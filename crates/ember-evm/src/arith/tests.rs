@@ -317,6 +317,45 @@ fn long_division_rare_branches() {
 }
 
 #[test]
+fn shifts_match_ruint_at_every_amount() {
+    // Every amount from 0 to 300 (each whole-limb move, with and without a bit shift, and
+    // past 256), on values with set bits in every limb, both signs, and the edges.
+    let mut rng = SplitMix64(0x5417);
+    let mut values = edge_values();
+    values.extend((0..40).map(|_| rng.with_bits(256)));
+    for x in values {
+        let negative = x.bit(255);
+        for s in 0..=300usize {
+            let shift = u(s as u64);
+            let (want_shl, want_shr) = if s < 256 {
+                (x << s, x >> s)
+            } else {
+                (U256::ZERO, U256::ZERO)
+            };
+            let want_sar = if negative {
+                !(!x >> s.min(256))
+            } else {
+                x >> s.min(256)
+            };
+            assert_eq!(shl(shift, x), want_shl, "SHL {s} {x:#x}");
+            assert_eq!(shr(shift, x), want_shr, "SHR {s} {x:#x}");
+            assert_eq!(sar(shift, x), want_sar, "SAR {s} {x:#x}");
+        }
+        // An amount with a high limb set shifts everything out, whatever its low limb.
+        for high in [
+            U256::from(1) << 64,
+            (U256::from(1) << 200) | u(3),
+            U256::MAX,
+        ] {
+            assert_eq!(shl(high, x), U256::ZERO);
+            assert_eq!(shr(high, x), U256::ZERO);
+            let all = if negative { U256::MAX } else { U256::ZERO };
+            assert_eq!(sar(high, x), all);
+        }
+    }
+}
+
+#[test]
 fn sign_extension_bytes_and_shifts() {
     assert_eq!(signextend(u(0), u(0xff)), U256::MAX);
     assert_eq!(signextend(u(0), u(0x7f)), u(0x7f));
