@@ -145,12 +145,14 @@ impl CodeAnalysis {
 pub struct Segment {
     /// Static gas of the segment's instructions.
     pub gas: u32,
-    /// The fewest stack items on entry for which no instruction underflows.
-    pub min_len: u16,
-    /// The most stack items on entry for which no instruction overflows. Below `min_len` for
+    /// The fewest stack items on entry for which no instruction underflows; `u16::MAX` for
     /// a segment that can never run unchecked (it holds an opcode undefined at the revision,
-    /// or grows the stack by more than its limit).
-    pub max_len: u16,
+    /// or no stack height lets all its instructions run).
+    pub min_len: u16,
+    /// How many items beyond `min_len` the stack may hold on entry with no instruction
+    /// overflowing: the admitted heights are `min_len ..= min_len + len_span`, tested with
+    /// one unsigned comparison.
+    pub len_span: u16,
 }
 
 impl Segment {
@@ -158,21 +160,23 @@ impl Segment {
     pub const EMPTY: Segment = Segment {
         gas: 0,
         min_len: 0,
-        max_len: STACK_LIMIT as u16,
+        len_span: STACK_LIMIT as u16,
     };
 
     /// A segment the interpreter must run instruction by instruction.
     const CHECKED: Segment = Segment {
         gas: 0,
         min_len: u16::MAX,
-        max_len: 0,
+        len_span: 0,
     };
 
     /// Whether the segment can run without per-instruction checks from a stack of `len`
     /// items with `gas` left.
     #[inline(always)]
     pub fn admits(self, len: usize, gas: i64) -> bool {
-        len >= self.min_len as usize && len <= self.max_len as usize && gas >= self.gas as i64
+        // Below `min_len` the difference wraps to more than any span; `len` is at most
+        // STACK_LIMIT, so for `min_len == u16::MAX` it always does.
+        len.wrapping_sub(self.min_len as usize) <= self.len_span as usize && gas >= self.gas as i64
     }
 }
 
@@ -297,7 +301,7 @@ impl BlockBuilder {
         let growth = self.max_growth as usize;
         if self.undefined
             || growth > STACK_LIMIT
-            || self.required as usize > STACK_LIMIT
+            || self.required as usize > STACK_LIMIT - growth
             || self.gas > u32::MAX as i64
         {
             return Segment::CHECKED;
@@ -305,7 +309,7 @@ impl BlockBuilder {
         Segment {
             gas: self.gas as u32,
             min_len: self.required as u16,
-            max_len: (STACK_LIMIT - growth) as u16,
+            len_span: (STACK_LIMIT - growth - self.required as usize) as u16,
         }
     }
 
@@ -370,6 +374,35 @@ mod tests {
         let a = CodeAnalysis::new(&[0x7f, 0x01]);
         assert_eq!(a.code(), &[0x7f, 0x01]);
         assert!(a.padded_code()[2..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn segments_admit_exactly_their_stack_heights() {
+        use opcodes::{POP, PUSH0};
+        // POP POP, then five PUSH0: two items needed, three more at the peak.
+        let mut code = vec![POP, POP];
+        code.extend([PUSH0; 5]);
+        let seg = Segments::new(&code, Revision::Cancun).entry;
+        let gas = seg.gas as i64;
+        assert_eq!(gas, 2 * 2 + 5 * 2);
+        for (len, admitted) in [
+            (0, false),
+            (1, false),
+            (2, true),
+            (1021, true),
+            (1022, false),
+        ] {
+            assert_eq!(seg.admits(len, gas), admitted, "{len} items");
+        }
+        assert!(!seg.admits(2, gas - 1), "one gas short");
+        // 600 POPs then 1100 PUSH0s: no height both underflows nothing and overflows nothing.
+        let mut code = vec![POP; 600];
+        code.extend([PUSH0; 1100]);
+        let seg = Segments::new(&code, Revision::Cancun).entry;
+        assert!((0..=STACK_LIMIT).all(|len| !seg.admits(len, i64::MAX)));
+        // The checked segment and the empty one.
+        assert!((0..=STACK_LIMIT).all(|len| !Segment::CHECKED.admits(len, i64::MAX)));
+        assert!((0..=STACK_LIMIT).all(|len| Segment::EMPTY.admits(len, 0)));
     }
 
     #[test]

@@ -304,6 +304,15 @@ impl Regs {
         }
     }
 
+    /// Drops the top item without reading it (`pop`'s loads are volatile, so a discarded
+    /// `pop` still loaded all four limbs).
+    #[inline(always)]
+    fn discard(&mut self) {
+        debug_assert!(self.len() > 0);
+        // SAFETY: as in `pop`: the check guaranteed an item below `top`.
+        self.top = unsafe { self.top.sub(1) };
+    }
+
     #[inline(always)]
     fn push(&mut self, v: U256) {
         debug_assert!(self.len() < STACK_LIMIT);
@@ -789,7 +798,7 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
             }
 
             POP => {
-                r.pop();
+                r.discard();
                 mark!();
             }
             // MLOAD and MSTORE inside memory as it is go straight to the word; only an
