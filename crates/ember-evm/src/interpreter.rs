@@ -436,30 +436,30 @@ pub fn step(f: &mut Frame<'_>, a: &CodeAnalysis, host: &mut dyn Host, pc: usize)
     }
 }
 
-/// The limbs of the PUSHn immediate after `pc` in the padded code, least significant first: each
+/// The limbs of the PUSHn immediate after the opcode at `ip`, least significant first: each
 /// full 64-bit limb is one unaligned big-endian load, a partial top limb one load shifted
 /// right. `N` is a constant, so the loop unrolls to straight-line loads, which
 /// `Regs::push_limbs` stores straight to the stack slot (a byte buffer turned into a word took
 /// a round trip through the native stack).
 ///
 /// # Safety
-/// `pc + N` and `pc + 8` must be inside `code`. They are for a PUSHn the loop runs: PUSH
-/// opcodes occur only before the end of the unpadded code (the padding is STOP), so both are
-/// at most 32 bytes past that end, inside the 33 bytes of padding.
+/// `ip` must point into a padded code buffer with `ip + N` and `ip + 8` inside it. They are for
+/// a PUSHn the loop runs: PUSH opcodes occur only before the end of the unpadded code (the
+/// padding is STOP), so both are at most 32 bytes past that end, inside the 33 bytes of
+/// padding.
 #[inline(always)]
-unsafe fn push_n<const N: usize>(code: &[u8], pc: usize) -> [u64; 4] {
-    debug_assert!((1..=32).contains(&N) && pc + N.max(8) < code.len());
+unsafe fn push_n<const N: usize>(ip: *const u8) -> [u64; 4] {
+    debug_assert!((1..=32).contains(&N));
     let read = |at: usize| {
-        // SAFETY: `at + 8 <= pc + 1 + max(N, 8)`, inside `code` by the caller's guarantee.
-        u64::from_be_bytes(unsafe { code.as_ptr().add(at).cast::<[u8; 8]>().read_unaligned() })
+        // SAFETY: `at + 8 <= 1 + max(N, 8)`, inside the buffer by the caller's guarantee.
+        u64::from_be_bytes(unsafe { ip.add(at).cast::<[u8; 8]>().read_unaligned() })
     };
     let mut limbs = [0u64; 4];
-    let imm = pc + 1;
     for (i, limb) in limbs.iter_mut().enumerate().take(N / 8) {
-        *limb = read(imm + N - 8 * (i + 1));
+        *limb = read(1 + N - 8 * (i + 1));
     }
     if !N.is_multiple_of(8) {
-        limbs[N / 8] = read(imm) >> (64 - 8 * (N % 8));
+        limbs[N / 8] = read(1) >> (64 - 8 * (N % 8));
     }
     limbs
 }
@@ -478,12 +478,23 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
     a: &CodeAnalysis,
     host: &mut dyn Host,
     segments: &[Segment],
-    mut pc: usize,
+    start: usize,
     obs: &O,
 ) -> Flow {
     let code = a.padded_code();
     let table = op_table(f.rev);
     let unchecked = MODE == UNCHECKED;
+    // The loop walks a pointer to the current opcode rather than an index, so that the
+    // dispatch is a load through it with no code base to add (one register fewer in the
+    // loop); the pc, where an instruction needs it, is the pointer's distance from `base`.
+    // `ip` always points into `code`: see the loop's SAFETY comment.
+    let base = code.as_ptr();
+    let mut ip = base.wrapping_add(start);
+    macro_rules! pc {
+        () => {
+            ip.addr() - base.addr()
+        };
+    }
 
     macro_rules! tri {
         ($e:expr) => {
@@ -592,7 +603,7 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
     macro_rules! log {
         ($topics:literal) => {{
             outline!(ins::log(f, host, $topics));
-            enter!(pc, pc + 1);
+            enter!(pc!(), pc!() + 1);
         }};
     }
     // Ends an arm that goes on to the next instruction with a marker unique to the arm (its
@@ -600,38 +611,47 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
     // that end alike (LLVM's tail merging). Merged, the main benchmarks ran 10-20% slower
     // (measured); the likely cause is that the dispatch jump then sees fewer distinct paths
     // to predict the next opcode from. The markers also label each arm in the machine code.
-    // Goes on at `$pc`: the next iteration, or a return where the mode stops.
+    // Goes on at the opcode `$ip` points to: the next iteration, or a return where the mode
+    // stops.
     macro_rules! next {
-        ($pc:expr) => {{
-            pc = $pc;
+        ($ip:expr) => {{
+            ip = $ip;
             if MODE == SINGLE {
-                return Flow::Next(pc);
+                return Flow::Next(pc!());
             }
-            if MODE == CHECKED && !TRACE && code.get(pc) == Some(&JUMPDEST) {
-                return Flow::Unchecked(pc);
+            if MODE == CHECKED && !TRACE && code.get(pc!()) == Some(&JUMPDEST) {
+                return Flow::Unchecked(pc!());
             }
             continue;
         }};
     }
+    // Goes on at this pc.
+    macro_rules! jump {
+        ($pc:expr) => {
+            next!(base.wrapping_add($pc))
+        };
+    }
     macro_rules! push_n {
         ($n:literal) => {{
             // SAFETY: a PUSH runs only before the end of the unpadded code (see `push_n`).
-            r.push_limbs(unsafe { push_n::<$n>(code, pc) });
-            next!(pc + 1 + $n)
+            r.push_limbs(unsafe { push_n::<$n>(ip) });
+            next!(ip.wrapping_add(1 + $n))
         }};
     }
 
     loop {
-        // SAFETY: `pc < code.len()` always holds. It starts at 0 or at a pc clamped to the code
-        // length; sequential steps move past at most one instruction and its immediate, and a
-        // PUSH at the last code byte ends at most 32 bytes into the 33-byte zero padding, whose
-        // bytes are STOP and halt; jumps go only to JUMPDESTs inside the code.
-        let op = unsafe { *code.get_unchecked(pc) };
+        debug_assert!(pc!() < code.len());
+        // SAFETY: `ip` points into `code`: its pc is below `code.len()`. It starts at 0 or at a
+        // pc clamped to the code length; sequential steps move past at most one instruction and
+        // its immediate, and a PUSH at the last code byte ends at most 32 bytes into the
+        // 33-byte zero padding, whose bytes are STOP and halt; jumps go only to JUMPDESTs
+        // inside the code.
+        let op = unsafe { *ip };
         if !unchecked {
             let info = table[op as usize];
             if TRACE {
                 r.store(f);
-                trace_step(f, host, pc, op, info);
+                trace_step(f, host, pc!(), op, info);
             }
             if r.len() < info.min_stack as usize || r.len() > info.max_stack as usize {
                 return Flow::Halt(requirement_error(info, r.len()));
@@ -745,7 +765,7 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
             }
             RETURNDATACOPY => {
                 outline!(ins::returndatacopy(f));
-                enter!(pc, pc + 1);
+                enter!(pc!(), pc!() + 1);
                 mark!();
             }
             EXTCODEHASH => {
@@ -833,29 +853,29 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
             }
             SSTORE => {
                 outline!(ins::sstore(f, host));
-                enter!(pc, pc + 1);
+                enter!(pc!(), pc!() + 1);
                 mark!();
             }
             JUMP => {
                 let dest = r.pop();
                 let target = tri!(jump_target(a, &dest));
-                obs.taken(pc, target);
-                next!(target);
+                obs.taken(pc!(), target);
+                jump!(target);
             }
             JUMPI => {
                 let dest = r.pop();
                 let cond = r.pop();
                 if !equal(&cond, &U256::ZERO) {
                     let target = tri!(jump_target(a, &dest));
-                    obs.taken(pc, target);
-                    next!(target)
+                    obs.taken(pc!(), target);
+                    jump!(target)
                 }
-                obs.not_taken(pc);
-                enter!(pc, pc + 1);
+                obs.not_taken(pc!());
+                enter!(pc!(), pc!() + 1);
                 mark!();
             }
             PC => {
-                r.push(U256::from(pc));
+                r.push(U256::from(pc!()));
                 mark!();
             }
             MSIZE => {
@@ -864,11 +884,11 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
             }
             GAS => {
                 r.push(U256::from(r.gas as u64));
-                enter!(pc, pc + 1);
+                enter!(pc!(), pc!() + 1);
                 mark!();
             }
             JUMPDEST => {
-                enter!(pc, pc);
+                enter!(pc!(), pc!());
                 mark!();
             }
             TLOAD => {
@@ -877,7 +897,7 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
             }
             TSTORE => {
                 outline!(ins::tstore(f, host));
-                enter!(pc, pc + 1);
+                enter!(pc!(), pc!() + 1);
                 mark!();
             }
             MCOPY => {
@@ -1138,12 +1158,12 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
 
             CREATE | CREATE2 => {
                 outline!(ins::create(f, host, op));
-                enter!(pc, pc + 1);
+                enter!(pc!(), pc!() + 1);
                 mark!();
             }
             CALL | CALLCODE | DELEGATECALL | STATICCALL => {
                 outline!(ins::call(f, host, op));
-                enter!(pc, pc + 1);
+                enter!(pc!(), pc!() + 1);
                 mark!();
             }
             RETURN => {
@@ -1183,7 +1203,7 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
                 unsafe { std::hint::unreachable_unchecked() }
             }
         }
-        next!(pc + 1)
+        next!(ip.wrapping_add(1))
     }
 }
 
