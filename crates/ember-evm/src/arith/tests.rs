@@ -356,6 +356,24 @@ fn shifts_match_ruint_at_every_amount() {
 }
 
 #[test]
+fn byte_matches_ruint_at_every_index() {
+    let mut rng = SplitMix64(0xb17e);
+    let mut values = edge_values();
+    values.extend((0..40).map(|_| rng.with_bits(256)));
+    for x in values {
+        for i in 0..40u64 {
+            let want = if i < 32 {
+                u(x.byte(31 - i as usize).into())
+            } else {
+                U256::ZERO
+            };
+            assert_eq!(byte(u(i), x), want, "BYTE {i} {x:#x}");
+        }
+        assert_eq!(byte(U256::from(1) << 64, x), U256::ZERO, "a high limb");
+    }
+}
+
+#[test]
 fn sign_extension_bytes_and_shifts() {
     assert_eq!(signextend(u(0), u(0xff)), U256::MAX);
     assert_eq!(signextend(u(0), u(0x7f)), u(0x7f));
