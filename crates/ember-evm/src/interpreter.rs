@@ -12,14 +12,13 @@
 //! instruction with its stack, memory and gas handed over ([`execute_from`]), which is how
 //! compiled code leaves for the interpreter.
 //!
-//! Speed depends on the dispatch jump every instruction passes, so three things about the
+//! Speed depends on the dispatch jump every instruction passes, so two things about the
 //! machine code are deliberate: every arm that goes on to the next instruction ends with a
-//! marker of its own (`mark!`), so that the compiler does not merge arms that end alike; the
-//! build lets LLVM copy the dispatch block (load the opcode, jump through the table) to the end
-//! of every arm (`.cargo/config.toml` raises its tail-duplication limits), so that each arm
-//! has an indirect jump of its own for the branch predictor; and loop headers are aligned to
-//! 64 bytes, so that a shared dispatch block never straddles a cache line. Each one undone cost
-//! 4-30% on the main benchmarks. A fourth is about memory: stack items are read limb by limb (`stack::read_word`), never with loads wider
+//! marker of its own (`mark!`), so that the compiler does not merge arms that end alike; and
+//! the build lets LLVM copy the dispatch block (load the opcode, jump through the table) to the
+//! end of every arm (`.cargo/config.toml` raises its tail-duplication limits), so that each arm
+//! has an indirect jump of its own for the branch predictor. Either one undone cost 4-20% on
+//! the main benchmarks. A third is about memory: stack items are read limb by limb (`stack::read_word`), never with loads wider
 //! than the stores that wrote them, which would wait for those stores to reach the cache.
 
 use crate::analysis::{CodeAnalysis, Segment};
