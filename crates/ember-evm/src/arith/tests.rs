@@ -316,14 +316,19 @@ fn long_division_rare_branches() {
     }
 }
 
+/// The edge values and 40 random full-width words from `seed`.
+fn edge_and_random_values(seed: u64) -> Vec<U256> {
+    let mut rng = SplitMix64(seed);
+    let mut values = edge_values();
+    values.extend((0..40).map(|_| rng.with_bits(256)));
+    values
+}
+
 #[test]
 fn shifts_match_ruint_at_every_amount() {
     // Every amount from 0 to 300 (each whole-limb move, with and without a bit shift, and
     // past 256), on values with set bits in every limb, both signs, and the edges.
-    let mut rng = SplitMix64(0x5417);
-    let mut values = edge_values();
-    values.extend((0..40).map(|_| rng.with_bits(256)));
-    for x in values {
+    for x in edge_and_random_values(0x5417) {
         let negative = x.bit(255);
         for s in 0..=300usize {
             let shift = u(s as u64);
@@ -357,10 +362,7 @@ fn shifts_match_ruint_at_every_amount() {
 
 #[test]
 fn byte_matches_ruint_at_every_index() {
-    let mut rng = SplitMix64(0xb17e);
-    let mut values = edge_values();
-    values.extend((0..40).map(|_| rng.with_bits(256)));
-    for x in values {
+    for x in edge_and_random_values(0xb17e) {
         for i in 0..40u64 {
             let want = if i < 32 {
                 u(x.byte(31 - i as usize).into())
