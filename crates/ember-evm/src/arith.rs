@@ -162,8 +162,9 @@ fn limbs(x: &U256) -> [u64; 4] {
     unsafe { crate::stack::read_word(x) }.into_limbs()
 }
 
-/// (a · b) mod n in full precision; n = 0 gives zero.
-pub fn mulmod(a: U256, b: U256, n: U256) -> U256 {
+/// (a · b) mod n in full precision; n = 0 gives zero. `cache` keeps Barrett's constant of a
+/// repeated modulus between calls ([`MulModCache`]).
+pub fn mulmod(a: U256, b: U256, n: U256, cache: &MulModCache) -> U256 {
     let (a, b, n) = (a.as_limbs(), b.as_limbs(), n.as_limbs());
     if (a[1] | a[2] | a[3] | b[1] | b[2] | b[3]) == 0 {
         // Both factors fit in 64 bits, so the product fits in 128.
@@ -183,7 +184,7 @@ pub fn mulmod(a: U256, b: U256, n: U256) -> U256 {
     } else if n[3] == u64::MAX && *n == [u64::MAX; 4] {
         rem_all_ones(&product)
     } else {
-        rem_large_modulus(&product, n)
+        rem_large_modulus(&product, n, cache)
     }
 }
 
@@ -235,50 +236,41 @@ fn rem_wide(x: &[u64; 8], n: &[u64; 4]) -> U256 {
     }
 }
 
-/// Barrett's constant for the modulus of this thread's latest MULMOD with a modulus of at
-/// least 2^192, once that modulus has come twice in a row. Contracts doing field arithmetic
-/// use one modulus over and over, and with the constant a remainder needs no division. Two
-/// cells, so that a call reads the 32-byte modulus alone and not the whole entry.
-struct BarrettCache {
+/// Barrett's constant for the modulus of a frame's latest MULMOD with a modulus of at least
+/// 2^192, once that modulus has come twice in a row. Contracts doing field arithmetic use one
+/// modulus over and over, and with the constant a remainder needs no division. Two cells, so
+/// that a call reads the 32-byte modulus alone and not the whole entry.
+///
+/// Each frame owns one ([`Frame::mulmod_cache`](crate::Frame::mulmod_cache)), which the
+/// interpreter and compiled code pass to [`mulmod`]. It used to be a thread-local, whose every
+/// access in `libember.so` is a call to `__tls_get_addr`: weierstrudel ran 6% slower through
+/// the library than in the executable for that alone.
+#[derive(Default)]
+pub struct MulModCache {
     modulus: Cell<[u64; 4]>,
     mu: Cell<Option<[u64; 5]>>,
-}
-
-thread_local! {
-    static BARRETT_CACHE: BarrettCache = const {
-        BarrettCache {
-            modulus: Cell::new([0; 4]),
-            mu: Cell::new(None),
-        }
-    };
 }
 
 /// `x mod n` for a modulus `n` >= 2^192: Barrett's reduction when `n` repeats the previous
 /// modulus, long division otherwise. Kept out of line: inlined after the product, the two
 /// multiplications' registers spilled and MULMOD got much slower.
 #[inline(never)]
-fn rem_large_modulus(x: &[u64; 8], n: &[u64; 4]) -> U256 {
-    let cached = BARRETT_CACHE.try_with(|cache| {
-        let m = cache.modulus.get();
-        // Limb by limb in scalar registers: the caller has just written `n` as 64-bit limbs,
-        // and `!=` on the arrays compared them with 128-bit loads, which wait for those
-        // stores to reach the cache.
-        if ((m[0] ^ n[0]) | (m[1] ^ n[1]) | (m[2] ^ n[2]) | (m[3] ^ n[3])) != 0 {
-            cache.modulus.set(*n);
-            cache.mu.set(None);
-            return None;
-        }
-        Some(cache.mu.get().unwrap_or_else(|| {
-            let mu = barrett_constant(n);
-            cache.mu.set(Some(mu));
-            mu
-        }))
-    });
-    match cached {
-        Ok(Some(mu)) => rem_barrett(x, n, &mu),
-        // A new modulus, or the thread is shutting down.
-        Ok(None) | Err(_) => rem_wide(x, n),
+fn rem_large_modulus(x: &[u64; 8], n: &[u64; 4], cache: &MulModCache) -> U256 {
+    let m = cache.modulus.get();
+    // Limb by limb in scalar registers: the caller has just written `n` as 64-bit limbs, and
+    // `!=` on the arrays compared them with 128-bit loads, which wait for those stores to
+    // reach the cache.
+    if ((m[0] ^ n[0]) | (m[1] ^ n[1]) | (m[2] ^ n[2]) | (m[3] ^ n[3])) != 0 {
+        cache.modulus.set(*n);
+        cache.mu.set(None);
+        return rem_wide(x, n);
     }
+    let mu = cache.mu.get().unwrap_or_else(|| {
+        let mu = barrett_constant(n);
+        cache.mu.set(Some(mu));
+        mu
+    });
+    rem_barrett(x, n, &mu)
 }
 
 /// Barrett's constant ⌊(2^512 − 1) / n⌋ for a modulus `n` >= 2^192; it fits in five limbs.

@@ -1,6 +1,7 @@
 //! The state of one executing call frame, shared by the interpreter, the instruction bodies
 //! and compiled code (which reads its fields at the offsets given here).
 
+use crate::arith::MulModCache;
 use crate::host::{ExecResult, Host, Message, StatusCode, TxContext};
 use crate::memory::Memory;
 use crate::revision::Revision;
@@ -26,6 +27,8 @@ pub struct Frame<'a> {
     pub return_data: Vec<u8>,
     /// What RETURN or REVERT returned.
     pub output: Vec<u8>,
+    /// MULMOD's cache of Barrett's constant, for this frame's instructions in either tier.
+    pub mulmod_cache: MulModCache,
     tx_context: Option<Box<TxContext>>,
 }
 
@@ -42,12 +45,15 @@ impl<'a> Frame<'a> {
             memory: Memory::new(),
             return_data: Vec::new(),
             output: Vec::new(),
+            mulmod_cache: MulModCache::default(),
             tx_context: None,
         }
     }
 
     /// Byte offset of `gas_left` (an `i64`) in a frame, for compiled code.
     pub const GAS_LEFT_OFFSET: usize = std::mem::offset_of!(Frame<'static>, gas_left);
+    /// Byte offset of `mulmod_cache` in a frame, for compiled code's MULMOD.
+    pub const MULMOD_CACHE_OFFSET: usize = std::mem::offset_of!(Frame<'static>, mulmod_cache);
     /// Byte offset of `gas_refund` (an `i64`) in a frame.
     pub const GAS_REFUND_OFFSET: usize = std::mem::offset_of!(Frame<'static>, gas_refund);
     /// Byte offset of the [`Stack`] in a frame (see `Stack::DATA_OFFSET`, `Stack::LEN_OFFSET`).

@@ -673,7 +673,7 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
             MOD => binary!(|a, b| returned(&ins::rem(a, b))),
             SMOD => binary!(|a, b| returned(&ins::smod(a, b))),
             ADDMOD => ternary!(|a, b, n| returned(&ins::addmod(a, b, n))),
-            MULMOD => ternary!(|a, b, n| returned(&ins::mulmod(a, b, n))),
+            MULMOD => ternary!(|a, b, n| returned(&ins::mulmod(a, b, n, &f.mulmod_cache))),
             EXP => {
                 let base = r.pop();
                 let e = r.peek(0);

@@ -7,7 +7,7 @@
 //! parked in a thread-local slot, and reported as [`PANICKED`]; the caller resumes unwinding
 //! once it is back in Rust, so a panic behaves as it would in the interpreter.
 
-use ember_evm::instructions as ins;
+use ember_evm::instructions::{self as ins, MulModCache};
 use ember_evm::memory::Memory;
 use ember_evm::opcodes as op;
 use ember_evm::stack::read_word;
@@ -232,9 +232,35 @@ pure_builtin! {
     jit_mod(2) => |a| ins::rem(a[0], a[1]);
     jit_smod(2) => |a| ins::smod(a[0], a[1]);
     jit_addmod(3) => |a| ins::addmod(a[0], a[1], a[2]);
-    jit_mulmod(3) => |a| ins::mulmod(a[0], a[1], a[2]);
     jit_signextend(2) => |a| ins::signextend(a[0], a[1]);
     jit_clz(1) => |a| ins::clz(a[0]);
+}
+
+/// MULMOD's builtin: a pure builtin that also takes the frame's [`MulModCache`]
+/// (`Frame::mulmod_cache`), where Barrett's constant of a repeated modulus is kept.
+pub(crate) type MulModFn = unsafe extern "C" fn(*const U256, *mut U256, *const MulModCache);
+
+/// See [`MulModFn`].
+///
+/// # Safety
+/// As for a [`PureFn`]; `cache` must point to the running frame's cache.
+unsafe extern "C" fn jit_mulmod(args: *const U256, out: *mut U256, cache: *const MulModCache) {
+    // SAFETY: guaranteed by the caller: `args` holds three aligned words.
+    let a: [U256; 3] = unsafe { read_words(args) };
+    // SAFETY: guaranteed by the caller: the frame outlives this call, and only this thread
+    // runs it.
+    let cache = unsafe { &*cache };
+    // SAFETY: guaranteed by the caller: `out` is writable for one word.
+    unsafe { std::ptr::write_unaligned(out, ins::mulmod(a[0], a[1], a[2], cache)) };
+}
+
+/// How compiled code calls a pure builtin.
+#[derive(Clone, Copy)]
+pub(crate) enum Pure {
+    /// The operands and the result.
+    Plain(PureFn),
+    /// The operands, the result and the frame's MULMOD cache.
+    MulMod(MulModFn),
 }
 
 /// Reads `N` words limb by limb, as compiled code wrote them (64-bit stores; see
@@ -249,19 +275,19 @@ unsafe fn read_words<const N: usize>(words: *const U256) -> [U256; N] {
 }
 
 /// The pure builtin for `opc` with its operand count, if it has one.
-pub(crate) fn pure_builtin(opc: u8) -> Option<(PureFn, usize)> {
+pub(crate) fn pure_builtin(opc: u8) -> Option<(Pure, usize)> {
     let f: (PureFn, usize) = match opc {
         op::DIV => (jit_div, 2),
         op::SDIV => (jit_sdiv, 2),
         op::MOD => (jit_mod, 2),
         op::SMOD => (jit_smod, 2),
         op::ADDMOD => (jit_addmod, 3),
-        op::MULMOD => (jit_mulmod, 3),
+        op::MULMOD => return Some((Pure::MulMod(jit_mulmod), 3)),
         op::SIGNEXTEND => (jit_signextend, 2),
         op::CLZ => (jit_clz, 1),
         _ => return None,
     };
-    Some(f)
+    Some((Pure::Plain(f.0), f.1))
 }
 
 /// The result of a pure builtin's operation on constants, folded at compile time with the
@@ -270,8 +296,14 @@ pub(crate) fn fold_pure(opc: u8, a: &[U256]) -> U256 {
     let mut out = U256::ZERO;
     if let Some((f, n)) = pure_builtin(opc) {
         debug_assert_eq!(a.len(), n);
-        // SAFETY: `a` holds the builtin's `n` operands and `out` is a local word.
-        unsafe { f(a.as_ptr(), &mut out) };
+        // SAFETY: `a` holds the builtin's `n` operands, `out` is a local word and the cache a
+        // local one.
+        unsafe {
+            match f {
+                Pure::Plain(f) => f(a.as_ptr(), &mut out),
+                Pure::MulMod(f) => f(a.as_ptr(), &mut out, &MulModCache::default()),
+            }
+        }
     }
     out
 }

@@ -41,7 +41,7 @@
 
 use crate::builtins::{
     fold_pure, frame_builtin, halt_code, jit_calldataload, jit_expand, pure_builtin, step_address,
-    CallDataFn, ExpandFn, FrameFn, PureFn, RECOMPILE,
+    CallDataFn, ExpandFn, FrameFn, Pure, RECOMPILE,
 };
 use crate::entry_stack::{self, Proven};
 use crate::speculation::{plan, SitePlan, Speculation, SpeculationStats};
@@ -150,6 +150,7 @@ struct Codegen<'a, 'ctx> {
     step_ptr: PointerValue<'ctx>,
     frame_fn_ty: FunctionType<'ctx>,
     pure_fn_ty: FunctionType<'ctx>,
+    mulmod_fn_ty: FunctionType<'ctx>,
     expand_fn_ty: FunctionType<'ctx>,
     calldata_fn_ty: FunctionType<'ctx>,
     /// Operands and result of pure builtins.
@@ -248,6 +249,9 @@ fn build_inner<'ctx>(
     let step_ty = i64.fn_type(&[ptr.into(), ptr.into(), ptr.into(), i64.into()], false);
     let frame_fn_ty = i64.fn_type(&[ptr.into(), ptr.into()], false);
     let pure_fn_ty = ctx.void_type().fn_type(&[ptr.into(), ptr.into()], false);
+    let mulmod_fn_ty = ctx
+        .void_type()
+        .fn_type(&[ptr.into(), ptr.into(), ptr.into()], false);
     let expand_fn_ty = i64.fn_type(&[ptr.into(), i64.into(), i64.into()], false);
     let calldata_fn_ty = ctx
         .void_type()
@@ -290,6 +294,7 @@ fn build_inner<'ctx>(
         step_ptr,
         frame_fn_ty,
         pure_fn_ty,
+        mulmod_fn_ty,
         expand_fn_ty,
         calldata_fn_ty,
         args_var,
@@ -1233,7 +1238,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
 
     /// A pure arithmetic builtin on the top `n` values: no frame state is involved, so the
     /// virtual stack stays as it is. Constant operands are folded.
-    fn call_pure(&self, st: &mut BlockState<'ctx>, opc: u8, f: PureFn, n: usize) -> R<()> {
+    fn call_pure(&self, st: &mut BlockState<'ctx>, opc: u8, f: Pure, n: usize) -> R<()> {
         let mut vals = Vec::with_capacity(n);
         for _ in 0..n {
             vals.push(self.pop(st)?);
@@ -1275,11 +1280,14 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
                     .map_err(|_| BuilderError::UnsetPosition)?;
             }
         }
-        self.call_address(
-            self.pure_fn_ty,
-            f as usize,
-            &[self.args_var.into(), self.out_var.into()],
-        )?;
+        let (args, out) = (self.args_var.into(), self.out_var.into());
+        match f {
+            Pure::Plain(f) => self.call_address(self.pure_fn_ty, f as usize, &[args, out])?,
+            Pure::MulMod(f) => {
+                let cache = self.field_ptr(Frame::MULMOD_CACHE_OFFSET)?.into();
+                self.call_address(self.mulmod_fn_ty, f as usize, &[args, out, cache])?
+            }
+        };
         let r = self.b.build_load(self.i256, self.out_var, "r")?;
         r.as_instruction_value()
             .expect("a load is an instruction")

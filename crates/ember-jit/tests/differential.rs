@@ -134,6 +134,50 @@ fn addmod_mulmod_and_clz_on_runtime_and_constant_operands() {
 }
 
 #[test]
+fn mulmod_reuses_the_frames_barrett_constant_in_both_tiers() {
+    // One frame: MULMODs by p three times (a new modulus, then Barrett's constant computed,
+    // then used), by q once (the cache follows it), by p again twice, each result stored.
+    // Operands and moduli come from calldata, so compiled code calls its builtin with the
+    // frame's cache rather than folding.
+    let jit = jit();
+    let p = U256::from_str_radix(
+        "30644e72e131a029b85045b68181585d97816a916871ca8d3c208c16d87cfd47",
+        16,
+    )
+    .unwrap();
+    let q = U256::MAX - U256::from(188);
+    let (a, b) = (
+        U256::MAX - U256::from(5),
+        (U256::from(1) << 200) + U256::from(77),
+    );
+    // calldata: a, b, p, q; the moduli used, in order, as calldata offsets.
+    let order = [64, 64, 64, 96, 64, 64];
+    let mut src = String::new();
+    for (i, n) in order.iter().enumerate() {
+        src += &format!(
+            "PUSH1 {n} CALLDATALOAD PUSH1 32 CALLDATALOAD PUSH1 0 CALLDATALOAD MULMOD \
+             PUSH1 {} MSTORE ",
+            i * 32
+        );
+    }
+    src += &format!("PUSH1 {} PUSH1 0 RETURN", order.len() * 32);
+    let code = assemble(&src).unwrap();
+    let input: Vec<u8> = [word(a), word(b), word(p), word(q)].concat();
+    let out = check(
+        &jit,
+        &Case {
+            input: &input,
+            ..Case::new(&code)
+        },
+    );
+    let want: Vec<u8> = order
+        .iter()
+        .flat_map(|&n| word(a.mul_mod(b, if n == 64 { p } else { q })))
+        .collect();
+    assert_eq!(out.result.output, want);
+}
+
+#[test]
 fn shifts_and_byte_match_hand_computed_values() {
     // Values derived from the Yellow Paper / EIP-145 definitions, not from either tier.
     let jit = jit();

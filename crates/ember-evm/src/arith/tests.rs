@@ -6,6 +6,10 @@ fn u(x: u64) -> U256 {
 fn neg(x: u64) -> U256 {
     U256::from(x).wrapping_neg()
 }
+/// MULMOD as a frame's first, with a cache of its own.
+fn mulmod_once(a: U256, b: U256, n: U256) -> U256 {
+    mulmod(a, b, n, &MulModCache::default())
+}
 
 #[test]
 fn signed_division_and_remainder() {
@@ -49,9 +53,9 @@ fn powers_of_two_are_found_limb_by_limb() {
 #[test]
 fn modular_arithmetic_uses_full_precision() {
     assert_eq!(addmod(U256::MAX, u(2), u(2)), u(1), "(2^256-1+2) mod 2 = 1");
-    assert_eq!(mulmod(U256::MAX, U256::MAX, u(12)), u(9));
+    assert_eq!(mulmod_once(U256::MAX, U256::MAX, u(12)), u(9));
     assert_eq!(addmod(u(1), u(2), U256::ZERO), U256::ZERO);
-    assert_eq!(mulmod(u(1), u(2), U256::ZERO), U256::ZERO);
+    assert_eq!(mulmod_once(u(1), u(2), U256::ZERO), U256::ZERO);
 }
 
 /// splitmix64 (Steele, Lea and Flood): a fixed-seed generator for the randomized tests.
@@ -81,11 +85,12 @@ fn pow2(k: usize) -> U256 {
 /// 2^192 (long division, Barrett) whatever the cache holds.
 fn check_against_ruint(a: U256, b: U256, n: U256) {
     let product = a.mul_mod(b, n);
-    // The first call may meet a new modulus (long division), the second computes
-    // Barrett's constant, the third uses the cached one.
+    // The first call meets a new modulus (long division), the second computes Barrett's
+    // constant, the third uses the cached one.
+    let cache = MulModCache::default();
     for call in 0..3 {
         assert_eq!(
-            mulmod(a, b, n),
+            mulmod(a, b, n, &cache),
             product,
             "mulmod({a:#x}, {b:#x}, {n:#x}), call {call}"
         );
@@ -147,13 +152,13 @@ fn for_edge_triples(mut check: impl FnMut(U256, U256, U256)) {
 fn mulmod_edge_cases_match_ruint() {
     for_edge_triples(check_against_ruint);
     let m = U256::MAX;
-    assert_eq!(mulmod(m, m, m), U256::ZERO);
+    assert_eq!(mulmod_once(m, m, m), U256::ZERO);
     assert_eq!(
-        mulmod(m - u(1), m - u(1), m),
+        mulmod_once(m - u(1), m - u(1), m),
         u(1),
         "(-1)·(-1) mod 2^256 − 1"
     );
-    assert_eq!(mulmod(pow2(255), u(2), m), u(1), "2^256 mod 2^256 − 1");
+    assert_eq!(mulmod_once(pow2(255), u(2), m), u(1), "2^256 mod 2^256 − 1");
 }
 
 #[test]
@@ -195,7 +200,7 @@ fn mulmod_random_triples_match_ruint() {
         let n = rng.with_bits(n_bits);
         check_against_ruint(a, b, n);
         // The all-ones modulus (Solidity's mulDiv) takes its own path.
-        assert_eq!(mulmod(a, b, U256::MAX), a.mul_mod(b, U256::MAX));
+        assert_eq!(mulmod_once(a, b, U256::MAX), a.mul_mod(b, U256::MAX));
     }
 }
 
@@ -208,21 +213,22 @@ fn barrett_cache_follows_the_modulus() {
     .unwrap();
     let q = U256::MAX - u(188); // Another modulus above 2^192.
     let (a, b) = (U256::MAX - u(5), pow2(200) + u(77));
-    let cached = || BARRETT_CACHE.with(|c| (c.modulus.get(), c.mu.get()));
-    assert_eq!(mulmod(a, b, p), a.mul_mod(b, p));
+    let cache = MulModCache::default();
+    let cached = || (cache.modulus.get(), cache.mu.get());
+    assert_eq!(mulmod(a, b, p, &cache), a.mul_mod(b, p));
     assert_eq!(cached().0, *p.as_limbs());
     assert!(cached().1.is_none(), "a first use computes no constant");
-    assert_eq!(mulmod(a, b, p), a.mul_mod(b, p));
+    assert_eq!(mulmod(a, b, p, &cache), a.mul_mod(b, p));
     assert_eq!(cached().1, Some(barrett_constant(p.as_limbs())));
     // Alternating moduli never use a stale constant.
     for _ in 0..3 {
-        assert_eq!(mulmod(a, b, q), a.mul_mod(b, q));
+        assert_eq!(mulmod(a, b, q, &cache), a.mul_mod(b, q));
         assert_eq!(cached().0, *q.as_limbs());
-        assert_eq!(mulmod(b, a, p), a.mul_mod(b, p));
+        assert_eq!(mulmod(b, a, p, &cache), a.mul_mod(b, p));
         assert_eq!(cached().0, *p.as_limbs());
     }
     // The all-ones modulus has its own path and leaves the cache alone.
-    assert_eq!(mulmod(a, b, U256::MAX), a.mul_mod(b, U256::MAX));
+    assert_eq!(mulmod(a, b, U256::MAX, &cache), a.mul_mod(b, U256::MAX));
     assert_eq!(cached().0, *p.as_limbs());
 }
 
