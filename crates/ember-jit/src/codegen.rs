@@ -28,7 +28,8 @@
 //!   inside it (a pure builtin pads it otherwise); CALLDATASIZE, CALLVALUE, CALLER, ADDRESS,
 //!   MSIZE are loads, CODESIZE a constant.
 //! * **Builtins.** DIV, SDIV, MOD, SMOD, ADDMOD, MULMOD, SIGNEXTEND and CLZ call pure
-//!   functions on values (the virtual stack stays as it is); KECCAK256, SLOAD and SSTORE call
+//!   functions on values (the virtual stack stays as it is; MULMOD's also gets the frame's
+//!   Barrett cache); KECCAK256, SLOAD and SSTORE call
 //!   the instruction body on the frame; every other instruction runs through `jit_step`,
 //!   i.e. the interpreter's `step` for exactly that instruction.
 //! * **Jumps.** A constant target that is a JUMPDEST becomes a direct branch; a constant
@@ -1236,8 +1237,9 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         Ok(())
     }
 
-    /// A pure arithmetic builtin on the top `n` values: no frame state is involved, so the
-    /// virtual stack stays as it is. Constant operands are folded.
+    /// A pure arithmetic builtin on the top `n` values: no frame state is involved but
+    /// MULMOD's cache, which its builtin gets a pointer to, so the virtual stack stays as it
+    /// is. Constant operands are folded.
     fn call_pure(&self, st: &mut BlockState<'ctx>, opc: u8, f: Pure, n: usize) -> R<()> {
         let mut vals = Vec::with_capacity(n);
         for _ in 0..n {
