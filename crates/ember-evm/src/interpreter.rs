@@ -18,8 +18,9 @@
 //! the build lets LLVM copy the dispatch block (load the opcode, jump through the table) to the
 //! end of every arm (`.cargo/config.toml` raises its tail-duplication limits), so that each arm
 //! has an indirect jump of its own for the branch predictor. Either one undone cost 4-20% on
-//! the main benchmarks. A third is about memory: stack items are read limb by limb (`stack::read_word`), never with loads wider
-//! than the stores that wrote them, which would wait for those stores to reach the cache.
+//! the main benchmarks. A third is about memory: stack items are read limb by limb
+//! (`stack::read_word`), never with loads wider than the stores that wrote them, which would
+//! wait for those stores to reach the cache.
 
 use crate::analysis::{CodeAnalysis, Segment};
 use crate::frame::Frame;

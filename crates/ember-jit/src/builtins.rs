@@ -276,18 +276,18 @@ unsafe fn read_words<const N: usize>(words: *const U256) -> [U256; N] {
 
 /// The pure builtin for `opc` with its operand count, if it has one.
 pub(crate) fn pure_builtin(opc: u8) -> Option<(Pure, usize)> {
-    let f: (PureFn, usize) = match opc {
-        op::DIV => (jit_div, 2),
-        op::SDIV => (jit_sdiv, 2),
-        op::MOD => (jit_mod, 2),
-        op::SMOD => (jit_smod, 2),
-        op::ADDMOD => (jit_addmod, 3),
-        op::MULMOD => return Some((Pure::MulMod(jit_mulmod), 3)),
-        op::SIGNEXTEND => (jit_signextend, 2),
-        op::CLZ => (jit_clz, 1),
+    use Pure::{MulMod, Plain};
+    Some(match opc {
+        op::DIV => (Plain(jit_div), 2),
+        op::SDIV => (Plain(jit_sdiv), 2),
+        op::MOD => (Plain(jit_mod), 2),
+        op::SMOD => (Plain(jit_smod), 2),
+        op::ADDMOD => (Plain(jit_addmod), 3),
+        op::MULMOD => (MulMod(jit_mulmod), 3),
+        op::SIGNEXTEND => (Plain(jit_signextend), 2),
+        op::CLZ => (Plain(jit_clz), 1),
         _ => return None,
-    };
-    Some((Pure::Plain(f.0), f.1))
+    })
 }
 
 /// The result of a pure builtin's operation on constants, folded at compile time with the

@@ -29,9 +29,9 @@
 //!   MSIZE are loads, CODESIZE a constant.
 //! * **Builtins.** DIV, SDIV, MOD, SMOD, ADDMOD, MULMOD, SIGNEXTEND and CLZ call pure
 //!   functions on values (the virtual stack stays as it is; MULMOD's also gets the frame's
-//!   Barrett cache); KECCAK256, SLOAD and SSTORE call
-//!   the instruction body on the frame; every other instruction runs through `jit_step`,
-//!   i.e. the interpreter's `step` for exactly that instruction.
+//!   Barrett cache); KECCAK256, SLOAD and SSTORE call the instruction body on the frame; every
+//!   other instruction runs through `jit_step`, i.e. the interpreter's `step` for exactly that
+//!   instruction.
 //! * **Jumps.** A constant target that is a JUMPDEST becomes a direct branch; a constant
 //!   invalid target side-exits at the jump (the interpreter then reports it). Dynamic targets
 //!   go through one shared `switch` over all JUMPDESTs whose default side-exits at the jump.
