@@ -8,7 +8,7 @@
 //! that was running, so time in nested calls goes to the callee (exclusive time) and the
 //! exclusive times of all frames add up to the inclusive time of the outermost one. The
 //! counters are always on: a transition costs a clock read, a thread-local access and a few
-//! relaxed atomic adds.
+//! relaxed adds (plain stores on the thread that owns the unit; see [`UnitCounters`]).
 //!
 //! Optionally a [`Timeline`] records the same transitions as spans (aggregated, so a loop
 //! that switches units or tiers every few microseconds yields a handful of spans with counts,
@@ -79,26 +79,130 @@ impl Tier {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UnitId(pub u64);
 
-/// One tier's counters of a unit.
+/// One writer's sums of a tier's counters.
 #[derive(Debug, Default)]
-pub struct TierCounters {
-    /// Frames that started in this tier.
-    pub calls: AtomicU64,
-    /// Time spent running this unit in this tier, nested frames excluded.
-    pub exclusive_ns: AtomicU64,
-    /// Time from start to end of the frames that started in this tier, nested frames
-    /// included (a recursive unit counts the inner frames' time again, as profilers do).
-    pub inclusive_ns: AtomicU64,
-    /// Gas used by the frames that started in this tier (saturating).
-    pub gas: AtomicU64,
+struct Sums {
+    calls: AtomicU64,
+    exclusive_ns: AtomicU64,
+    inclusive_ns: AtomicU64,
+    gas: AtomicU64,
 }
 
-/// A unit's counters, always on. Updated with relaxed atomic adds from any thread; aligned
-/// to a cache line so that two units' counters never share one.
+/// Who adds to a unit's counters: the thread that owns the unit, with plain stores, or
+/// another thread, with atomic adds (see [`UnitCounters`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Writer {
+    Owner,
+    Other,
+}
+
+/// One tier's counters of a unit: two sets of sums, the owner thread's and the other
+/// threads', read as one (each counter is the sum of its two halves).
+#[derive(Debug, Default)]
+pub struct TierCounters {
+    owner: Sums,
+    others: Sums,
+}
+
+impl TierCounters {
+    #[inline]
+    fn sums(&self, writer: Writer) -> &Sums {
+        match writer {
+            Writer::Owner => &self.owner,
+            Writer::Other => &self.others,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn add_call(&self, writer: Writer) {
+        add(&self.sums(writer).calls, 1, writer);
+    }
+
+    #[inline]
+    pub(crate) fn add_exclusive_ns(&self, ns: u64, writer: Writer) {
+        add(&self.sums(writer).exclusive_ns, ns, writer);
+    }
+
+    /// Adds one finished frame's inclusive time and gas.
+    #[inline]
+    pub(crate) fn add_frame(&self, inclusive_ns: u64, gas: u64, writer: Writer) {
+        let sums = self.sums(writer);
+        add(&sums.inclusive_ns, inclusive_ns, writer);
+        add(&sums.gas, gas, writer);
+    }
+
+    /// Frames that started in this tier.
+    #[inline]
+    pub fn calls(&self) -> u64 {
+        read(&self.owner.calls, &self.others.calls)
+    }
+
+    /// Gas used by the frames that started in this tier (saturating).
+    #[inline]
+    pub fn gas(&self) -> u64 {
+        read(&self.owner.gas, &self.others.gas)
+    }
+
+    /// Time spent running this unit in this tier, nested frames excluded.
+    #[inline]
+    pub fn exclusive_ns(&self) -> u64 {
+        read(&self.owner.exclusive_ns, &self.others.exclusive_ns)
+    }
+
+    /// Time from start to end of the frames that started in this tier, nested frames
+    /// included (a recursive unit counts the inner frames' time again, as profilers do).
+    #[inline]
+    pub fn inclusive_ns(&self) -> u64 {
+        read(&self.owner.inclusive_ns, &self.others.inclusive_ns)
+    }
+
+    /// All four counters (each read on its own).
+    pub fn totals(&self) -> TierTotals {
+        TierTotals {
+            calls: self.calls(),
+            exclusive_ns: self.exclusive_ns(),
+            inclusive_ns: self.inclusive_ns(),
+            gas: self.gas(),
+        }
+    }
+}
+
+/// Adds `n` to one half of a counter, saturating at `u64::MAX`. The owner thread is that
+/// half's only writer, so a plain load and store lose nothing and spare a locked add on
+/// every frame; other threads share their half and add atomically.
+#[inline]
+fn add(half: &AtomicU64, n: u64, writer: Writer) {
+    match writer {
+        Writer::Owner => half.store(
+            half.load(Ordering::Relaxed).saturating_add(n),
+            Ordering::Relaxed,
+        ),
+        Writer::Other => add_saturating(half, n),
+    }
+}
+
+/// A counter: the sum of its two halves.
+#[inline]
+fn read(owner: &AtomicU64, others: &AtomicU64) -> u64 {
+    owner
+        .load(Ordering::Relaxed)
+        .saturating_add(others.load(Ordering::Relaxed))
+}
+
+/// A unit's counters, always on; aligned to a cache line so that two units' counters never
+/// share one.
+///
+/// The first thread to run a frame of the unit becomes its *owner* and adds to the per-frame
+/// counters (calls, times, gas) with plain relaxed stores into its own half of each; other
+/// threads add atomically into the other half. A client runs most contracts on one thread,
+/// so most frames pay no locked instruction for their accounting. An owner that exits keeps
+/// the unit (thread numbers are never reused); the others go on adding atomically.
 #[repr(align(64))]
 #[derive(Debug, Default)]
 pub struct UnitCounters {
     tiers: [TierCounters; 2],
+    /// The owner thread's number (`timing`'s per-thread number), 0 while there is none.
+    owner: AtomicU64,
     /// Frames that left compiled code for the interpreter midway.
     pub side_exits: AtomicU64,
     /// Time spent compiling this unit, in the background or not.
@@ -119,6 +223,24 @@ impl UnitCounters {
         &self.tiers[tier.index()]
     }
 
+    /// How the thread numbered `thread` (never 0) adds to these counters: as their owner if
+    /// it is or becomes the owner now, as another thread otherwise.
+    #[inline]
+    pub(crate) fn writer(&self, thread: u64) -> Writer {
+        let owner = self.owner.load(Ordering::Relaxed);
+        let owns = owner == thread
+            || (owner == 0
+                && self
+                    .owner
+                    .compare_exchange(0, thread, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok());
+        if owns {
+            Writer::Owner
+        } else {
+            Writer::Other
+        }
+    }
+
     /// Adds the wall time of one compile of this unit.
     pub fn add_compile_ns(&self, ns: u64) {
         self.compile_ns.fetch_add(ns, Ordering::Relaxed);
@@ -134,18 +256,9 @@ impl UnitCounters {
     /// values from slightly different moments).
     pub fn snapshot(&self) -> CountersSnapshot {
         let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let tier = |t: Tier| {
-            let c = self.tier(t);
-            TierTotals {
-                calls: n(&c.calls),
-                exclusive_ns: n(&c.exclusive_ns),
-                inclusive_ns: n(&c.inclusive_ns),
-                gas: n(&c.gas),
-            }
-        };
         CountersSnapshot {
-            interp: tier(Tier::Interp),
-            jit: tier(Tier::Jit),
+            interp: self.tier(Tier::Interp).totals(),
+            jit: self.tier(Tier::Jit).totals(),
             side_exits: n(&self.side_exits),
             compile_ns: n(&self.compile_ns),
             versions: n(&self.versions),
@@ -215,18 +328,25 @@ mod tests {
     #[test]
     fn snapshot_reads_every_counter() {
         let c = UnitCounters::new();
-        c.tier(Tier::Interp).calls.store(1, Ordering::Relaxed);
-        c.tier(Tier::Interp)
-            .exclusive_ns
-            .store(2, Ordering::Relaxed);
-        c.tier(Tier::Interp)
-            .inclusive_ns
-            .store(3, Ordering::Relaxed);
-        c.tier(Tier::Interp).gas.store(4, Ordering::Relaxed);
-        c.tier(Tier::Jit).calls.store(5, Ordering::Relaxed);
-        c.tier(Tier::Jit).exclusive_ns.store(6, Ordering::Relaxed);
-        c.tier(Tier::Jit).inclusive_ns.store(7, Ordering::Relaxed);
-        c.tier(Tier::Jit).gas.store(8, Ordering::Relaxed);
+        // Each counter is the sum of the owner's half and the other threads' half.
+        let (i, j) = (c.tier(Tier::Interp), c.tier(Tier::Jit));
+        i.add_call(Writer::Owner);
+        i.add_exclusive_ns(2, Writer::Other);
+        i.add_frame(1, 4, Writer::Owner);
+        i.add_frame(2, 0, Writer::Other);
+        for w in [
+            Writer::Owner,
+            Writer::Other,
+            Writer::Other,
+            Writer::Owner,
+            Writer::Other,
+        ] {
+            j.add_call(w);
+        }
+        j.add_exclusive_ns(1, Writer::Owner);
+        j.add_exclusive_ns(5, Writer::Other);
+        j.add_frame(7, 3, Writer::Other);
+        j.add_frame(0, 5, Writer::Owner);
         c.side_exits.store(9, Ordering::Relaxed);
         c.add_compile_ns(10);
         c.add_compile_ns(1);
@@ -251,6 +371,24 @@ mod tests {
             }
         );
         assert_eq!((s.side_exits, s.compile_ns, s.versions), (9, 11, 1));
+    }
+
+    #[test]
+    fn the_first_thread_to_ask_owns_the_unit() {
+        let c = UnitCounters::new();
+        assert_eq!(c.writer(7), Writer::Owner);
+        assert_eq!(c.writer(8), Writer::Other);
+        assert_eq!(c.writer(7), Writer::Owner, "ownership stays");
+    }
+
+    #[test]
+    fn both_halves_saturate() {
+        let t = TierCounters::default();
+        t.add_frame(0, u64::MAX - 1, Writer::Owner);
+        t.add_frame(0, 5, Writer::Owner);
+        assert_eq!(t.gas(), u64::MAX);
+        t.add_frame(0, 5, Writer::Other);
+        assert_eq!(t.gas(), u64::MAX, "the sum saturates too");
     }
 
     #[test]

@@ -14,11 +14,11 @@
 //! [`ManualClock`] on their thread to drive it by hand.
 
 use crate::timeline::{EventKind, Timeline};
-use crate::{add_saturating, clock, Tier, UnitCounters, UnitId};
+use crate::{clock, Tier, UnitCounters, UnitId, Writer};
 use std::cell::Cell;
 use std::marker::PhantomData;
 use std::ptr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What the thread is running: the innermost live frame's unit, or nothing (null `unit`).
 #[derive(Clone, Copy)]
@@ -26,6 +26,8 @@ struct Current {
     unit: *const UnitCounters,
     id: UnitId,
     tier: Tier,
+    /// How this thread adds to the unit's counters.
+    writer: Writer,
     /// The frame's timeline, or null.
     timeline: *const Timeline,
 }
@@ -34,8 +36,12 @@ const IDLE: Current = Current {
     unit: ptr::null(),
     id: UnitId(0),
     tier: Tier::Interp,
+    writer: Writer::Other,
     timeline: ptr::null(),
 };
+
+/// The last thread number handed out; numbers start at 1 and are never reused.
+static THREADS: AtomicU64 = AtomicU64::new(0);
 
 struct State {
     current: Cell<Current>,
@@ -43,6 +49,8 @@ struct State {
     since: Cell<u64>,
     /// The manual clock's reading, when one is installed on this thread.
     manual: Cell<Option<u64>>,
+    /// This thread's number, which units record as their owner; 0 until the first frame.
+    thread: Cell<u64>,
 }
 
 thread_local! {
@@ -53,11 +61,25 @@ thread_local! {
             current: Cell::new(IDLE),
             since: Cell::new(0),
             manual: Cell::new(None),
+            thread: Cell::new(0),
         }
     };
 }
 
 impl State {
+    /// This thread's number, taken on first use.
+    #[inline]
+    fn thread(&self) -> u64 {
+        match self.thread.get() {
+            0 => {
+                let n = THREADS.fetch_add(1, Ordering::Relaxed) + 1;
+                self.thread.set(n);
+                n
+            }
+            n => n,
+        }
+    }
+
     #[inline]
     fn now(&self) -> u64 {
         match self.manual.get() {
@@ -79,8 +101,7 @@ impl State {
         // when that guard drops (see `FrameGuard`): the counters and the timeline are alive.
         let unit = unsafe { &*cur.unit };
         unit.tier(cur.tier)
-            .exclusive_ns
-            .fetch_add(now.saturating_sub(since), Ordering::Relaxed);
+            .add_exclusive_ns(now.saturating_sub(since), cur.writer);
         // SAFETY: as above, for the timeline.
         if let Some(timeline) = unsafe { cur.timeline.as_ref() } {
             timeline.span(cur.id, cur.tier, since, now);
@@ -162,6 +183,8 @@ struct FrameGuard<'a> {
     state: &'a State,
     unit: &'a UnitCounters,
     tier: Tier,
+    /// How this thread adds to the unit's counters.
+    writer: Writer,
     start_ns: u64,
     parent: Current,
     gas: u64,
@@ -178,11 +201,13 @@ impl<'a> FrameGuard<'a> {
     ) -> Self {
         let now = state.now();
         state.charge(now);
-        unit.tier(tier).calls.fetch_add(1, Ordering::Relaxed);
+        let writer = unit.writer(state.thread());
+        unit.tier(tier).add_call(writer);
         let parent = state.current.replace(Current {
             unit,
             id,
             tier,
+            writer,
             timeline: timeline.map_or(ptr::null(), |t| t as *const Timeline),
         });
         state.since.set(now);
@@ -190,6 +215,7 @@ impl<'a> FrameGuard<'a> {
             state,
             unit,
             tier,
+            writer,
             start_ns: now,
             parent,
             gas: 0,
@@ -203,10 +229,11 @@ impl Drop for FrameGuard<'_> {
         let s = self.state;
         let now = s.now();
         s.charge(now);
-        let t = self.unit.tier(self.tier);
-        t.inclusive_ns
-            .fetch_add(now.saturating_sub(self.start_ns), Ordering::Relaxed);
-        add_saturating(&t.gas, self.gas);
+        self.unit.tier(self.tier).add_frame(
+            now.saturating_sub(self.start_ns),
+            self.gas,
+            self.writer,
+        );
         s.current.set(self.parent);
         s.since.set(now);
     }

@@ -241,9 +241,7 @@ impl<B: Backend> Runtime<B> {
         let config = &self.core.config;
         let (hot_calls, hot_gas) = (config.hot_calls(), config.hot_gas());
         let totals = entry.unit.tier(ProfTier::Interp);
-        if totals.calls.load(Ordering::Relaxed) < hot_calls
-            || totals.gas.load(Ordering::Relaxed) < hot_gas
-        {
+        if totals.calls() < hot_calls || totals.gas() < hot_gas {
             return;
         }
         let activity = entry.activity(now);
@@ -302,10 +300,10 @@ impl<B: Backend> Runtime<B> {
     fn records_jumps(&self, entry: &Entry<B::Code>) -> bool {
         let config = &self.core.config;
         let totals = entry.unit.tier(ProfTier::Interp);
-        let calls = totals.calls.load(Ordering::Relaxed) + 1;
+        let calls = totals.calls() + 1;
         self.core.may_speculate(entry)
             && calls.saturating_mul(2) >= config.hot_calls()
-            && totals.gas.load(Ordering::Relaxed).saturating_mul(2) >= config.hot_gas()
+            && totals.gas().saturating_mul(2) >= config.hot_gas()
     }
 
     /// Waits until no compile is queued or running, for at most `timeout`; returns whether

@@ -261,10 +261,7 @@ impl<C> Entry<C> {
 
     /// The exclusive time of this code's compiled frames so far (the profiler's counter).
     pub fn compiled_ns(&self) -> u64 {
-        self.unit
-            .tier(ember_profile::Tier::Jit)
-            .exclusive_ns
-            .load(Ordering::Relaxed)
+        self.unit.tier(ember_profile::Tier::Jit).exclusive_ns()
     }
 
     /// The calls and gas within the window at `now_ms`.

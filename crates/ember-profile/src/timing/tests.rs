@@ -151,13 +151,18 @@ fn a_panicking_frame_restores_its_parent() {
 
 #[test]
 fn threads_account_independently() {
+    // The first thread to run a frame owns the unit and adds without locked instructions;
+    // the other adds atomically into its own half, so nothing is lost while both run.
+    const FRAMES: u64 = 100_000;
     let shared = UnitCounters::new();
+    let start = std::sync::Barrier::new(2);
     std::thread::scope(|scope| {
         for t in 0..2u64 {
-            let shared = &shared;
+            let (shared, start) = (&shared, &start);
             scope.spawn(move || {
                 let clock = ManualClock::install(t * 1_000_000);
-                for _ in 0..1000 {
+                start.wait();
+                for _ in 0..FRAMES {
                     frame(shared, UnitId(1), Tier::Jit, None, || {
                         clock.advance(3);
                         ((), 2)
@@ -167,10 +172,10 @@ fn threads_account_independently() {
         }
     });
     let s = snap(&shared);
-    assert_eq!(s.jit.calls, 2000);
-    assert_eq!(s.jit.exclusive_ns, 6000);
-    assert_eq!(s.jit.inclusive_ns, 6000);
-    assert_eq!(s.jit.gas, 4000);
+    assert_eq!(s.jit.calls, 2 * FRAMES);
+    assert_eq!(s.jit.exclusive_ns, 6 * FRAMES);
+    assert_eq!(s.jit.inclusive_ns, 6 * FRAMES);
+    assert_eq!(s.jit.gas, 4 * FRAMES);
 }
 
 #[test]

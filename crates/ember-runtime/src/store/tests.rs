@@ -66,10 +66,9 @@ fn a_full_store_evicts_the_coldest_and_keeps_entries_held_by_compile_jobs() {
         // Entry n had n + 1 calls in the window (entries 0 and 1 are the coldest).
         for _ in 0..=n {
             e.observe(5);
-            e.unit
-                .tier(ember_profile::Tier::Interp)
-                .calls
-                .fetch_add(1, Ordering::Relaxed);
+            ember_profile::timing::frame(&e.unit, e.id, ember_profile::Tier::Interp, None, || {
+                ((), 0)
+            });
         }
         entries.push(e);
     }
