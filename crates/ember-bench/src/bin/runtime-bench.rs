@@ -5,7 +5,8 @@
 //!    interpreted with the entry's cached analysis, counted in its window and accounted in
 //!    the profiler's per-contract counters), against the same with the profiler's timeline
 //!    on, and against the same runtime called as a client calls it: through `libember.so`'s
-//!    EVMC ABI, which gives no code hash. Per case of the main suite, sampled alternately in
+//!    EVMC ABI, which gives no code hash (the last column: that call over the runtime called
+//!    directly, what the ABI itself costs). Per case of the main suite, sampled alternately in
 //!    thread CPU time.
 //! 2. A mixed workload: the benchmark contracts called many times (hottest first, in a
 //!    skewed, Zipf-like mix) among thousands of distinct small contracts called once or
@@ -229,7 +230,10 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
         opts.min_time.as_millis()
     );
     println!(
-        "{:<34} {:>12} {:>12} {:>9} {:>12} {:>9} {:>12} {:>9}",
+        "(overhead: over the bare interpreter; ABI: libember.so over the runtime called directly)\n"
+    );
+    println!(
+        "{:<34} {:>12} {:>12} {:>9} {:>12} {:>9} {:>12} {:>9} {:>9}",
         "case",
         "interpreter",
         "runtime",
@@ -237,9 +241,11 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
         "+timeline",
         "overhead",
         "libember.so",
-        "overhead"
+        "overhead",
+        "ABI"
     );
     let mut ratios = [Vec::new(), Vec::new(), Vec::new()];
+    let mut abi = Vec::new();
     let mut progress = Progress::stderr();
     for (i, case) in cases.iter().enumerate() {
         progress.show(format_args!(
@@ -301,6 +307,9 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
                 (ratio - 1.0) * 100.0
             );
         }
+        let through_abi = timings[3].median_ns / timings[1].median_ns;
+        abi.push(through_abi);
+        line += &format!(" {:>+8.2}%", (through_abi - 1.0) * 100.0);
         println!("{line}");
     }
     for rt in [&rt, &rt_timeline] {
@@ -310,20 +319,23 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
         );
     }
     let means = ratios.each_ref().map(|r| geometric_mean(r));
-    let [Some(g), Some(t), Some(l)] = means else {
+    let ([Some(g), Some(t), Some(l)], Some(a)) = (means, geometric_mean(&abi)) else {
         return Some("no overhead case was timed".into());
     };
     let mut line = format!("{:<34} {:>12}", "geometric mean", "");
     for m in [g, t, l] {
         line += &format!(" {:>12} {:>+8.2}%", "", (m - 1.0) * 100.0);
     }
+    line += &format!(" {:>+8.2}%", (a - 1.0) * 100.0);
     println!("{line}\n");
     Some(format!(
         "the profiler costs {:+.2}% ({:+.2}% with the timeline), a call through libember.so \
-         {:+.2}%, over {} case(s) (geometric mean)",
+         {:+.2}% over the bare interpreter and {:+.2}% over the runtime called directly, over \
+         {} case(s) (geometric mean)",
         (g - 1.0) * 100.0,
         (t - 1.0) * 100.0,
         (l - 1.0) * 100.0,
+        (a - 1.0) * 100.0,
         ratios[0].len()
     ))
 }
