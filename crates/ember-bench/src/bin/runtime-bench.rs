@@ -39,6 +39,10 @@ usage: runtime-bench [options]
   --evmc PATH        overhead: the libember.so to time (default: libember.so next to this
                      program, built by `cargo build --release -p ember-evmc`)
   --min-time-ms N    overhead: time spent sampling each engine per case (default 1000)
+  --alone ENGINE     overhead: time only ENGINE (interpreter, runtime, timeline or library)
+                     per case, as it runs alone in a process; run it once per engine, in
+                     turns, to compare the engines without their sharing caches and branch
+                     predictors (the library brings its own copy of ember's code)
   --hot N            mixed: calls of the hottest contract; the k-th hottest gets N/k (default 640)
   --cold N           mixed: distinct small contracts, each called once or twice (default 2000)
   --set NAME=VALUE   mixed: a runtime setting for the auto run (repeatable), e.g. jit.workers=1
@@ -54,6 +58,7 @@ struct Options {
     filter: Option<String>,
     evmc: PathBuf,
     min_time: Duration,
+    alone: Option<usize>,
     hot: usize,
     cold: usize,
     auto: RuntimeConfig,
@@ -73,6 +78,7 @@ fn parse(args: Vec<String>) -> Result<Option<Options>, String> {
             .and_then(|exe| Some(exe.parent()?.join("libember.so")))
             .unwrap_or_else(|| PathBuf::from("libember.so")),
         min_time: Duration::from_millis(1000),
+        alone: None,
         hot: 640,
         cold: 2000,
         auto: RuntimeConfig::default(),
@@ -100,6 +106,16 @@ fn parse(args: Vec<String>) -> Result<Option<Options>, String> {
             "--filter" => o.filter = Some(v()?),
             "--evmc" => o.evmc = PathBuf::from(v()?),
             "--stats" => o.stats = true,
+            "--alone" => {
+                let e = v()?;
+                let k = ENGINES.iter().position(|n| *n == e).ok_or_else(|| {
+                    format!(
+                        "--alone: unknown engine {e:?} (expected {})",
+                        ENGINES.join(", ")
+                    )
+                })?;
+                o.alone = Some(k);
+            }
             "--profile-dir" => o.profile_dir = Some(PathBuf::from(v()?)),
             "--min-time-ms" => o.min_time = Duration::from_millis(number(v()?)?),
             "--hot" => o.hot = number(v()?)?.clamp(1, 100_000) as usize,
@@ -167,6 +183,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// The engines of the overhead part, in the order they are timed.
+const ENGINES: [&str; 4] = ["interpreter", "runtime", "timeline", "library"];
+
 /// A `jit.hot-calls` no contract reaches: the overhead part times the runtime without compiles.
 const NEVER_HOT: &str = "4294967296";
 
@@ -183,6 +202,22 @@ fn message<'a>(world: &World, bench: &Benchmark, input: &'a [u8]) -> Message<'a>
         create2_salt: B256::ZERO,
         code_address: world.to,
     }
+}
+
+/// The overhead table's header.
+fn print_overhead_header() {
+    println!(
+        "{:<34} {:>12} {:>12} {:>9} {:>12} {:>9} {:>12} {:>9} {:>9}",
+        "case",
+        "interpreter",
+        "runtime",
+        "overhead",
+        "+timeline",
+        "overhead",
+        "libember.so",
+        "overhead",
+        "ABI"
+    );
 }
 
 /// Part 1: times the profiler's and the EVMC ABI's overhead per case and prints the table;
@@ -225,27 +260,27 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
          bytes as EVMC gives no hash)",
         opts.evmc.display()
     );
-    println!(
-        "(thread CPU time, median of interleaved samples, {} ms per engine and case)\n",
-        opts.min_time.as_millis()
-    );
-    println!(
-        "(overhead: over the bare interpreter; ABI: libember.so over the runtime called directly)\n"
-    );
-    println!(
-        "{:<34} {:>12} {:>12} {:>9} {:>12} {:>9} {:>12} {:>9} {:>9}",
-        "case",
-        "interpreter",
-        "runtime",
-        "overhead",
-        "+timeline",
-        "overhead",
-        "libember.so",
-        "overhead",
-        "ABI"
-    );
+    if let Some(k) = opts.alone {
+        println!(
+            "(thread CPU time, median of samples of the {} alone, {} ms per case)\n",
+            ENGINES[k],
+            opts.min_time.as_millis()
+        );
+        println!("{:<34} {:>12}", "case", ENGINES[k]);
+    } else {
+        println!(
+            "(thread CPU time, median of interleaved samples, {} ms per engine and case)\n",
+            opts.min_time.as_millis()
+        );
+        println!(
+            "(overhead: over the bare interpreter; ABI: libember.so over the runtime called \
+             directly)\n"
+        );
+        print_overhead_header();
+    }
     let mut ratios = [Vec::new(), Vec::new(), Vec::new()];
     let mut abi = Vec::new();
+    let mut alone = Vec::new();
     let mut progress = Progress::stderr();
     for (i, case) in cases.iter().enumerate() {
         progress.show(format_args!(
@@ -273,28 +308,33 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
             );
             return None;
         }
-        let timings = measure(
-            &plan,
-            Duration::from_millis(200),
-            [
-                &mut || {
-                    h0.reset();
-                    black_box(execute_analyzed(&mut h0, REVISION, &msg, &analysis));
-                },
-                &mut || {
-                    h1.reset();
-                    black_box(rt.execute(&mut h1, REVISION, &msg, code, Some(&hash)));
-                },
-                &mut || {
-                    h2.reset();
-                    black_box(rt_timeline.execute(&mut h2, REVISION, &msg, code, Some(&hash)));
-                },
-                &mut || {
-                    h3.reset();
-                    black_box(library.execute(&mut h3, REVISION, &msg, code, None));
-                },
-            ],
-        );
+        let engines: [&mut dyn FnMut(); 4] = [
+            &mut || {
+                h0.reset();
+                black_box(execute_analyzed(&mut h0, REVISION, &msg, &analysis));
+            },
+            &mut || {
+                h1.reset();
+                black_box(rt.execute(&mut h1, REVISION, &msg, code, Some(&hash)));
+            },
+            &mut || {
+                h2.reset();
+                black_box(rt_timeline.execute(&mut h2, REVISION, &msg, code, Some(&hash)));
+            },
+            &mut || {
+                h3.reset();
+                black_box(library.execute(&mut h3, REVISION, &msg, code, None));
+            },
+        ];
+        let warmup = Duration::from_millis(200);
+        if let Some(k) = opts.alone {
+            let [t] = measure(&plan, warmup, [&mut *engines[k]]);
+            progress.clear();
+            println!("{:<34} {:>12}", case.name(), format_ns(t.median_ns));
+            alone.push(t.median_ns);
+            continue;
+        }
+        let timings = measure(&plan, warmup, engines);
         progress.clear();
         let bare = timings[0].median_ns;
         let mut line = format!("{:<34} {:>12}", case.name(), format_ns(bare));
@@ -311,6 +351,14 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
         abi.push(through_abi);
         line += &format!(" {:>+8.2}%", (through_abi - 1.0) * 100.0);
         println!("{line}");
+    }
+    if let Some(k) = opts.alone {
+        return Some(format!(
+            "timed the {} alone over {} case(s) (geometric mean {})",
+            ENGINES[k],
+            alone.len(),
+            geometric_mean(&alone).map_or("-".into(), format_ns)
+        ));
     }
     for rt in [&rt, &rt_timeline] {
         assert!(
@@ -593,6 +641,17 @@ fn print_row(tier: &str, wall: Duration, stats: &Stats, same: &str) {
 mod tests {
     use super::*;
     use ember_evm::{Interpreter, StatusCode, U256};
+
+    #[test]
+    fn alone_names_one_engine_of_the_overhead_part() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let o = parse(args(&["--alone", "library"])).unwrap().unwrap();
+        assert_eq!(o.alone.map(|k| ENGINES[k]), Some("library"));
+        assert_eq!(parse(args(&[])).unwrap().unwrap().alone, None);
+        let e = parse(args(&["--alone", "revm"])).err().unwrap();
+        assert!(e.contains("unknown engine \"revm\""), "{e}");
+        assert!(parse(args(&["--alone"])).is_err(), "a missing value");
+    }
 
     #[test]
     fn cold_contracts_are_distinct_and_compute_their_loop() {
