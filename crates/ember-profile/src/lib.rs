@@ -79,9 +79,7 @@ impl Tier {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UnitId(pub u64);
 
-/// One writer's sums of a tier's counters, on a cache line of their own: the owner thread's
-/// plain stores then never wait for a line other threads are adding to.
-#[repr(align(64))]
+/// One writer's sums of a tier's counters.
 #[derive(Debug, Default)]
 struct Sums {
     calls: AtomicU64,
