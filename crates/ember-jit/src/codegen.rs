@@ -1237,8 +1237,8 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         Ok(())
     }
 
-    /// A pure arithmetic builtin on the top `n` values: no frame state is involved but
-    /// MULMOD's cache, which its builtin gets a pointer to, so the virtual stack stays as it
+    /// A pure arithmetic builtin on the top `n` values. It reads only its operands (MULMOD's
+    /// also the frame's Barrett cache, through a pointer), so the virtual stack stays as it
     /// is. Constant operands are folded.
     fn call_pure(&self, st: &mut BlockState<'ctx>, opc: u8, f: Pure, n: usize) -> R<()> {
         let mut vals = Vec::with_capacity(n);

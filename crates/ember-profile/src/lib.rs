@@ -131,29 +131,36 @@ impl TierCounters {
         add(&sums.gas, gas, writer);
     }
 
+    /// A counter, chosen by `field`: the sum of the owner's half and the other threads'.
+    #[inline]
+    fn sum(&self, field: impl Fn(&Sums) -> &AtomicU64) -> u64 {
+        let half = |sums| field(sums).load(Ordering::Relaxed);
+        half(&self.owner).saturating_add(half(&self.others))
+    }
+
     /// Frames that started in this tier.
     #[inline]
     pub fn calls(&self) -> u64 {
-        read(&self.owner.calls, &self.others.calls)
+        self.sum(|s| &s.calls)
     }
 
     /// Gas used by the frames that started in this tier (saturating).
     #[inline]
     pub fn gas(&self) -> u64 {
-        read(&self.owner.gas, &self.others.gas)
+        self.sum(|s| &s.gas)
     }
 
     /// Time spent running this unit in this tier, nested frames excluded.
     #[inline]
     pub fn exclusive_ns(&self) -> u64 {
-        read(&self.owner.exclusive_ns, &self.others.exclusive_ns)
+        self.sum(|s| &s.exclusive_ns)
     }
 
     /// Time from start to end of the frames that started in this tier, nested frames
     /// included (a recursive unit counts the inner frames' time again, as profilers do).
     #[inline]
     pub fn inclusive_ns(&self) -> u64 {
-        read(&self.owner.inclusive_ns, &self.others.inclusive_ns)
+        self.sum(|s| &s.inclusive_ns)
     }
 
     /// All four counters (each read on its own).
@@ -179,14 +186,6 @@ fn add(half: &AtomicU64, n: u64, writer: Writer) {
         ),
         Writer::Other => add_saturating(half, n),
     }
-}
-
-/// A counter: the sum of its two halves.
-#[inline]
-fn read(owner: &AtomicU64, others: &AtomicU64) -> u64 {
-    owner
-        .load(Ordering::Relaxed)
-        .saturating_add(others.load(Ordering::Relaxed))
 }
 
 /// A unit's counters, always on; aligned to a cache line so that two units' counters never
