@@ -79,7 +79,9 @@ impl Tier {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UnitId(pub u64);
 
-/// One writer's sums of a tier's counters.
+/// One writer's sums of a tier's counters, on a cache line of their own: the owner thread's
+/// plain stores then never wait for a line other threads are adding to.
+#[repr(align(64))]
 #[derive(Debug, Default)]
 struct Sums {
     calls: AtomicU64,

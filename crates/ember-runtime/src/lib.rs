@@ -82,8 +82,9 @@ pub struct Runtime<B: Backend = JitBackend> {
     unprofiled: AtomicU64,
     collisions: AtomicU64,
     /// The profiler's counters of the frames that run without an entry: init code in `auto`,
-    /// frames the store had no room for, hash collisions.
-    other: UnitCounters,
+    /// frames the store had no room for, hash collisions. (Boxed: the counters take five
+    /// cache lines, and a `Runtime` is often held by value next to smaller things.)
+    other: Box<UnitCounters>,
     /// The next entry's unit number ([`OTHER_UNIT`] is 0).
     next_unit: AtomicU64,
 }
@@ -120,7 +121,7 @@ impl<B: Backend> Runtime<B> {
             seed: RandomState::new().hash_one(0u8),
             unprofiled: AtomicU64::new(0),
             collisions: AtomicU64::new(0),
-            other: UnitCounters::new(),
+            other: Box::new(UnitCounters::new()),
             next_unit: AtomicU64::new(1),
         }
     }

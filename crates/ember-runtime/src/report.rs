@@ -26,7 +26,7 @@ impl<B: Backend> Runtime<B> {
         let other_ran = self.other.snapshot().interp.calls > 0;
         let other = other_ran.then(|| {
             let label = UnitLabel::no_entry(Revision::LATEST);
-            (OTHER_UNIT, label, &self.other)
+            (OTHER_UNIT, label, &*self.other)
         });
         entries_report(&entries, other, self.core.timeline.as_ref())
     }
