@@ -61,10 +61,7 @@ pub fn div(a: U256, b: U256) -> U256 {
     match power_of_two(&b) {
         Some(k) => a >> k,
         None if is_zero(&b) => U256::ZERO,
-        None => {
-            let (a, b) = (U256::from_limbs(limbs(&a)), U256::from_limbs(limbs(&b)));
-            U256::from_limbs(limbs(&a.wrapping_div(b)))
-        }
+        None => U256::from_limbs(divrem(&limbs(&a), &limbs(&b)).0),
     }
 }
 
@@ -74,10 +71,7 @@ pub fn rem(a: U256, b: U256) -> U256 {
     match power_of_two(&b) {
         Some(_) => a & (b - U256::from(1)),
         None if is_zero(&b) => U256::ZERO,
-        None => {
-            let (a, b) = (U256::from_limbs(limbs(&a)), U256::from_limbs(limbs(&b)));
-            U256::from_limbs(limbs(&a.wrapping_rem(b)))
-        }
+        None => U256::from_limbs(divrem(&limbs(&a), &limbs(&b)).1),
     }
 }
 
@@ -88,7 +82,7 @@ pub fn sdiv(a: U256, b: U256) -> U256 {
         return U256::ZERO;
     }
     let (a, b) = (U256::from_limbs(limbs(&a)), U256::from_limbs(limbs(&b)));
-    let q = U256::from_limbs(limbs(&(abs(a) / abs(b))));
+    let q = U256::from_limbs(divrem(abs(a).as_limbs(), abs(b).as_limbs()).0);
     if is_negative(&a) != is_negative(&b) {
         q.wrapping_neg()
     } else {
@@ -103,7 +97,7 @@ pub fn smod(a: U256, b: U256) -> U256 {
         return U256::ZERO;
     }
     let (a, b) = (U256::from_limbs(limbs(&a)), U256::from_limbs(limbs(&b)));
-    let r = U256::from_limbs(limbs(&(abs(a) % abs(b))));
+    let r = U256::from_limbs(divrem(abs(a).as_limbs(), abs(b).as_limbs()).1);
     if is_negative(&a) {
         r.wrapping_neg()
     } else {
@@ -197,7 +191,10 @@ fn rem_all_ones(x: &[u64; 8]) -> U256 {
     // low + high <= 2^257 − 2: after a carry the wrapped sum is at most 2^256 − 2, so adding
     // the carry back cannot overflow.
     let sum = sum.wrapping_add(U256::from(carry));
-    if sum == U256::MAX {
+    // Limb by limb: `sum == U256::MAX` compared with 128-bit loads of the limbs just stored,
+    // which waited on store forwarding (a fifth of MULMOD's time in swap_math).
+    let l = sum.as_limbs();
+    if (l[0] & l[1] & l[2] & l[3]) == u64::MAX {
         U256::ZERO
     } else {
         sum
@@ -360,10 +357,10 @@ fn shl_limbs<const L: usize, const M: usize>(x: &[u64; L], s: u32) -> [u64; M] {
 #[inline(always)]
 fn reciprocal_2by1(d: u64) -> u64 {
     debug_assert!(d >> 63 == 1);
-    // That is ⌊(2^128 − 1 − d · 2^64) / d⌋, whose high limb !d is below d: one 128-by-64
-    // division with a 64-bit quotient.
-    let numerator = (u128::from(!d) << 64) | u128::from(u64::MAX);
-    (numerator / u128::from(d)) as u64
+    // That is ⌊(2^128 − 1 − d · 2^64) / d⌋, whose high limb !d is below d: one hardware
+    // division. (`u128` division calls `__udivti3`; the paper's table and Newton steps took
+    // longer than the one `div` on this machine.)
+    div_wide(!d, u64::MAX, d).0
 }
 
 /// The reciprocal ⌊(2^192 − 1) / d⌋ − 2^64 of a normalised two-limb `d = (d1, d0)`
@@ -429,6 +426,81 @@ fn div_3by2(u21: u128, u0: u64, d: u128, v: u64) -> (u64, u128) {
         r -= d;
     }
     (q1, r)
+}
+
+/// Quotient and remainder of `a / b` for a nonzero `b`, limb by limb in scalar registers.
+/// ruint's division read its operands with 128-bit loads, which wait on store forwarding
+/// when the caller has just written them as 64-bit limbs (a fifth of its time in DIV).
+#[inline(never)]
+fn divrem(a: &[u64; 4], b: &[u64; 4]) -> ([u64; 4], [u64; 4]) {
+    debug_assert!(b.iter().any(|&l| l != 0));
+    if (b[1] | b[2] | b[3]) == 0 {
+        let d = b[0];
+        if (a[1] | a[2] | a[3]) == 0 {
+            return ([a[0] / d, 0, 0, 0], [a[0] % d, 0, 0, 0]);
+        }
+        let (q, r) = divrem_by_limb(a, d);
+        return (q, [r, 0, 0, 0]);
+    }
+    if below(a, b) {
+        return ([0; 4], *a);
+    }
+    let x = [a[0], a[1], a[2], a[3], 0, 0, 0, 0];
+    let (q, r) = if b[3] != 0 {
+        divrem_knuth::<4>(&x, b)
+    } else if b[2] != 0 {
+        divrem_knuth::<3>(&x, &[b[0], b[1], b[2]])
+    } else {
+        divrem_knuth::<2>(&x, &[b[0], b[1]])
+    };
+    ([q[0], q[1], q[2], q[3]], r.into_limbs())
+}
+
+/// Quotient and remainder of `x / d` for a nonzero one-limb `d`, from the highest nonzero
+/// limb down, each step one hardware division ([`div_wide`]): for a divisor used once that
+/// beats computing its reciprocal.
+#[inline(always)]
+fn divrem_by_limb(x: &[u64; 4], d: u64) -> ([u64; 4], u64) {
+    let mut q = [0u64; 4];
+    let mut r = 0u64;
+    let mut i = 4;
+    while i > 1 && x[i - 1] == 0 {
+        i -= 1;
+    }
+    while i > 0 {
+        i -= 1;
+        (q[i], r) = div_wide(r, x[i], d);
+    }
+    (q, r)
+}
+
+/// Quotient and remainder of `(hi · 2^64 + lo) / d` for `hi < d`, so that the quotient fits in
+/// one limb.
+#[inline(always)]
+fn div_wide(hi: u64, lo: u64, d: u64) -> (u64, u64) {
+    debug_assert!(hi < d);
+    #[cfg(target_arch = "x86_64")]
+    {
+        let (q, r);
+        // SAFETY: `div` divides rdx:rax by its operand and faults only when the quotient does
+        // not fit in 64 bits, that is when rdx >= the divisor (a zero divisor included);
+        // `hi < d` rules both out. It touches no memory and no stack.
+        unsafe {
+            std::arch::asm!(
+                "div {d}",
+                d = in(reg) d,
+                inout("rax") lo => q,
+                inout("rdx") hi => r,
+                options(pure, nomem, nostack),
+            );
+        }
+        (q, r)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let n = (u128::from(hi) << 64) | u128::from(lo);
+        ((n / u128::from(d)) as u64, (n % u128::from(d)) as u64)
+    }
 }
 
 /// `x mod d` for a nonzero one-limb `d`: one 2-by-1 reciprocal division per limb.

@@ -213,6 +213,29 @@ pub unsafe fn read_word(p: *const U256) -> U256 {
     }
 }
 
+/// Writes a word limb by limb: four 64-bit stores (compiled code's builtins' results).
+///
+/// The counterpart of [`read_word`]: a word returned in memory by an out-of-line helper was
+/// stored there as 64-bit limbs, and LLVM's copy of it, two 128-bit loads, waited for those
+/// stores to reach the cache. Going through scalar registers keeps every load the width of
+/// the store it reads; volatile stores are never merged into wider ones.
+///
+/// # Safety
+/// `p` must be valid for writes of a `U256` and 8-byte aligned.
+#[inline(always)]
+pub unsafe fn write_word(p: *mut U256, v: U256) {
+    let limbs = p.cast::<u64>();
+    let v = v.as_limbs();
+    // SAFETY: a U256 is four u64 limbs, so each limb of the valid, aligned word is valid and
+    // aligned (the caller's guarantee).
+    unsafe {
+        limbs.write_volatile(v[0]);
+        limbs.add(1).write_volatile(v[1]);
+        limbs.add(2).write_volatile(v[2]);
+        limbs.add(3).write_volatile(v[3]);
+    }
+}
+
 impl Drop for Stack {
     fn drop(&mut self) {
         // SAFETY: `data` is taken exactly once, here, and `self` is not used afterwards.

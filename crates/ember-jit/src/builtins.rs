@@ -10,7 +10,7 @@
 use ember_evm::instructions::{self as ins, MulModCache};
 use ember_evm::memory::Memory;
 use ember_evm::opcodes as op;
-use ember_evm::stack::read_word;
+use ember_evm::stack::{read_word, write_word};
 use ember_evm::{step, CodeAnalysis, Frame, Host, StatusCode, Step, U256};
 use std::any::Any;
 use std::cell::RefCell;
@@ -216,12 +216,12 @@ macro_rules! pure_builtin {
         /// # Safety
         /// `args` must point to the instruction's operands, 8-byte aligned (compiled code
         /// passes its `[3 x i256]` argument slot), and `out` to writable memory for one word,
-        /// which may be unaligned.
+        /// 8-byte aligned.
         unsafe extern "C" fn $name(args: *const U256, out: *mut U256) {
             // SAFETY: guaranteed by the caller: `args` holds `$n` aligned words.
             let $a: [U256; $n] = unsafe { read_words(args) };
-            // SAFETY: guaranteed by the caller: `out` is writable for one word.
-            unsafe { std::ptr::write_unaligned(out, $body) };
+            // SAFETY: guaranteed by the caller: `out` is writable for one aligned word.
+            unsafe { write_word(out, $body) };
         }
     )*};
 }
@@ -250,8 +250,8 @@ unsafe extern "C" fn jit_mulmod(args: *const U256, out: *mut U256, cache: *const
     // SAFETY: guaranteed by the caller: the frame outlives this call, and only this thread
     // runs it.
     let cache = unsafe { &*cache };
-    // SAFETY: guaranteed by the caller: `out` is writable for one word.
-    unsafe { std::ptr::write_unaligned(out, ins::mulmod(a[0], a[1], a[2], cache)) };
+    // SAFETY: guaranteed by the caller: `out` is writable for one aligned word.
+    unsafe { write_word(out, ins::mulmod(a[0], a[1], a[2], cache)) };
 }
 
 /// How compiled code calls a pure builtin.

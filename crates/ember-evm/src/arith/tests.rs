@@ -256,6 +256,12 @@ fn reciprocals_match_their_definition() {
         (u64::MAX, u64::MAX),
     ];
     divisors.extend((0..1000).map(|_| (rng.next() | 1 << 63, rng.next())));
+    // Every entry of the 2-by-1 reciprocal's table, at the bottom, top and middle of its range.
+    for d9 in 256u64..512 {
+        for low in [0, (1 << 55) - 1, rng.next() >> 9] {
+            divisors.push((d9 << 55 | low, rng.next()));
+        }
+    }
     for (d1, d0) in divisors {
         // ⌊(2^128 − 1) / d1⌋ − 2^64, computed directly in 128 bits.
         assert_eq!(
@@ -402,4 +408,53 @@ fn sign_extension_bytes_and_shifts() {
     assert_eq!(clz(U256::ZERO), u(256));
     assert_eq!(clz(u(1)), u(255));
     assert_eq!(clz(SIGN_BIT), u(0));
+}
+
+#[test]
+fn division_matches_ruint_at_every_divisor_length() {
+    let check = |a: U256, b: U256| {
+        let (q, r) = if b.is_zero() {
+            (U256::ZERO, U256::ZERO)
+        } else {
+            (a / b, a % b)
+        };
+        assert_eq!(div(a, b), q, "{a:#x} / {b:#x}");
+        assert_eq!(rem(a, b), r, "{a:#x} % {b:#x}");
+        let (sa, sb) = (abs(a), abs(b));
+        if !sb.is_zero() {
+            let sq = sa / sb;
+            let sq = if is_negative(&a) != is_negative(&b) {
+                sq.wrapping_neg()
+            } else {
+                sq
+            };
+            let sr = sa % sb;
+            let sr = if is_negative(&a) {
+                sr.wrapping_neg()
+            } else {
+                sr
+            };
+            assert_eq!(sdiv(a, b), sq, "{a:#x} sdiv {b:#x}");
+            assert_eq!(smod(a, b), sr, "{a:#x} smod {b:#x}");
+        }
+    };
+    let values = edge_and_random_values(0xd1f);
+    for &a in &values {
+        for &b in &values {
+            check(a, b);
+        }
+    }
+    // Every pair of bit lengths, so that each divisor length (one to four limbs, with and
+    // without a normalising shift) meets numerators shorter, as long and longer.
+    let mut rng = SplitMix64(0xd1d1);
+    for a_bits in (1..=256).step_by(7) {
+        for b_bits in (1..=256).step_by(5) {
+            check(rng.with_bits(a_bits), rng.with_bits(b_bits));
+        }
+    }
+    // Quotient limbs of 2^64 − 1 and the 2-by-1 step's corrections.
+    for d in [1u64, 3, u64::MAX, 1 << 63, (1 << 63) + 1, 0x1_0000_0001] {
+        check(U256::MAX, U256::from(d));
+        check(U256::MAX - U256::from(d), U256::from(d));
+    }
 }
