@@ -456,22 +456,25 @@ fn divrem(a: &[u64; 4], b: &[u64; 4]) -> ([u64; 4], [u64; 4]) {
     ([q[0], q[1], q[2], q[3]], r.into_limbs())
 }
 
-/// Quotient and remainder of `x / d` for a nonzero one-limb `d`, from the highest nonzero
-/// limb down, each step one hardware division ([`div_wide`]): for a divisor used once that
-/// beats computing its reciprocal.
+/// Quotient and remainder of `x / d` for a nonzero one-limb `d`, each step one hardware
+/// division ([`div_wide`]): for a divisor used once that beats computing its reciprocal. Steps
+/// whose limb and carried remainder are both zero are skipped. Straight-line code keeps the
+/// quotient in registers: built by indexed stores in a loop, it was copied out by 128-bit loads
+/// that waited on those stores.
 #[inline(always)]
 fn divrem_by_limb(x: &[u64; 4], d: u64) -> ([u64; 4], u64) {
-    let mut q = [0u64; 4];
-    let mut r = 0u64;
-    let mut i = 4;
-    while i > 1 && x[i - 1] == 0 {
-        i -= 1;
-    }
-    while i > 0 {
-        i -= 1;
-        (q[i], r) = div_wide(r, x[i], d);
-    }
-    (q, r)
+    let step = |r: u64, limb: u64| {
+        if (r | limb) == 0 {
+            (0, 0)
+        } else {
+            div_wide(r, limb, d)
+        }
+    };
+    let (q3, r) = step(0, x[3]);
+    let (q2, r) = step(r, x[2]);
+    let (q1, r) = step(r, x[1]);
+    let (q0, r) = step(r, x[0]);
+    ([q0, q1, q2, q3], r)
 }
 
 /// Quotient and remainder of `(hi · 2^64 + lo) / d` for `hi < d`, so that the quotient fits in
