@@ -82,7 +82,11 @@ pub fn sdiv(a: U256, b: U256) -> U256 {
         return U256::ZERO;
     }
     let (a, b) = (U256::from_limbs(limbs(&a)), U256::from_limbs(limbs(&b)));
-    let q = U256::from_limbs(divrem(abs(a).as_limbs(), abs(b).as_limbs()).0);
+    // A power of two is its own magnitude (2^255 too, in wrapping arithmetic): a shift.
+    let q = match power_of_two(&b) {
+        Some(k) => abs(a) >> k,
+        None => U256::from_limbs(divrem(abs(a).as_limbs(), abs(b).as_limbs()).0),
+    };
     if is_negative(&a) != is_negative(&b) {
         q.wrapping_neg()
     } else {
@@ -97,7 +101,10 @@ pub fn smod(a: U256, b: U256) -> U256 {
         return U256::ZERO;
     }
     let (a, b) = (U256::from_limbs(limbs(&a)), U256::from_limbs(limbs(&b)));
-    let r = U256::from_limbs(divrem(abs(a).as_limbs(), abs(b).as_limbs()).1);
+    let r = match power_of_two(&b) {
+        Some(_) => abs(a) & (b - U256::from(1)),
+        None => U256::from_limbs(divrem(abs(a).as_limbs(), abs(b).as_limbs()).1),
+    };
     if is_negative(&a) {
         r.wrapping_neg()
     } else {

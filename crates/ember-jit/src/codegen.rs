@@ -712,6 +712,27 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
                 }
                 None => None,
             },
+            // A positive power of two 2^k (k < 255; 2^255 is negative): the quotient rounds
+            // toward zero, so a negative dividend is first raised by 2^k − 1, the low k bits
+            // of its sign spread over the word; the remainder is what that quotient leaves.
+            op::SDIV | op::SMOD => match vals[1].c.and_then(power_of_two) {
+                Some(0) if opc == op::SDIV => Some(vals[0].v),
+                Some(0) => Some(c256(0)),
+                Some(k) if k < 255 => {
+                    let a = vals[0].v;
+                    let sign = b.build_right_shift(a, c256(255), true, "")?;
+                    let bias = b.build_right_shift(sign, c256(256 - k), false, "")?;
+                    let biased = b.build_int_add(a, bias, "")?;
+                    let q = b.build_right_shift(biased, c256(k), true, "sdiv")?;
+                    Some(if opc == op::SDIV {
+                        q
+                    } else {
+                        let multiple = b.build_left_shift(q, c256(k), "")?;
+                        b.build_int_sub(a, multiple, "smod")?
+                    })
+                }
+                _ => None,
+            },
             op::SIGNEXTEND => match vals[0].c {
                 Some(byte) if byte < U256::from(31) => {
                     let s = c256(248 - 8 * byte.as_limbs()[0]);

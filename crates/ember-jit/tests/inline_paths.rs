@@ -203,10 +203,30 @@ fn message_fields_code_and_memory_sizes() {
     assert_eq!(out.result.output, want);
 }
 
+/// SDIV's and SMOD's results by the yellow paper: magnitudes divided, the quotient negative
+/// when the signs differ, the remainder with the dividend's sign; a zero divisor gives zeros.
+fn signed_div_rem(a: U256, b: U256) -> (U256, U256) {
+    if b.is_zero() {
+        return (U256::ZERO, U256::ZERO);
+    }
+    let negative = |x: U256| x.bit(255);
+    let magnitude = |x: U256| if negative(x) { x.wrapping_neg() } else { x };
+    let (q, r) = (magnitude(a) / magnitude(b), magnitude(a) % magnitude(b));
+    let q = if negative(a) != negative(b) {
+        q.wrapping_neg()
+    } else {
+        q
+    };
+    let r = if negative(a) { r.wrapping_neg() } else { r };
+    (q, r)
+}
+
 #[test]
 fn arithmetic_specialised_for_constant_operands() {
     let jit = jit();
-    let ops = operands();
+    let mut ops = operands();
+    // Negative dividends whose low bits are not all zero, for the signed operations' rounding.
+    ops.extend([2u64, 3, 7, 257, (1 << 40) + 5].map(|x| U256::from(x).wrapping_neg()));
     // The constant operand sits in the code, the other one comes from call data.
     let mut consts: Vec<U256> = (0..256).step_by(17).map(|k| U256::from(1) << k).collect();
     consts.extend([
@@ -219,6 +239,8 @@ fn arithmetic_specialised_for_constant_operands() {
         for (name, const_on_top) in [
             ("DIV", false),
             ("MOD", false),
+            ("SDIV", false),
+            ("SMOD", false),
             ("MUL", true),
             ("MUL", false),
         ] {
@@ -235,6 +257,8 @@ fn arithmetic_specialised_for_constant_operands() {
                     ("DIV", _) => a / c,
                     ("MOD", _) if c.is_zero() => U256::ZERO,
                     ("MOD", _) => a % c,
+                    ("SDIV", _) => signed_div_rem(*a, *c).0,
+                    ("SMOD", _) => signed_div_rem(*a, *c).1,
                     _ => a.wrapping_mul(*c),
                 };
                 assert_eq!(out, word(want), "{a} {name} {c}");

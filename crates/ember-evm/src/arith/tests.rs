@@ -452,6 +452,12 @@ fn division_matches_ruint_at_every_divisor_length() {
             check(rng.with_bits(a_bits), rng.with_bits(b_bits));
         }
     }
+    // Powers of two, which the signed operations shift and mask, as dividends of every sign.
+    for k in [0usize, 1, 2, 63, 64, 127, 128, 254, 255] {
+        for &a in &values {
+            check(a, pow2(k));
+        }
+    }
     // Quotient limbs of 2^64 − 1 and the 2-by-1 step's corrections.
     for d in [1u64, 3, u64::MAX, 1 << 63, (1 << 63) + 1, 0x1_0000_0001] {
         check(U256::MAX, U256::from(d));
