@@ -189,8 +189,8 @@ pub(crate) type CallDataFn = unsafe extern "C" fn(*const u8, u64, *const U256, *
 /// See [`CallDataFn`].
 ///
 /// # Safety
-/// `input` and `len` must describe the frame's call data; `args` must point to a word and
-/// `out` to writable memory for one word (both may be unaligned).
+/// `input` and `len` must describe the frame's call data; `args` must point to a word (which
+/// may be unaligned) and `out` to writable memory for one word, 8-byte aligned.
 pub(crate) unsafe extern "C" fn jit_calldataload(
     input: *const u8,
     len: u64,
@@ -202,7 +202,7 @@ pub(crate) unsafe extern "C" fn jit_calldataload(
     // SAFETY: guaranteed by the caller.
     let off = unsafe { std::ptr::read_unaligned(args) };
     // SAFETY: guaranteed by the caller.
-    unsafe { std::ptr::write_unaligned(out, ins::calldataload(data, &off)) };
+    unsafe { write_word(out, ins::calldataload(data, &off)) };
 }
 
 /// A pure arithmetic builtin: reads its operands from `args` (top of the stack first) and

@@ -685,7 +685,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
                 self.out_var.into(),
             ],
         )?;
-        let slow_v = self.load_aligned(self.i256, self.out_var, 8)?;
+        let slow_v = self.load_out()?;
         self.b.build_unconditional_branch(join)?;
 
         self.b.position_at_end(join);
@@ -1311,13 +1311,37 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
                 self.call_address(self.mulmod_fn_ty, f as usize, &[args, out, cache])?
             }
         };
-        let r = self.b.build_load(self.i256, self.out_var, "r")?;
-        r.as_instruction_value()
-            .expect("a load is an instruction")
-            .set_alignment(8)
-            .map_err(|_| BuilderError::UnsetPosition)?;
-        self.push_value(st, r.into_int_value());
+        let r = self.load_out()?;
+        self.push_value(st, r);
         Ok(())
+    }
+
+    /// The word a builtin wrote to the result slot, read limb by limb with volatile 64-bit
+    /// loads: the builtin stores it as four limbs (`ember_evm::stack::write_word`), and LLVM
+    /// read it back with one 256-bit load, which waited for those stores to reach the cache
+    /// (a store-forwarding stall after every DIV and MULMOD, the hottest spot of swap_math's
+    /// compiled code).
+    fn load_out(&self) -> R<IntValue<'ctx>> {
+        let mut word = self.i256.const_zero();
+        for limb in 0..4u64 {
+            let idx = [self.i64.const_int(limb, false)];
+            // SAFETY: building a GEP only creates IR; limb < 4 lies inside the i256 slot.
+            let p = unsafe { self.b.build_in_bounds_gep(self.i64, self.out_var, &idx, "") }?;
+            let v = self.b.build_load(self.i64, p, "")?;
+            let load = v.as_instruction_value().expect("a load is an instruction");
+            load.set_alignment(8)
+                .map_err(|_| BuilderError::UnsetPosition)?;
+            load.set_volatile(true)
+                .map_err(|_| BuilderError::UnsetPosition)?;
+            let wide = self
+                .b
+                .build_int_z_extend(v.into_int_value(), self.i256, "")?;
+            let at = self.i256.const_int(64 * limb, false);
+            word = self
+                .b
+                .build_or(word, self.b.build_left_shift(wide, at, "")?, "")?;
+        }
+        Ok(word)
     }
 
     /// Runs the instruction at `pc` in a builtin that works on the frame: the stack and
