@@ -154,7 +154,8 @@ struct Codegen<'a, 'ctx> {
     mulmod_fn_ty: FunctionType<'ctx>,
     expand_fn_ty: FunctionType<'ctx>,
     calldata_fn_ty: FunctionType<'ctx>,
-    /// Operands and result of pure builtins.
+    /// Operands and result of pure builtins: allocas of `[3 x i256]` and `i256`, which the
+    /// x86-64 data layout aligns to 16 bytes (the builtins need 8).
     args_var: PointerValue<'ctx>,
     out_var: PointerValue<'ctx>,
     analysis: &'a CodeAnalysis,
@@ -694,8 +695,8 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         Ok(v.as_basic_value().into_int_value())
     }
 
-    /// DIV and MOD by a constant power of two, and SIGNEXTEND at a constant byte, without
-    /// the builtin (operands top first, as the builtins take them).
+    /// DIV, MOD, SDIV and SMOD by a constant power of two, and SIGNEXTEND at a constant byte,
+    /// without the builtin (operands top first, as the builtins take them).
     fn specialise(&self, opc: u8, vals: &[Val<'ctx>]) -> R<Option<IntValue<'ctx>>> {
         let b = &self.b;
         let c256 = |n: u64| self.i256.const_int(n, false);
