@@ -4,9 +4,10 @@
 //!    the runtime in `auto` with thresholds no contract reaches (so every call is looked up,
 //!    interpreted with the entry's cached analysis, counted in its window and accounted in
 //!    the profiler's per-contract counters), against the same with the profiler's timeline
-//!    on, and against the same runtime called as a client calls it: through `libember.so`'s
-//!    EVMC ABI, which gives no code hash (the last column: that call over the runtime called
-//!    directly, what the ABI itself costs). Per case of the main suite, sampled alternately in
+//!    on, against the same runtime given no code hash (it finds the code by its bytes, as it
+//!    must for an EVMC client), and against that runtime called as a client calls it: through
+//!    `libember.so`'s EVMC ABI (the last column: that call over the runtime finding code by its
+//!    bytes, what the ABI itself costs). Per case of the main suite, sampled alternately in
 //!    thread CPU time.
 //! 2. A mixed workload: the benchmark contracts called many times (hottest first, in a
 //!    skewed, Zipf-like mix) among thousands of distinct small contracts called once or
@@ -39,7 +40,8 @@ usage: runtime-bench [options]
   --evmc PATH        overhead: the libember.so to time (default: libember.so next to this
                      program, built by `cargo build --release -p ember-evmc`)
   --min-time-ms N    overhead: time spent sampling each engine per case (default 1000)
-  --alone ENGINE     overhead: time only ENGINE (interpreter, runtime, timeline or library)
+  --alone ENGINE     overhead: time only ENGINE (interpreter, runtime, timeline, bytes or
+                     library)
                      per case, as it runs alone in a process; run it once per engine, in
                      turns, to compare the engines without their sharing caches and branch
                      predictors (the library brings its own copy of ember's code)
@@ -184,7 +186,7 @@ fn main() -> ExitCode {
 }
 
 /// The engines of the overhead part, in the order they are timed.
-const ENGINES: [&str; 4] = ["interpreter", "runtime", "timeline", "library"];
+const ENGINES: [&str; 5] = ["interpreter", "runtime", "timeline", "bytes", "library"];
 
 /// A `jit.hot-calls` no contract reaches: the overhead part times the runtime without compiles.
 const NEVER_HOT: &str = "4294967296";
@@ -207,12 +209,14 @@ fn message<'a>(world: &World, bench: &Benchmark, input: &'a [u8]) -> Message<'a>
 /// The overhead table's header.
 fn print_overhead_header() {
     println!(
-        "{:<34} {:>12} {:>12} {:>9} {:>12} {:>9} {:>12} {:>9} {:>9}",
+        "{:<34} {:>12} {:>12} {:>9} {:>12} {:>9} {:>12} {:>9} {:>12} {:>9} {:>9}",
         "case",
         "interpreter",
         "runtime",
         "overhead",
         "+timeline",
+        "overhead",
+        "by bytes",
         "overhead",
         "libember.so",
         "overhead",
@@ -232,7 +236,7 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
         }
         Runtime::new(c)
     };
-    let (rt, rt_timeline) = (never_hot(false), never_hot(true));
+    let (rt, rt_timeline, rt_bytes) = (never_hot(false), never_hot(true), never_hot(false));
     let library = match EvmcVm::load(&opts.evmc, &[("jit.hot-calls", NEVER_HOT)]) {
         Ok(vm) => vm,
         Err(e) => {
@@ -255,9 +259,9 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
     println!(
         "per-call overhead: the bare interpreter (analysis cached) vs the runtime in auto with \
          nothing hot (store lookup by keccak hash, window, per-contract profiler counters), the \
-         same with the profiler's timeline on, and the same runtime through libember.so's EVMC \
-         ABI ({}: message and result converted, host calls through C, the code found by its \
-         bytes as EVMC gives no hash)",
+         same with the profiler's timeline on, the same given no hash (the code found by its \
+         bytes, as EVMC gives no hash), and that through libember.so's EVMC ABI ({}: message \
+         and result converted, host calls through C)",
         opts.evmc.display()
     );
     if let Some(k) = opts.alone {
@@ -274,11 +278,11 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
         );
         println!(
             "(overhead: over the bare interpreter; ABI: libember.so over the runtime called \
-             directly)\n"
+             directly without a hash, what the EVMC ABI itself costs)\n"
         );
         print_overhead_header();
     }
-    let mut ratios = [Vec::new(), Vec::new(), Vec::new()];
+    let mut ratios = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
     let mut abi = Vec::new();
     let mut alone = Vec::new();
     let mut progress = Progress::stderr();
@@ -294,12 +298,13 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
         let hash = keccak256(code);
         let analysis = CodeAnalysis::new(code);
         let msg = message(world, case.bench, &case.input.data);
-        let [mut h0, mut h1, mut h2, mut h3] = [(); 4].map(|_| BenchHost::new(world));
+        let [mut h0, mut h1, mut h2, mut h3, mut h4] = [(); 5].map(|_| BenchHost::new(world));
         let want = execute_analyzed(&mut h0, REVISION, &msg, &analysis);
         let got = [
             rt.execute(&mut h1, REVISION, &msg, code, Some(&hash)),
             rt_timeline.execute(&mut h2, REVISION, &msg, code, Some(&hash)),
-            library.execute(&mut h3, REVISION, &msg, code, None),
+            rt_bytes.execute(&mut h3, REVISION, &msg, code, None),
+            library.execute(&mut h4, REVISION, &msg, code, None),
         ];
         if got.iter().any(|r| *r != want) {
             eprintln!(
@@ -308,7 +313,7 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
             );
             return None;
         }
-        let engines: [&mut dyn FnMut(); 4] = [
+        let engines: [&mut dyn FnMut(); 5] = [
             &mut || {
                 h0.reset();
                 black_box(execute_analyzed(&mut h0, REVISION, &msg, &analysis));
@@ -323,7 +328,11 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
             },
             &mut || {
                 h3.reset();
-                black_box(library.execute(&mut h3, REVISION, &msg, code, None));
+                black_box(rt_bytes.execute(&mut h3, REVISION, &msg, code, None));
+            },
+            &mut || {
+                h4.reset();
+                black_box(library.execute(&mut h4, REVISION, &msg, code, None));
             },
         ];
         let warmup = Duration::from_millis(200);
@@ -347,7 +356,7 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
                 (ratio - 1.0) * 100.0
             );
         }
-        let through_abi = timings[3].median_ns / timings[1].median_ns;
+        let through_abi = timings[4].median_ns / timings[3].median_ns;
         abi.push(through_abi);
         line += &format!(" {:>+8.2}%", (through_abi - 1.0) * 100.0);
         println!("{line}");
@@ -360,28 +369,30 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
             geometric_mean(&alone).map_or("-".into(), format_ns)
         ));
     }
-    for rt in [&rt, &rt_timeline] {
+    for rt in [&rt, &rt_timeline, &rt_bytes] {
         assert!(
             rt.stats().pool.queued == 0,
             "nothing may get hot in this measurement"
         );
     }
     let means = ratios.each_ref().map(|r| geometric_mean(r));
-    let ([Some(g), Some(t), Some(l)], Some(a)) = (means, geometric_mean(&abi)) else {
+    let ([Some(g), Some(t), Some(b), Some(l)], Some(a)) = (means, geometric_mean(&abi)) else {
         return Some("no overhead case was timed".into());
     };
     let mut line = format!("{:<34} {:>12}", "geometric mean", "");
-    for m in [g, t, l] {
+    for m in [g, t, b, l] {
         line += &format!(" {:>12} {:>+8.2}%", "", (m - 1.0) * 100.0);
     }
     line += &format!(" {:>+8.2}%", (a - 1.0) * 100.0);
     println!("{line}\n");
     Some(format!(
-        "the profiler costs {:+.2}% ({:+.2}% with the timeline), a call through libember.so \
-         {:+.2}% over the bare interpreter and {:+.2}% over the runtime called directly, over \
-         {} case(s) (geometric mean)",
+        "the runtime costs {:+.2}% over the bare interpreter ({:+.2}% with the timeline, \
+         {:+.2}% finding the code by its bytes), a call through libember.so {:+.2}% over the \
+         bare interpreter and {:+.2}% over the runtime finding the code by its bytes, over {} \
+         case(s) (geometric mean)",
         (g - 1.0) * 100.0,
         (t - 1.0) * 100.0,
+        (b - 1.0) * 100.0,
         (l - 1.0) * 100.0,
         (a - 1.0) * 100.0,
         ratios[0].len()
