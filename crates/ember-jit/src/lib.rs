@@ -46,7 +46,8 @@ use builtins::{decode, take_panic, Outcome};
 use ember_evm::opcodes as op;
 use ember_evm::Revision;
 use ember_evm::{execute_analyzed, execute_from, CodeAnalysis, ExecResult, Frame, Host, Message};
-use inkwell::context::Context;
+use inkwell::context::{AsContextRef, Context};
+use inkwell::llvm_sys::core::LLVMContextSetDiscardValueNames;
 use inkwell::passes::PassBuilderOptions;
 use inkwell::targets::{CodeModel, InitializationConfig, RelocMode, Target, TargetMachine};
 use inkwell::OptimizationLevel;
@@ -595,6 +596,12 @@ fn compile_inner(
     let machine = &host.machine;
 
     let ctx = Context::create();
+    // The IR's values and blocks carry names only for whoever reads it; LLVM keeps each one
+    // unique per function, which in large functions is a good part of building the IR and of
+    // verifying it. With names discarded the builder drops them on creation.
+    // SAFETY: `ctx` is a live context created just above, owned here and used by this thread
+    // only; the call only sets a flag on it.
+    unsafe { LLVMContextSetDiscardValueNames((&ctx).as_ctx_ref(), 1) };
     let module = ctx.create_module("ember");
     module.set_triple(&host.triple);
     module.set_data_layout(&machine.get_target_data().get_data_layout());
