@@ -4,7 +4,7 @@
 //! generators, cases) is in `ember-testkit`.
 
 use crate::speculation::{SiteProfile, Speculation, MAX_SPECULATED_TARGETS};
-use crate::{compile_speculative, CompiledContract, JitVm, SideExit};
+use crate::{compile_speculative, CompiledContract, JitVm, OptLevel, SideExit};
 use ember_evm::{
     keccak256, CodeAnalysis, ExecResult, Host, Interpreter, Message, Revision, Vm, B256,
 };
@@ -208,6 +208,20 @@ pub fn compare_compiled(
         }
     }
     Ok((out, exits))
+}
+
+/// The level the differential fuzz target compiles `data` at: O1, the level hot contracts are
+/// recompiled at, for about one input in eight (by a hash of its bytes, so that an input always
+/// replays at the same level), O0 for the rest.
+pub fn fuzz_level(data: &[u8]) -> OptLevel {
+    let h = data
+        .iter()
+        .fold(0u32, |h, &b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    if h % 8 == 7 {
+        OptLevel::O1
+    } else {
+        OptLevel::O0
+    }
 }
 
 /// One differential fuzzing input: the first byte picks the revision, the next two the gas

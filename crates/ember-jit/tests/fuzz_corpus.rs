@@ -3,7 +3,7 @@
 //! normal test suite.
 
 use ember_jit::difftest::fuzz_one;
-use ember_jit::JitVm;
+use ember_jit::{JitConfig, JitVm, OptLevel};
 use std::path::Path;
 
 #[test]
@@ -12,21 +12,34 @@ fn fuzz_corpus_replays_without_differences() {
     // The corpus is checked in, so a missing one is a failure, not a skip.
     let entries =
         std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("fuzz corpus at {}: {e}", dir.display()));
-    let jit = JitVm::default();
-    let mut n = 0;
-    for e in entries {
-        let path = e.unwrap().path();
-        let data = std::fs::read(&path).unwrap();
-        if let Err(diff) = fuzz_one(&jit, &data) {
-            panic!("{}: {diff}", path.display());
-        }
-        n += 1;
-    }
-    assert!(n > 0, "the corpus at {} is empty", dir.display());
-    let s = jit.stats();
-    assert_eq!(
-        s.interpreter_only, 0,
-        "every corpus program compiles: {s:?}"
+    let inputs: Vec<_> = entries
+        .map(|e| {
+            let path = e.unwrap().path();
+            let data = std::fs::read(&path).unwrap();
+            (path, data)
+        })
+        .collect();
+    assert!(
+        !inputs.is_empty(),
+        "the corpus at {} is empty",
+        dir.display()
     );
-    println!("replayed {n} inputs: {s:?}");
+    // Every input at both levels, not only at the one the fuzz target picks for it.
+    for opt_level in [OptLevel::O0, OptLevel::O1] {
+        let jit = JitVm::new(JitConfig {
+            opt_level,
+            ..JitConfig::compile_everything()
+        });
+        for (path, data) in &inputs {
+            if let Err(diff) = fuzz_one(&jit, data) {
+                panic!("{} at {opt_level:?}: {diff}", path.display());
+            }
+        }
+        let s = jit.stats();
+        assert_eq!(
+            s.interpreter_only, 0,
+            "every corpus program compiles at {opt_level:?}: {s:?}"
+        );
+        println!("replayed {} inputs at {opt_level:?}: {s:?}", inputs.len());
+    }
 }

@@ -6,6 +6,7 @@ mod common;
 
 use common::{check, every_gas_limit, jit, operands, output, word};
 use ember_evm::{Revision, StatusCode, U256};
+use ember_jit::{JitConfig, JitVm, OptLevel};
 use ember_testkit::{address, assemble, Case, CONTRACT};
 
 /// Offsets around word boundaries, the 2^32 limit of memory offsets and far beyond it.
@@ -285,6 +286,67 @@ fn arithmetic_specialised_for_constant_operands() {
                 *a
             };
             assert_eq!(out, word(want), "SIGNEXTEND {b} {a}");
+        }
+    }
+}
+
+#[test]
+fn division_of_variable_operands_at_the_64_bit_boundaries() {
+    // Both operands come from call data. From O1 on, compiled code divides in 64 bits when
+    // both fit (signed: in i64, the dividend above i64::MIN, where `idiv` would overflow) and
+    // calls the builtin otherwise; at O0 it always calls the builtin.
+    for level in [OptLevel::O0, OptLevel::O1] {
+        let jit = JitVm::new(JitConfig {
+            opt_level: level,
+            ..JitConfig::compile_everything()
+        });
+        divide_variable_operands(&jit);
+    }
+}
+
+fn divide_variable_operands(jit: &JitVm) {
+    let min64 = U256::from(1u64 << 63).wrapping_neg();
+    let mut ops: Vec<U256> = [
+        0u64,
+        1,
+        2,
+        3,
+        7,
+        20,
+        1 << 32,
+        (1 << 63) - 1,
+        1 << 63,
+        u64::MAX - 1,
+        u64::MAX,
+    ]
+    .map(U256::from)
+    .to_vec();
+    ops.extend([U256::from(1) << 64, (U256::from(1) << 64) + U256::from(3)]);
+    ops.extend([1u64, 2, 3, 20, (1 << 63) - 1].map(|x| U256::from(x).wrapping_neg()));
+    ops.extend([
+        min64,
+        min64 - U256::from(1),
+        U256::from(1) << 255,
+        U256::MAX,
+    ]);
+    for name in ["DIV", "MOD", "SDIV", "SMOD"] {
+        let code = assemble(&format!(
+            "PUSH1 32 CALLDATALOAD PUSH1 0 CALLDATALOAD {name} PUSH1 0 MSTORE PUSH1 32 PUSH1 0 \
+             RETURN"
+        ))
+        .unwrap();
+        for x in &ops {
+            for y in &ops {
+                let out = output(jit, &code, &[word(*x), word(*y)].concat());
+                let want = match name {
+                    _ if y.is_zero() => U256::ZERO,
+                    "DIV" => x / y,
+                    "MOD" => x % y,
+                    "SDIV" => signed_div_rem(*x, *y).0,
+                    _ => signed_div_rem(*x, *y).1,
+                };
+                assert_eq!(out, word(want), "{x:#x} {name} {y:#x}");
+            }
         }
     }
 }
