@@ -705,8 +705,9 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         Ok(v.as_basic_value().into_int_value())
     }
 
-    /// DIV, MOD, SDIV and SMOD by a constant power of two, and SIGNEXTEND at a constant byte,
-    /// without the builtin (operands top first, as the builtins take them).
+    /// DIV, MOD, SDIV and SMOD by a constant power of two, MULMOD modulo 2^256 − 1 and
+    /// SIGNEXTEND at a constant byte, without the builtin (operands top first, as the builtins
+    /// take them).
     fn specialise(&self, opc: u8, vals: &[Val<'ctx>]) -> R<Option<IntValue<'ctx>>> {
         let b = &self.b;
         let c256 = |n: u64| self.i256.const_int(n, false);
@@ -744,6 +745,35 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
                 }
                 _ => None,
             },
+            // 2^256 ≡ 1 modulo 2^256 − 1 (Solidity's full-width `mulDiv` takes this MULMOD
+            // first): the two halves of the 512-bit product, added with the carry wrapped
+            // around, reduced once more only if they came to the modulus itself.
+            op::MULMOD if vals[2].c == Some(U256::MAX) => {
+                let i512 = self
+                    .ctx
+                    .custom_width_int_type(std::num::NonZeroU32::new(512).expect("non-zero"))
+                    .map_err(|_| BuilderError::BitwidthError)?;
+                let x = b.build_int_z_extend(vals[0].v, i512, "")?;
+                let y = b.build_int_z_extend(vals[1].v, i512, "")?;
+                let product = b.build_int_mul(x, y, "")?;
+                let c512 = |n: u64| i512.const_int(n, false);
+                let low =
+                    b.build_int_z_extend(b.build_int_truncate(product, self.i256, "")?, i512, "")?;
+                let high = b.build_right_shift(product, c512(256), false, "")?;
+                let sum = b.build_int_add(low, high, "")?;
+                let carry = b.build_right_shift(sum, c512(256), false, "")?;
+                let folded = b.build_int_add(
+                    b.build_int_truncate(sum, self.i256, "")?,
+                    b.build_int_truncate(carry, self.i256, "")?,
+                    "",
+                )?;
+                let is_modulus =
+                    b.build_int_compare(IntPredicate::EQ, folded, self.i256.const_all_ones(), "")?;
+                Some(
+                    b.build_select(is_modulus, c256(0), folded, "mulmod")?
+                        .into_int_value(),
+                )
+            }
             op::SIGNEXTEND => match vals[0].c {
                 Some(byte) if byte < U256::from(31) => {
                     let s = c256(248 - 8 * byte.as_limbs()[0]);

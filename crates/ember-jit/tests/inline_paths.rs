@@ -350,3 +350,39 @@ fn divide_variable_operands(jit: &JitVm) {
         }
     }
 }
+
+#[test]
+fn mulmod_modulo_all_ones_against_ruint() {
+    // MULMOD by the constant 2^256 − 1 is inlined at every level; the product's halves are
+    // added with the carry wrapped around.
+    let max = U256::MAX;
+    let mut ops = operands();
+    ops.extend([
+        max,
+        max - U256::from(1),
+        U256::from(1) << 255,
+        (U256::from(1) << 128) + U256::from(1),
+        U256::from(u64::MAX),
+    ]);
+    let code = assemble(&format!(
+        "PUSH32 {max:#x} PUSH1 32 CALLDATALOAD PUSH1 0 CALLDATALOAD MULMOD PUSH1 0 MSTORE \
+         PUSH1 32 PUSH1 0 RETURN"
+    ))
+    .unwrap();
+    for level in [OptLevel::O0, OptLevel::O1] {
+        let jit = JitVm::new(JitConfig {
+            opt_level: level,
+            ..JitConfig::compile_everything()
+        });
+        for a in &ops {
+            for b in &ops {
+                let out = output(&jit, &code, &[word(*a), word(*b)].concat());
+                assert_eq!(
+                    out,
+                    word(a.mul_mod(*b, max)),
+                    "{a:#x} * {b:#x} at {level:?}"
+                );
+            }
+        }
+    }
+}
