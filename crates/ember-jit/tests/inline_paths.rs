@@ -386,3 +386,90 @@ fn mulmod_modulo_all_ones_against_ruint() {
         }
     }
 }
+
+#[test]
+fn exp_in_place_against_ruint() {
+    // The base constant in the code (folded with a constant exponent, a shift for 2 and 256)
+    // or from call data (the builtin), the exponent from call data; the interpreter's gas is
+    // checked by `check` on every run.
+    let bases = [0u64, 1, 2, 3, 255, 256, 257].map(U256::from);
+    let mut bases = bases.to_vec();
+    bases.extend([U256::from(1) << 128, U256::MAX]);
+    let exponents: Vec<U256> = [
+        0u64,
+        1,
+        2,
+        7,
+        8,
+        31,
+        32,
+        33,
+        63,
+        64,
+        255,
+        256,
+        257,
+        u64::MAX,
+    ]
+    .map(U256::from)
+    .into_iter()
+    .chain([U256::from(1) << 200, U256::MAX])
+    .collect();
+    for level in [OptLevel::O0, OptLevel::O1] {
+        let jit = JitVm::new(JitConfig {
+            opt_level: level,
+            ..JitConfig::compile_everything()
+        });
+        let variable = assemble(
+            "PUSH1 32 CALLDATALOAD PUSH1 0 CALLDATALOAD EXP PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN",
+        )
+        .unwrap();
+        for b in &bases {
+            let constant = assemble(&format!(
+                "PUSH1 32 CALLDATALOAD PUSH32 {b:#x} EXP PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN"
+            ))
+            .unwrap();
+            for e in &exponents {
+                let want = word(b.wrapping_pow(*e));
+                let input = [word(*b), word(*e)].concat();
+                assert_eq!(output(&jit, &variable, &input), want, "{b:#x} ** {e:#x}");
+                assert_eq!(
+                    output(&jit, &constant, &input),
+                    want,
+                    "const {b:#x} ** {e:#x}"
+                );
+            }
+            // Both constant: folded at compile time.
+            let folded = assemble(&format!(
+                "PUSH2 0x0101 PUSH32 {b:#x} EXP PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN"
+            ))
+            .unwrap();
+            assert_eq!(
+                output(&jit, &folded, &[]),
+                word(b.wrapping_pow(U256::from(0x101))),
+                "{b:#x} ** 0x101"
+            );
+        }
+    }
+}
+
+#[test]
+fn exp_out_of_gas_exactly_at_its_dynamic_gas() {
+    let jit = jit();
+    // A two-byte exponent from call data and a constant one, with a base of 2 and of 3, before
+    // and after EIP-160 raised the gas per byte from 10 to 50.
+    for src in [
+        // Nothing after the EXP looks at the gas again: STOP must not succeed on gas the EXP
+        // did not have.
+        "PUSH2 0x0123 CALLDATASIZE ADD PUSH1 3 EXP STOP",
+        "PUSH2 0x0123 PUSH1 3 EXP PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN",
+        "PUSH2 0x0123 PUSH1 2 EXP PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN",
+        "PUSH2 0x0123 PUSH1 0 MSTORE PUSH1 0 MLOAD PUSH1 3 EXP PUSH1 0 MSTORE PUSH1 32 PUSH1 0 \
+         RETURN",
+    ] {
+        let code = assemble(src).unwrap();
+        for rev in [Revision::TangerineWhistle, Revision::Cancun] {
+            every_gas_limit(&jit, &code, rev);
+        }
+    }
+}
