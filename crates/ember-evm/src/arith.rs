@@ -736,12 +736,6 @@ pub fn sar(shift: U256, x: U256) -> U256 {
     }
 }
 
-/// EXP's value: `base` to the power `exponent`, modulo 2^256.
-#[inline]
-pub fn exp(base: U256, exponent: U256) -> U256 {
-    base.wrapping_pow(exponent)
-}
-
 /// Number of leading zero bits (256 for zero).
 #[inline]
 pub fn clz(x: U256) -> U256 {

@@ -234,7 +234,6 @@ pure_builtin! {
     jit_addmod(3) => |a| ins::addmod(a[0], a[1], a[2]);
     jit_signextend(2) => |a| ins::signextend(a[0], a[1]);
     jit_clz(1) => |a| ins::clz(a[0]);
-    jit_exp(2) => |a| ins::exp(a[0], a[1]);
 }
 
 /// MULMOD's builtin: a pure builtin that also takes the frame's [`MulModCache`]
@@ -287,8 +286,6 @@ pub(crate) fn pure_builtin(opc: u8) -> Option<(Pure, usize)> {
         op::MULMOD => (MulMod(jit_mulmod), 3),
         op::SIGNEXTEND => (Plain(jit_signextend), 2),
         op::CLZ => (Plain(jit_clz), 1),
-        // Compiled code charges EXP's dynamic gas itself before it calls this (`Codegen::exp`).
-        op::EXP => (Plain(jit_exp), 2),
         _ => return None,
     })
 }

@@ -17,12 +17,8 @@
 //! * **Inline instructions.** PUSH*, DUP*, SWAP*, POP, ADD, SUB, MUL, AND, OR, XOR, NOT, LT,
 //!   GT, SLT, SGT, EQ, ISZERO, SHL, SHR, SAR, BYTE, PC, GAS, JUMPDEST, JUMP, JUMPI, STOP.
 //!   Operations on constants are folded with the interpreter's own helpers; MUL, DIV and MOD
-//!   by a constant power of two become shifts and masks (SDIV and SMOD by a positive one
-//!   too), MULMOD modulo 2^256 − 1 the halves of the 512-bit product added, SIGNEXTEND at a
-//!   constant byte two shifts. From O1 on, DIV, MOD, SDIV and SMOD divide in 64 bits when
-//!   both operands fit. EXP charges its dynamic gas from the block's gas (a side exit at
-//!   the EXP when that does not cover it), is a shift for a constant base of 2 or 256 and
-//!   calls its pure builtin otherwise.
+//!   by a constant power of two become shifts and masks, SIGNEXTEND at a constant byte two
+//!   shifts.
 //! * **Memory, call data and the message in place.** MLOAD, MSTORE and MSTORE8 load and store
 //!   through the memory's published base pointer and length when the access is inside it; a
 //!   cold call grows memory and charges the expansion from the block's gas. Where the offset
@@ -31,7 +27,7 @@
 //!   or grows exactly there. CALLDATALOAD reads the call data in place when the word lies
 //!   inside it (a pure builtin pads it otherwise); CALLDATASIZE, CALLVALUE, CALLER, ADDRESS,
 //!   MSIZE are loads, CODESIZE a constant.
-//! * **Builtins.** DIV, SDIV, MOD, SMOD, ADDMOD, MULMOD, EXP, SIGNEXTEND and CLZ call pure
+//! * **Builtins.** DIV, SDIV, MOD, SMOD, ADDMOD, MULMOD, SIGNEXTEND and CLZ call pure
 //!   functions on values (the virtual stack stays as it is; MULMOD's also gets the frame's
 //!   Barrett cache); KECCAK256, SLOAD and SSTORE call the instruction body on the frame; every
 //!   other instruction runs through `jit_step`, i.e. the interpreter's `step` for exactly that
@@ -181,8 +177,6 @@ struct Codegen<'a, 'ctx> {
     spec_stats: SpeculationStats,
     /// See [`Target::inline_division`].
     inline_division: bool,
-    /// The revision compiled for.
-    rev: Revision,
 }
 
 /// The host CPU the machine code is generated for (LLVM's names), and the code generator it
@@ -327,7 +321,6 @@ fn build_inner<'ctx>(
         spec,
         spec_stats: SpeculationStats::default(),
         inline_division,
-        rev,
     };
 
     // Entry: the stack array pointer, height and gas from the frame.
@@ -621,94 +614,6 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             .b
             .build_load(self.ctx.ptr_type(Default::default()), field, "mem_base")?
             .into_pointer_value())
-    }
-
-    /// EXP: its dynamic gas charged from the block's gas (a side exit at the EXP, with its
-    /// operands and the gas before it, when that does not cover it: the interpreter then fails
-    /// or runs on exactly), its value folded for constants, a shift for a constant base of 2 or
-    /// 256, the builtin otherwise. Returns true when it ended the block's code.
-    fn exp(&mut self, st: &mut BlockState<'ctx>, pc: usize, suffix: &[i64]) -> R<bool> {
-        let before = st.clone();
-        let base = self.pop(st)?;
-        let e = self.pop(st)?;
-        let cost = match e.c {
-            Some(c) => self.const64(ins::exp_cost(self.rev, &c) as usize),
-            None => {
-                // Bytes of the exponent: (256 − leading zeros + 7) / 8.
-                let ctlz = Intrinsic::find("llvm.ctlz")
-                    .and_then(|i| i.get_declaration(self.module, &[self.i256.into()]))
-                    .ok_or(BuilderError::UnsetPosition)?;
-                let zeros = self
-                    .b
-                    .build_call(
-                        ctlz,
-                        &[e.v.into(), self.ctx.bool_type().const_zero().into()],
-                        "",
-                    )?
-                    .try_as_basic_value()
-                    .basic()
-                    .expect("ctlz returns a value")
-                    .into_int_value();
-                let zeros = self.b.build_int_truncate(zeros, self.i64, "")?;
-                let bits = self.b.build_int_sub(self.const64(256 + 7), zeros, "")?;
-                let bytes = self.b.build_right_shift(bits, self.const64(3), false, "")?;
-                // The gas of a one-byte exponent is the gas per byte.
-                let per_byte = ins::exp_cost(self.rev, &U256::from(1)) as usize;
-                self.b
-                    .build_int_mul(bytes, self.const64(per_byte), "exp_gas")?
-            }
-        };
-        let left = self.b.build_int_sub(st.gas, cost, "")?;
-        let paid =
-            self.b
-                .build_int_compare(IntPredicate::SGE, left, self.i64.const_zero(), "paid")?;
-        let ok = self.ctx.append_basic_block(self.func, "exp_paid");
-        let exit = self.ctx.append_basic_block(self.func, "exp_exit");
-        self.b.build_conditional_branch(paid, ok, exit)?;
-        self.b.position_at_end(exit);
-        let mut b4 = before.clone();
-        let g = self.gas_at(&b4, suffix[0])?;
-        self.side_exit(&mut b4, pc, g)?;
-        self.b.position_at_end(ok);
-        st.gas = left;
-
-        let two = U256::from(2);
-        let v = match (base.c, e.c) {
-            (Some(b), Some(x)) => {
-                self.push_const(st, ins::exp(b, x));
-                return Ok(false);
-            }
-            // 2^e and 256^e = 2^(8e): one shift, zero once the power reaches 2^256.
-            (Some(b), None) if b == two || b == U256::from(256) => {
-                let log2 = if b == two { 1 } else { 8 };
-                let limit = self.i256.const_int(256 / log2, false);
-                let small = self
-                    .b
-                    .build_int_compare(IntPredicate::ULT, e.v, limit, "")?;
-                // The shift amount is taken modulo 256 so that it is defined in LLVM for every
-                // exponent; the select discards it where the power is past 2^255.
-                let amount = self.b.build_int_mul(
-                    self.b.build_and(e.v, self.i256.const_int(255, false), "")?,
-                    self.i256.const_int(log2, false),
-                    "",
-                )?;
-                let amount = self
-                    .b
-                    .build_and(amount, self.i256.const_int(255, false), "")?;
-                let power = self
-                    .b
-                    .build_left_shift(self.i256.const_int(1, false), amount, "")?;
-                self.b
-                    .build_select(small, power, self.i256.const_zero(), "exp")?
-                    .into_int_value()
-            }
-            _ => {
-                let (f, _) = pure_builtin(op::EXP).expect("EXP has a builtin");
-                self.pure_call(f, &[base, e])?
-            }
-        };
-        self.push_value(st, v);
-        Ok(false)
     }
 
     /// MLOAD, MSTORE or MSTORE8 in place; returns true when it ended the block's code.
@@ -1205,7 +1110,6 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             op::JUMPDEST => {}
             op::PC => self.push_const(st, U256::from(pc)),
             op::MLOAD | op::MSTORE | op::MSTORE8 => return self.memory_op(st, pc, opc, suffix),
-            op::EXP => return self.exp(st, pc, suffix),
             op::CALLDATALOAD => {
                 let off = self.pop(st)?;
                 let v = self.calldataload(off)?;
