@@ -5,21 +5,13 @@
 #![no_main]
 
 use ember_jit::difftest::{fuzz_level, fuzz_one};
-use ember_jit::{JitConfig, JitVm, OptLevel};
+use ember_jit::{JitVm, OptLevel};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
 fuzz_target!(|data: &[u8]| {
     static JIT: OnceLock<[JitVm; 2]> = OnceLock::new();
-    let [o0, o1] = JIT.get_or_init(|| {
-        let at = |opt_level| {
-            JitVm::new(JitConfig {
-                opt_level,
-                ..JitConfig::compile_everything()
-            })
-        };
-        [at(OptLevel::O0), at(OptLevel::O1)]
-    });
+    let [o0, o1] = JIT.get_or_init(|| [OptLevel::O0, OptLevel::O1].map(JitVm::at_level));
     let jit = match fuzz_level(data) {
         OptLevel::O0 => o0,
         _ => o1,

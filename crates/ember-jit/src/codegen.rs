@@ -213,7 +213,6 @@ fn build_inner<'ctx>(
     spec: Option<&Speculation>,
 ) -> R<SpeculationStats> {
     let (target_cpu, target_features) = (target.cpu, target.features);
-    let inline_division = target.inline_division;
     let ptr = ctx.ptr_type(Default::default());
     let i64 = ctx.i64_type();
     let fn_ty = i64.fn_type(
@@ -320,7 +319,7 @@ fn build_inner<'ctx>(
         proven,
         spec,
         spec_stats: SpeculationStats::default(),
-        inline_division,
+        inline_division: target.inline_division,
     };
 
     // Entry: the stack array pointer, height and gas from the frame.
@@ -747,7 +746,8 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             },
             // 2^256 ≡ 1 modulo 2^256 − 1 (Solidity's full-width `mulDiv` takes this MULMOD
             // first): the two halves of the 512-bit product, added with the carry wrapped
-            // around, reduced once more only if they came to the modulus itself.
+            // around, reduced once more only if they came to the modulus itself; the
+            // interpreter's `arith::rem_all_ones`, in IR.
             op::MULMOD if vals[2].c == Some(U256::MAX) => {
                 let i512 = self
                     .ctx

@@ -211,13 +211,10 @@ pub fn compare_compiled(
 }
 
 /// The level the differential fuzz target compiles `data` at: O1, the level hot contracts are
-/// recompiled at, for about one input in eight (by a hash of its bytes, so that an input always
-/// replays at the same level), O0 for the rest.
+/// recompiled at, for one input in eight (by the input's hash, so that an input always replays
+/// at the same level), O0 for the rest.
 pub fn fuzz_level(data: &[u8]) -> OptLevel {
-    let h = data
-        .iter()
-        .fold(0u32, |h, &b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
-    if h % 8 == 7 {
+    if keccak256(data).0[31] % 8 == 7 {
         OptLevel::O1
     } else {
         OptLevel::O0

@@ -1,6 +1,6 @@
 //! The `jit` tier: a [`Vm`] that compiles every contract before running it.
 
-use crate::{compile, CompileError, CompiledContract, JitConfig};
+use crate::{compile, CompileError, CompiledContract, JitConfig, OptLevel};
 use ember_evm::{
     execute_analyzed, keccak256, CodeAnalysis, ExecResult, Host, Message, Revision, Vm, B256,
 };
@@ -62,6 +62,14 @@ impl Default for JitVm {
 }
 
 impl JitVm {
+    /// The tier of [`JitVm::default`] compiling at `opt_level`.
+    pub fn at_level(opt_level: OptLevel) -> Self {
+        JitVm::new(JitConfig {
+            opt_level,
+            ..JitConfig::compile_everything()
+        })
+    }
+
     /// A tier compiling with `config`, caching up to [`DEFAULT_CACHE_LIMIT`] contracts.
     pub fn new(config: JitConfig) -> Self {
         JitVm::with_cache_limit(config, DEFAULT_CACHE_LIMIT)

@@ -3,7 +3,7 @@
 //! normal test suite.
 
 use ember_jit::difftest::fuzz_one;
-use ember_jit::{JitConfig, JitVm, OptLevel};
+use ember_jit::{JitVm, OptLevel};
 use std::path::Path;
 
 #[test]
@@ -26,10 +26,7 @@ fn fuzz_corpus_replays_without_differences() {
     );
     // Every input at both levels, not only at the one the fuzz target picks for it.
     for opt_level in [OptLevel::O0, OptLevel::O1] {
-        let jit = JitVm::new(JitConfig {
-            opt_level,
-            ..JitConfig::compile_everything()
-        });
+        let jit = JitVm::at_level(opt_level);
         for (path, data) in &inputs {
             if let Err(diff) = fuzz_one(&jit, data) {
                 panic!("{} at {opt_level:?}: {diff}", path.display());

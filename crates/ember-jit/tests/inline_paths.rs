@@ -6,7 +6,7 @@ mod common;
 
 use common::{check, every_gas_limit, jit, operands, output, word};
 use ember_evm::{Revision, StatusCode, U256};
-use ember_jit::{JitConfig, JitVm, OptLevel};
+use ember_jit::{JitVm, OptLevel};
 use ember_testkit::{address, assemble, Case, CONTRACT};
 
 /// Offsets around word boundaries, the 2^32 limit of memory offsets and far beyond it.
@@ -296,10 +296,7 @@ fn division_of_variable_operands_at_the_64_bit_boundaries() {
     // both fit (signed: in i64, the dividend above i64::MIN, where `idiv` would overflow) and
     // calls the builtin otherwise; at O0 it always calls the builtin.
     for level in [OptLevel::O0, OptLevel::O1] {
-        let jit = JitVm::new(JitConfig {
-            opt_level: level,
-            ..JitConfig::compile_everything()
-        });
+        let jit = JitVm::at_level(level);
         divide_variable_operands(&jit);
     }
 }
@@ -370,10 +367,7 @@ fn mulmod_modulo_all_ones_against_ruint() {
     ))
     .unwrap();
     for level in [OptLevel::O0, OptLevel::O1] {
-        let jit = JitVm::new(JitConfig {
-            opt_level: level,
-            ..JitConfig::compile_everything()
-        });
+        let jit = JitVm::at_level(level);
         for a in &ops {
             for b in &ops {
                 let out = output(&jit, &code, &[word(*a), word(*b)].concat());

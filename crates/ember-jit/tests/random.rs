@@ -198,10 +198,7 @@ fn random_programs_agree_in_a_high_heap() {
 /// interpreter's semantics too: its passes see the whole block and may rewrite what O0 leaves.
 #[test]
 fn random_programs_agree_at_o1() {
-    let jit = JitVm::new(ember_jit::JitConfig {
-        opt_level: ember_jit::OptLevel::O1,
-        ..ember_jit::JitConfig::compile_everything()
-    });
+    let jit = JitVm::at_level(ember_jit::OptLevel::O1);
     let mut rng = XorShift::new(0x01);
     for i in 0..200 {
         let items = 5 + rng.below(80) as usize;
