@@ -16,6 +16,7 @@
 //! | `jit.max-profiles` | 1 ..= 2^24 | 4096 |
 //! | `jit.opt-level` | `0` ..= `3` | `0` |
 //! | `jit.tier-up-level` | `off`, `0` ..= `3` | `1` |
+//! | `jit.tier-up-bytes` | 0 ..= 1048576 | 4096 |
 //! | `jit.tier-up-ratio` | 1 ..= 1000000 | 4 |
 //! | `jit.shutdown-ms` | 0 ..= 600000 | 2000 |
 //! | `jit.code-cache-bytes` | 65536 ..= 2^30 | 134217728 |

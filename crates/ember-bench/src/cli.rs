@@ -1,14 +1,15 @@
 //! Command-line options of the `ember-bench` binary.
 
 use crate::measure::Clock;
-use ember_jit::{JitConfig, OptLevel};
+use crate::JitLevel;
+use ember_jit::OptLevel;
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// The usage text printed by `--help` and after a usage error.
 pub const USAGE: &str = "\
 usage: ember-bench [--micro | --dir PATH] [--filter TEXT] [--min-time MS] [--iterations N]
-                   [--clock cpu|wall] [--no-jit | --opt-level N] [--json]
+                   [--clock cpu|wall] [--no-jit | --opt-level first|N] [--json]
 
 Runs every input of every ipsilon/evm-benchmarks state test in ember's interpreter, in
 ember's compiled code (the contract compiled once per case, before timing) and in revm's
@@ -24,8 +25,10 @@ compile times and machine-code sizes.
   --clock CLOCK   `cpu` (default): the benchmark thread's CPU time, which leaves out time
                   spent descheduled on a busy machine; `wall`: elapsed real time
   --no-jit        leave ember's compiled tier out: ember's interpreter against revm only
-  --opt-level N   compile at LLVM level 0 (default, ember's first compile), 1, 2 or 3
-                  (`jit.opt-level`)
+  --opt-level L   compile every contract at LLVM level L: 0, 1, 2 or 3; or `first` (the
+                  default): at the level of the runtime's first compile in `auto`, which is
+                  `jit.tier-up-level` (1) for code of at most `jit.tier-up-bytes` (4096),
+                  else `jit.opt-level` (0)
   --json          print the results as one JSON object instead of a table
   -h, --help      print this help
 
@@ -62,7 +65,7 @@ pub struct Options {
     pub clock: Clock,
     /// The level ember's compiled tier is compiled at, if it is compiled, checked and timed
     /// too.
-    pub jit: Option<OptLevel>,
+    pub jit: Option<JitLevel>,
     /// JSON output instead of a table.
     pub json: bool,
 }
@@ -119,10 +122,13 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
             "--no-jit" => jit = false,
             "--opt-level" => {
                 let v = value("--opt-level")?;
-                opt_level = Some(
-                    OptLevel::from_name(&v)
-                        .ok_or_else(|| format!("--opt-level: {v:?} is not 0, 1, 2 or 3"))?,
-                );
+                opt_level =
+                    Some(match v.as_str() {
+                        "first" => JitLevel::First,
+                        _ => JitLevel::Fixed(OptLevel::from_name(&v).ok_or_else(|| {
+                            format!("--opt-level: {v:?} is not first, 0, 1, 2 or 3")
+                        })?),
+                    });
             }
             "--json" => json = true,
             other => return Err(format!("unknown argument {other:?}")),
@@ -147,7 +153,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Command, St
         min_time,
         max_samples,
         clock,
-        jit: jit.then(|| opt_level.unwrap_or(JitConfig::compile_everything().opt_level)),
+        jit: jit.then(|| opt_level.unwrap_or(JitLevel::First)),
         json,
     }))
 }
@@ -170,7 +176,7 @@ mod tests {
                 min_time: Duration::from_millis(500),
                 max_samples: 10_000,
                 clock: Clock::ThreadCpu,
-                jit: Some(OptLevel::O0),
+                jit: Some(JitLevel::First),
                 json: false,
             }))
         );
@@ -206,7 +212,14 @@ mod tests {
         assert!(matches!(
             parse(&["--opt-level", "O1"]),
             Ok(Command::Run(Options {
-                jit: Some(OptLevel::O1),
+                jit: Some(JitLevel::Fixed(OptLevel::O1)),
+                ..
+            }))
+        ));
+        assert!(matches!(
+            parse(&["--opt-level", "first"]),
+            Ok(Command::Run(Options {
+                jit: Some(JitLevel::First),
                 ..
             }))
         ));
@@ -230,7 +243,7 @@ mod tests {
             (&["--bogus"], "unknown argument"),
             (&["--clock", "tsc"], "neither cpu nor wall"),
             (&["--micro", "--dir", "/x"], "cannot be combined"),
-            (&["--opt-level", "4"], "is not 0, 1, 2 or 3"),
+            (&["--opt-level", "4"], "is not first, 0, 1, 2 or 3"),
             (&["--opt-level"], "--opt-level needs a value"),
             (&["--no-jit", "--opt-level", "1"], "cannot be combined"),
         ] {

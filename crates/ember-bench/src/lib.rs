@@ -17,6 +17,7 @@ pub mod suite;
 use ember_evm::B256;
 use ember_jit::{CompileStats, CompiledContract, OptLevel};
 use ember_runner::{compile, EmberRunner};
+use ember_runtime::RuntimeConfig;
 use measure::{measure, Plan, Timing};
 use outcome::{differences, Outcome};
 use revm_runner::RevmRunner;
@@ -36,6 +37,42 @@ pub const TIMED_REVM: &str = "host reset + Interpreter::clear + run_plain(LONDON
     (Bytecode analysed and instruction/gas tables built once per case, outside; the \
     interpreter and its memory buffer are reused as revm's frame handling does)";
 
+/// The level ember's compiled tier is compiled at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JitLevel {
+    /// The level of the runtime's first compile in `auto` with its default settings, chosen
+    /// by the size of the code ([`RuntimeConfig::first_level`]).
+    First,
+    /// One level for every contract.
+    Fixed(OptLevel),
+}
+
+impl JitLevel {
+    /// The level a contract of `code_len` bytes is compiled at.
+    pub fn for_code(self, code_len: usize) -> OptLevel {
+        match self {
+            JitLevel::First => RuntimeConfig::default().first_level(code_len),
+            JitLevel::Fixed(level) => level,
+        }
+    }
+
+    /// How the level is chosen, for the report's heading.
+    pub fn describe(self) -> String {
+        match self {
+            JitLevel::First => {
+                let c = RuntimeConfig::default();
+                format!(
+                    "LLVM level of auto's first compile: {:?} for code of at most {} bytes, else {:?}",
+                    c.first_level(0),
+                    c.tier_up_bytes(),
+                    c.opt_level()
+                )
+            }
+            JitLevel::Fixed(level) => format!("LLVM {level:?}"),
+        }
+    }
+}
+
 /// What became of ember's compiled tier on one case.
 #[derive(Clone, Debug)]
 pub enum Jit {
@@ -49,6 +86,8 @@ pub enum Jit {
     },
     /// Compiled, checked against the interpreter and timed.
     Timed {
+        /// The level the contract was compiled at.
+        level: OptLevel,
         /// Execution time; compilation is not part of it.
         timing: Timing,
         /// Compile time and machine-code size.
@@ -171,17 +210,18 @@ impl<'a> Engines<'a> {
     }
 }
 
-/// Sets `case` up in every engine (compiling it at the level `jit` names, if any), checks that
-/// they agree, then times them per `plan` after a warm-up of `warmup`, their samples taken in
-/// turn.
+/// Sets `case` up in every engine (compiling it at the level `jit` gives its code, if any),
+/// checks that they agree, then times them per `plan` after a warm-up of `warmup`, their
+/// samples taken in turn.
 pub fn run_case(
     case: Case<'_>,
     plan: &Plan,
     warmup: Duration,
-    jit: Option<OptLevel>,
+    jit: Option<JitLevel>,
 ) -> CaseResult {
     let name = case.name();
-    let mut engines = Engines::new(case, jit);
+    let level = jit.map(|j| j.for_code(case.bench.world.contract_code().len()));
+    let mut engines = Engines::new(case, level);
     let outcomes = engines.run_once();
     if let Some(reason) = outcomes.unsupported() {
         return CaseResult::Unsupported {
@@ -204,22 +244,27 @@ pub fn run_case(
     let mut run_revm = || {
         black_box(revm.run());
     };
-    let (interp, jit, revm) = match jit {
+    let (interp, jit, revm) = match jit.zip(level) {
         None => {
             let [i, r] = measure(plan, warmup, [&mut run_interp, &mut run_revm]);
             (i, Jit::Off, r)
         }
-        Some(Err(reason)) => {
+        Some((Err(reason), _)) => {
             let [i, r] = measure(plan, warmup, [&mut run_interp, &mut run_revm]);
             (i, Jit::NotCompiled { reason }, r)
         }
-        Some(Ok(mut compiled)) => {
+        Some((Ok(mut compiled), level)) => {
             let compile = compiled.tier().stats();
             let mut run_jit = || {
                 black_box(compiled.run());
             };
             let [i, j, r] = measure(plan, warmup, [&mut run_interp, &mut run_jit, &mut run_revm]);
-            (i, Jit::Timed { timing: j, compile }, r)
+            let jit = Jit::Timed {
+                level,
+                timing: j,
+                compile,
+            };
+            (i, jit, r)
         }
     };
     CaseResult::Timed {

@@ -5,7 +5,9 @@
 use ember_bench::cli::{parse_args, Command, Options, Suite, USAGE};
 use ember_bench::measure::{Clock, Plan, SAMPLE_TARGET};
 use ember_bench::progress::Progress;
-use ember_bench::{report, run_case, suite, CaseResult, TIMED_EMBER, TIMED_JIT, TIMED_REVM};
+use ember_bench::{
+    report, run_case, suite, CaseResult, JitLevel, TIMED_EMBER, TIMED_JIT, TIMED_REVM,
+};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -95,8 +97,9 @@ fn run(opts: &Options) -> ExitCode {
     if !opts.json {
         if let Some(level) = opts.jit {
             println!(
-                "ember-bench: ember interpreter vs ember compiled code (LLVM {level:?}) vs revm 43 \
+                "ember-bench: ember interpreter vs ember compiled code ({}) vs revm 43 \
                  interpreter, London, suite {suite_name} ({})",
+                level.describe(),
                 dir.display()
             );
         } else {
@@ -166,7 +169,10 @@ fn run(opts: &Options) -> ExitCode {
             } else {
                 json!({"interp": TIMED_EMBER, "revm": TIMED_REVM})
             },
-            "jit_opt_level": opts.jit.map_or(Value::Null, |level| json!(format!("{level:?}"))),
+            "jit_opt_level": opts.jit.map_or(Value::Null, |level| match level {
+                JitLevel::First => json!("first"),
+                JitLevel::Fixed(level) => json!(format!("{level:?}")),
+            }),
             "min_time_ms": opts.min_time.as_millis() as u64,
             "max_samples": opts.max_samples,
             "clock": opts.clock.name(),

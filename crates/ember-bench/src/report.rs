@@ -40,7 +40,7 @@ const NAME_WIDTH: usize = 36;
 pub fn table_header(jit: bool) -> String {
     if jit {
         format!(
-            "{:<NAME_WIDTH$} {:>12} {:>12} {:>11} {:>11} {:>11} {:>10} {:>8}  {:>24} {:>8}",
+            "{:<NAME_WIDTH$} {:>12} {:>12} {:>11} {:>11} {:>11} {:>10} {:>8}  {:>31} {:>8}",
             "case",
             "gas used",
             "ember interp",
@@ -49,7 +49,7 @@ pub fn table_header(jit: bool) -> String {
             "revm/interp",
             "interp/jit",
             "revm/jit",
-            "compile ms (IR/opt/emit)",
+            "level, compile ms (IR/opt/emit)",
             "code KiB"
         )
     } else {
@@ -98,15 +98,19 @@ pub fn table_line(r: &CaseResult) -> String {
                     "n/a",
                     "n/a",
                 ),
-                Jit::Timed { timing, compile } => format!(
-                    "{common} {:>12} {:>11} {:>11} {revm_over_interp:>11.3} {:>10.3} {:>8.3}  {:>24} {:>8.1}",
+                Jit::Timed {
+                    level,
+                    timing,
+                    compile,
+                } => format!(
+                    "{common} {:>12} {:>11} {:>11} {revm_over_interp:>11.3} {:>10.3} {:>8.3}  {:>31} {:>8.1}",
                     format_ns(interp.median_ns),
                     format_ns(timing.median_ns),
                     format_ns(revm.median_ns),
                     ratio(timing.median_ns, interp.median_ns),
                     ratio(timing.median_ns, revm.median_ns),
                     format!(
-                        "{} ({}/{}/{})",
+                        "{level:?} {} ({}/{}/{})",
                         format_ms(total_ns(compile) as f64),
                         format_ms(compile.ir_ns as f64),
                         format_ms(compile.opt_ns as f64),
@@ -378,8 +382,13 @@ pub fn to_json(context: Value, results: &[CaseResult], jit: bool) -> Value {
                 let jit = match jit {
                     Jit::Off => Value::Null,
                     Jit::NotCompiled { reason } => json!({"not_compiled": reason}),
-                    Jit::Timed { timing, compile } => {
+                    Jit::Timed {
+                        level,
+                        timing,
+                        compile,
+                    } => {
                         let mut v = timing_json(timing);
+                        v["level"] = json!(format!("{level:?}"));
                         v["interp_over_jit"] = json!(ratio(timing.median_ns, interp.median_ns));
                         v["revm_over_jit"] = json!(ratio(timing.median_ns, revm.median_ns));
                         v["compile"] = json!({

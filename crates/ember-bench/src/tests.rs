@@ -219,7 +219,7 @@ fn nested_calls_are_reported_as_unsupported_by_every_engine() {
         case(&b),
         &quick(1),
         Duration::ZERO,
-        Some(ember_jit::OptLevel::O0),
+        Some(JitLevel::Fixed(ember_jit::OptLevel::O0)),
     );
     assert!(matches!(result, CaseResult::Unsupported { .. }));
 }
@@ -253,20 +253,22 @@ fn repeated_runs_start_from_the_same_state() {
 fn an_agreeing_case_is_timed_in_every_engine() {
     // PUSH1 1 PUSH1 2 ADD STOP: 3 + 3 + 3.
     let b = bench(vec![0x60, 1, 0x60, 2, 0x01, 0x00], &[], vec![]);
-    match run_case(
-        case(&b),
-        &quick(2),
-        Duration::ZERO,
-        Some(ember_jit::OptLevel::O0),
-    ) {
+    match run_case(case(&b), &quick(2), Duration::ZERO, Some(JitLevel::First)) {
         CaseResult::Timed {
             contract,
             outcome,
             interp,
-            jit: Jit::Timed { timing, compile },
+            jit:
+                Jit::Timed {
+                    level,
+                    timing,
+                    compile,
+                },
             revm,
             ..
         } => {
+            // Six bytes of code: the runtime's first compile is already at the tier-up level.
+            assert_eq!(level, ember_jit::OptLevel::O1);
             assert_eq!(contract, keccak256(&[0x60, 1, 0x60, 2, 0x01, 0x00]));
             assert_eq!(outcome.gas_used, 9);
             // A zero time budget stops after the first sample.
@@ -276,6 +278,26 @@ fn an_agreeing_case_is_timed_in_every_engine() {
         }
         other => panic!("expected a case timed in all three engines, got {other:?}"),
     }
+}
+
+#[test]
+fn the_first_level_follows_the_size_of_the_code_and_a_fixed_one_does_not() {
+    use ember_jit::OptLevel::{O0, O1, O2};
+    let first = |len| JitLevel::First.for_code(len);
+    assert_eq!(
+        (first(1), first(4096), first(4097), first(24576)),
+        (O1, O1, O0, O0)
+    );
+    assert_eq!(
+        (
+            JitLevel::Fixed(O2).for_code(1),
+            JitLevel::Fixed(O2).for_code(1 << 20)
+        ),
+        (O2, O2)
+    );
+    assert!(JitLevel::First
+        .describe()
+        .contains("O1 for code of at most 4096 bytes, else O0"));
 }
 
 #[test]
@@ -305,7 +327,7 @@ fn a_contract_the_compiler_rejects_is_still_timed_in_the_other_engines() {
         case(&b),
         &quick(1),
         Duration::ZERO,
-        Some(ember_jit::OptLevel::O0),
+        Some(JitLevel::Fixed(ember_jit::OptLevel::O0)),
     ) {
         CaseResult::Timed {
             jit: Jit::NotCompiled { reason },

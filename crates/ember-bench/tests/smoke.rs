@@ -74,10 +74,12 @@ fn one_small_case_runs_in_three_engines_and_prints_the_closing_lines() {
         return;
     }
     let stdout = one_small_case(&[]);
-    // Columns: name, gas used, three times with units, three ratios, compile time and its
-    // IR/opt/emit parts, code size.
+    // Columns: name, gas used, three times with units, three ratios, the level, compile time
+    // and its IR/opt/emit parts, code size. swap_math's 1921 bytes of code compile at the
+    // runtime's first level for small code.
     let row = row(&stdout);
-    assert_eq!(row.split_whitespace().count(), 14, "{row}");
+    assert_eq!(row.split_whitespace().count(), 15, "{row}");
+    assert_eq!(row.split_whitespace().nth(11), Some("O1"), "{row}");
     line(&stdout, "geometric mean of revm/ember over 1 case(s): ");
     line(&stdout, "geometric mean of interp/jit over 1 case(s): ");
     line(&stdout, "geometric mean of revm/jit over 1 case(s): ");

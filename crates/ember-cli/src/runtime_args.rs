@@ -20,6 +20,7 @@ const FLAGS: &[(&str, &str, &str)] = &[
     ("jit-max-profiles", "jit.max-profiles", "N"),
     ("jit-opt-level", "jit.opt-level", "0-3"),
     ("jit-tier-up-level", "jit.tier-up-level", "off|0-3"),
+    ("jit-tier-up-bytes", "jit.tier-up-bytes", "BYTES"),
     ("jit-tier-up-ratio", "jit.tier-up-ratio", "N"),
     ("jit-shutdown-ms", "jit.shutdown-ms", "MS"),
     ("jit-max-versions", "jit.max-versions", "N"),
@@ -166,6 +167,8 @@ mod tests {
             "2",
             "--jit-tier-up-level",
             "3",
+            "--jit-tier-up-bytes",
+            "64",
             "--jit-tier-up-ratio",
             "7",
             "--jit-shutdown-ms",
@@ -189,6 +192,7 @@ mod tests {
             (c.tier_up_level(), c.tier_up_ratio()),
             (Some(ember_runtime::OptLevel::O3), 7)
         );
+        assert_eq!(c.tier_up_bytes(), 64);
         assert!(c.perf_map());
         assert_eq!(
             (c.max_versions(), c.code_cache_bytes(), c.idle_evict_ms()),

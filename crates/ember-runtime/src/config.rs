@@ -14,6 +14,7 @@
 //! | `jit.max-profiles` | 1 ..= 2^24 | 4096 | most contracts the runtime keeps an entry for |
 //! | `jit.opt-level` | `0` ..= `3` (or `O0` ..= `O3`) | `0` | LLVM optimisation level of a contract's first compile (O0: see ember-jit for the measurement) |
 //! | `jit.tier-up-level` | `off`, `0` ..= `3` | `1` | in `auto`, the level a compiled contract is compiled at again once its compiled time outweighs its compile (off, or not above `jit.opt-level`: never) |
+//! | `jit.tier-up-bytes` | 0 ..= 1048576 | 4096 | in `auto`, a contract with at most this many bytes of code is compiled at `jit.tier-up-level` already on its first compile, where that compile is still quick (0: never) |
 //! | `jit.tier-up-ratio` | 1 ..= 1000000 | 4 | a compiled contract tiers up once its version has run (exclusive time in compiled code) for this many times what its compile took, while the contract is hot within the window |
 //! | `jit.shutdown-ms` | 0 ..= 600000 | 2000 | how long dropping the runtime waits for running compiles |
 //! | `jit.code-cache-bytes` | 65536 ..= 2^30 | 134217728 (128 MiB) | the most bytes of compiled code (machine code, constants, metadata) published at once; more evicts the coldest |
@@ -119,6 +120,10 @@ pub const SETTINGS: &[(&str, &str)] = &[
         "auto: the level hot compiled code is compiled at again, off or 0..3",
     ),
     (
+        "jit.tier-up-bytes",
+        "auto: code of at most this many bytes is compiled at the tier-up level at once (0: never)",
+    ),
+    (
         "jit.tier-up-ratio",
         "auto: a version's compiled time, in its compile times, that triggers the tier-up",
     ),
@@ -156,6 +161,7 @@ pub struct RuntimeConfig {
     max_profiles: usize,
     opt_level: OptLevel,
     tier_up_level: Option<OptLevel>,
+    tier_up_bytes: usize,
     tier_up_ratio: u64,
     shutdown_ms: u64,
     code_cache_bytes: usize,
@@ -185,6 +191,7 @@ impl Default for RuntimeConfig {
             max_profiles: 4096,
             opt_level: ember_jit::JitConfig::default().opt_level,
             tier_up_level: Some(OptLevel::O1),
+            tier_up_bytes: 4096,
             tier_up_ratio: 4,
             shutdown_ms: 2000,
             code_cache_bytes: 128 << 20,
@@ -238,6 +245,9 @@ impl RuntimeConfig {
                     ),
                 }
             }
+            "jit.tier-up-bytes" => {
+                self.tier_up_bytes = number(value, 0, 1 << 20).map_err(invalid)?
+            }
             "jit.tier-up-ratio" => {
                 self.tier_up_ratio = number(value, 1, 1_000_000).map_err(invalid)?
             }
@@ -271,6 +281,7 @@ impl RuntimeConfig {
             "jit.max-profiles" => self.max_profiles.to_string(),
             "jit.opt-level" => level_name(self.opt_level).to_owned(),
             "jit.tier-up-level" => self.tier_up_level.map_or("off", level_name).to_owned(),
+            "jit.tier-up-bytes" => self.tier_up_bytes.to_string(),
             "jit.tier-up-ratio" => self.tier_up_ratio.to_string(),
             "jit.shutdown-ms" => self.shutdown_ms.to_string(),
             "jit.code-cache-bytes" => self.code_cache_bytes.to_string(),
@@ -339,6 +350,24 @@ impl RuntimeConfig {
     pub fn tier_up_level(&self) -> Option<OptLevel> {
         self.tier_up_level
             .filter(|&l| self.tier == Tier::Auto && l > self.opt_level)
+    }
+
+    /// The largest code, in bytes, that `auto` compiles at the tier-up level on its first
+    /// compile.
+    pub fn tier_up_bytes(&self) -> usize {
+        self.tier_up_bytes
+    }
+
+    /// The level of the first compile of `code_len` bytes of code: the tier-up level in
+    /// `auto` for code of at most [`tier_up_bytes`](Self::tier_up_bytes), else
+    /// [`opt_level`](Self::opt_level). Small code compiles at the optimising level in about
+    /// the time the quick level takes on the larger contracts (see the README of ember-jit),
+    /// and a hot contract would be compiled at it anyway.
+    pub fn first_level(&self, code_len: usize) -> OptLevel {
+        match self.tier_up_level() {
+            Some(level) if code_len <= self.tier_up_bytes => level,
+            _ => self.opt_level,
+        }
     }
 
     /// How many times its compile time a version must run (exclusive compiled time since it
@@ -428,6 +457,7 @@ mod tests {
             ("jit.max-profiles", "100"),
             ("jit.opt-level", "O2"),
             ("jit.tier-up-level", "3"),
+            ("jit.tier-up-bytes", "100"),
             ("jit.tier-up-ratio", "9"),
             ("jit.shutdown-ms", "10"),
             ("jit.code-cache-bytes", "1048576"),
@@ -446,6 +476,7 @@ mod tests {
         assert_eq!((c.opt_level(), c.shutdown_ms()), (OptLevel::O2, 10));
         // The tier-up level is kept, but only `auto` tiers up.
         assert_eq!((c.tier_up_level(), c.tier_up_ratio()), (None, 9));
+        assert_eq!((c.tier_up_bytes(), c.first_level(1)), (100, OptLevel::O2));
         c.set("tier", "auto").unwrap();
         assert_eq!(c.tier_up_level(), Some(OptLevel::O3));
         c.set("tier", "jit").unwrap();
@@ -484,6 +515,8 @@ mod tests {
             ("jit.max-profiles", "1e3"),
             ("jit.opt-level", "4"),
             ("jit.tier-up-level", "on"),
+            ("jit.tier-up-bytes", "1048577"),
+            ("jit.tier-up-bytes", "-1"),
             ("jit.tier-up-ratio", "0"),
             ("jit.tier-up-ratio", "1000001"),
             ("jit.shutdown-ms", "600001"),
@@ -523,6 +556,35 @@ mod tests {
             (c.tier_up_level(), c.get("jit.tier-up-level")),
             (None, Some("off".into()))
         );
+    }
+
+    #[test]
+    fn small_code_starts_at_the_tier_up_level_in_auto_only() {
+        let mut c = RuntimeConfig::default();
+        assert_eq!(c.tier_up_bytes(), 4096);
+        assert_eq!(
+            (c.first_level(0), c.first_level(4096), c.first_level(4097)),
+            (OptLevel::O1, OptLevel::O1, OptLevel::O0)
+        );
+        c.set("jit.tier-up-level", "3").unwrap();
+        c.set("jit.tier-up-bytes", "10").unwrap();
+        assert_eq!(
+            (c.first_level(10), c.first_level(11)),
+            (OptLevel::O3, OptLevel::O0)
+        );
+        c.set("jit.tier-up-bytes", "0").unwrap();
+        assert_eq!(
+            (c.first_level(0), c.first_level(1)),
+            (OptLevel::O3, OptLevel::O0)
+        );
+        // No tier-up, no early one: `jit` compiles everything at `jit.opt-level`, and so does
+        // `auto` with the tier-up off.
+        c.set("jit.tier-up-bytes", "4096").unwrap();
+        c.set("tier", "jit").unwrap();
+        assert_eq!(c.first_level(1), OptLevel::O0);
+        c.set("tier", "auto").unwrap();
+        c.set("jit.tier-up-level", "off").unwrap();
+        assert_eq!(c.first_level(1), OptLevel::O0);
     }
 
     #[test]

@@ -27,7 +27,9 @@
 //! contract back to `cold` with its window cleared, so that it is profiled for a real window
 //! (every site, merged with what was seen before) and compiled again once hot.
 //!
-//! **Tier-up.** The first compile uses the quick level (`jit.opt-level`). In `auto`, once a
+//! **Tier-up.** The first compile uses the quick level (`jit.opt-level`), except in `auto` for
+//! code of at most `jit.tier-up-bytes`: that compiles at the tier-up level at once, in about the
+//! time the quick level takes on large contracts, and never tiers up. In `auto`, once a
 //! version has run for `jit.tier-up-ratio` times its own compile time (its exclusive compiled
 //! time since it was published, from the profiler) and the contract is still hot within the
 //! window, the contract is compiled again at `jit.tier-up-level` on the pool, while the old
@@ -178,7 +180,7 @@ impl<B: Backend> Core<B> {
             .may_speculate(entry)
             .then(|| entry.jumps.get().map(|p| p.speculation()))
             .flatten();
-        let level = self.config.opt_level();
+        let level = self.config.first_level(entry.analysis.code().len());
         let (result, ns) = self.run_compiler(entry, level, spec.as_ref(), worker);
         match result {
             Ok(code) => self.publish(entry, code, (level, ns), generation),

@@ -164,10 +164,11 @@ impl Backend for Fake {
 fn config(settings: &[(&str, &str)]) -> RuntimeConfig {
     let mut c = RuntimeConfig::default();
     // One worker, one call makes hot unless a test says otherwise, gas never matters, no
-    // tier-up.
+    // tier-up (and none at once for small code).
     for (name, value) in [
         ("tier", "auto"),
         ("jit.tier-up-level", "off"),
+        ("jit.tier-up-bytes", "0"),
         ("jit.workers", "1"),
         ("jit.hot-calls", "1"),
         ("jit.hot-gas", "0"),
@@ -917,6 +918,42 @@ fn compiled_code_busy_for_its_compile_time_tiers_up_once_and_spends_no_version()
     assert!(rt.wait_for_compiles(PATIENCE));
     assert_eq!(rt.backend().started(), 2);
     assert_eq!(call(&rt, &code).output[31], code[1]);
+}
+
+#[test]
+fn code_within_the_tier_up_bytes_starts_at_the_tier_up_level_and_stays() {
+    let settings = [
+        ("jit.tier-up-level", "2"),
+        ("jit.tier-up-ratio", "1"),
+        ("jit.tier-up-bytes", "10"),
+    ];
+    let (rt, clock) = runtime(&settings, Fake::with_frames_of(Duration::from_millis(1)));
+    let (small, large) = (contract(14), [contract(15), vec![0x5b]].concat());
+    assert_eq!((small.len(), large.len()), (10, 11));
+    for code in [&small, &large] {
+        call(&rt, code);
+        assert!(rt.wait_for_compiles(PATIENCE));
+    }
+    assert_eq!(rt.backend().levels(), [OptLevel::O2, OptLevel::O0]);
+    // Both busy for far more than their compile: only the large one tiers up.
+    call_until(&rt, &clock, &large, || rt.backend().started() == 3);
+    let runs = rt.backend().runs();
+    call_until(&rt, &clock, &small, || rt.backend().runs() >= runs + 20);
+    assert!(rt.wait_for_compiles(PATIENCE));
+    assert_eq!(
+        rt.backend().levels(),
+        [OptLevel::O2, OptLevel::O0, OptLevel::O2]
+    );
+    let stats = rt.stats();
+    assert_eq!(stats.cache.tiered_up, 1);
+    for (code, versions) in [(&small, 1), (&large, 2)] {
+        let s = stats_of(&stats, code);
+        assert_eq!(
+            (s.state, s.level, s.profile.versions),
+            (ContractState::Compiled, Some(OptLevel::O2), versions)
+        );
+        assert_eq!(call(&rt, code).output[31], code[1]);
+    }
 }
 
 #[test]

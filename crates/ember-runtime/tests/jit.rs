@@ -137,6 +137,8 @@ fn busy_compiled_code_tiers_up_while_threads_run_it_and_agrees_throughout() {
         ("jit.hot-calls", "2"),
         ("jit.hot-gas", "0"),
         ("jit.tier-up-ratio", "1"),
+        // The 80-byte contract would otherwise compile at the tier-up level at once.
+        ("jit.tier-up-bytes", "0"),
     ]));
     // Counts down from 20000 (six instructions a round), then returns a word; padded past
     // the analyzer's 64-byte minimum with JUMPDESTs nothing reaches.

@@ -1,6 +1,7 @@
 use super::*;
 use crate::outcome::Outcome;
 use ember_evm::StatusCode;
+use ember_jit::OptLevel;
 
 fn t(ns: f64) -> Timing {
     Timing {
@@ -31,6 +32,7 @@ fn timed(name: &str, contract: u8, interp_ns: f64, jit: Jit, revm_ns: f64) -> Ca
 /// Compiled code taking `ns` per run, compiled in the given milliseconds.
 fn compiled(ns: f64, [ir, opt, emit]: [u64; 3], code_bytes: usize) -> Jit {
     Jit::Timed {
+        level: OptLevel::O0,
         timing: t(ns),
         compile: CompileStats {
             ir_ns: ir * 1_000_000,
@@ -137,6 +139,7 @@ fn three_engine_rows_have_ratios_compile_time_and_code_size() {
             "2.000",
             "4.000",
             "8.000",
+            "O0",
             "11.0",
             "(1.00/0.00/10.0)",
             "50.0"
@@ -248,6 +251,7 @@ fn json_has_cases_failures_means_and_the_compile_summary() {
     assert_eq!(a["jit"]["revm_over_jit"], 8.0);
     assert_eq!(a["jit"]["compile"]["total_ns"], 4_000_000);
     assert_eq!(a["jit"]["compile"]["code_bytes"], 1024);
+    assert_eq!(a["jit"]["level"], "O0");
     assert!(v["cases"][3]["jit"]["not_compiled"]
         .as_str()
         .is_some_and(|r| r.contains("49152")));
