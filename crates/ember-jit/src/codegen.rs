@@ -34,10 +34,11 @@
 //!   instruction.
 //! * **Jumps.** A constant target that is a JUMPDEST becomes a direct branch; a constant
 //!   invalid target side-exits at the jump (the interpreter then reports it). Dynamic targets
-//!   go through one shared `switch` over all JUMPDESTs whose default side-exits at the jump.
+//!   go through one shared dispatch (a search tree) over all JUMPDESTs, which side-exits at
+//!   the jump for any other value.
 //!   Compiled against a [`Speculation`], a dynamic jump goes where its site's plan says (see
 //!   the `speculation` module): compare-and-branch to the profiled targets, the shared
-//!   `switch`, or a recompile side exit, which returns the pc with [`RECOMPILE`] set.
+//!   dispatch, or a recompile side exit, which returns the pc with [`RECOMPILE`] set.
 //! * INVALID and undefined opcodes side-exit at their pc.
 
 use crate::builtins::{
@@ -1799,6 +1800,43 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         Ok(())
     }
 
+    /// Branches from the current block to the block of `cases` (sorted by target) whose target
+    /// is `t`, or to `bad`: a balanced tree of comparisons, down to leaves of at most
+    /// [`SEARCH_LEAF`] equality tests. LLVM lowers a `switch` at O0 to one comparison per
+    /// case, in order, which for the hundreds of JUMPDESTs of a solc contract took 40% of
+    /// snailtracer's compiled time.
+    fn search_tree(
+        &self,
+        t: IntValue<'ctx>,
+        cases: &[(u64, BasicBlock<'ctx>)],
+        bad: BasicBlock<'ctx>,
+    ) -> R<()> {
+        let b = &self.b;
+        if cases.len() <= SEARCH_LEAF {
+            for &(pc, bb) in cases {
+                let c = self.i32.const_int(pc, false);
+                let hit = b.build_int_compare(IntPredicate::EQ, t, c, "")?;
+                let next = self.ctx.append_basic_block(self.func, "dispatch");
+                b.build_conditional_branch(hit, bb, next)?;
+                b.position_at_end(next);
+            }
+            b.build_unconditional_branch(bad)?;
+            return Ok(());
+        }
+        let (low, high) = cases.split_at(cases.len() / 2);
+        let pivot = self.i32.const_int(high[0].0, false);
+        let below = b.build_int_compare(IntPredicate::ULT, t, pivot, "")?;
+        let (left, right) = (
+            self.ctx.append_basic_block(self.func, "dispatch"),
+            self.ctx.append_basic_block(self.func, "dispatch"),
+        );
+        b.build_conditional_branch(below, left, right)?;
+        b.position_at_end(left);
+        self.search_tree(t, low, bad)?;
+        b.position_at_end(right);
+        self.search_tree(t, high, bad)
+    }
+
     /// Fills in the shared dispatch block, if any dynamic jump uses it.
     fn finish_dispatch(&self) -> R<()> {
         let Some(dispatch) = self.dispatch else {
@@ -1810,13 +1848,13 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             .build_load(self.i32, self.target_var, "t")?
             .into_int_value();
         let bad = self.ctx.append_basic_block(self.func, "bad_jump");
-        let cases: Vec<(IntValue<'ctx>, BasicBlock<'ctx>)> = self
+        let cases: Vec<(u64, BasicBlock<'ctx>)> = self
             .bbs
             .iter()
             .filter(|(&pc, _)| self.analysis.is_jumpdest(pc))
-            .map(|(&pc, &bb)| (self.i32.const_int(pc as u64, false), bb))
+            .map(|(&pc, &bb)| (pc as u64, bb))
             .collect();
-        b.build_switch(t, bad, &cases)?;
+        self.search_tree(t, &cases, bad)?;
         b.position_at_end(bad);
         let len = b
             .build_load(self.i64, self.exit_len_var, "")?
@@ -1833,6 +1871,9 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         Ok(())
     }
 }
+
+/// The most cases [`Codegen::search_tree`] compares one by one at a leaf.
+const SEARCH_LEAF: usize = 4;
 
 /// The most targets a jump with proven targets is compiled to compare against; one with more
 /// goes through the dispatch. Measured at O0: 8 kept swap_math at 4.3-4.4x revm and

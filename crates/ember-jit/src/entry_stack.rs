@@ -6,7 +6,7 @@
 //! stack is the meet of what every block that can reach it leaves behind. The edges taken are
 //! a superset of the compiled code's: a fall-through, a jump to each target the pass knows
 //! the jump's operand may hold, and from any other jump an edge to every JUMPDEST (the
-//! dispatch `switch`, and every target a speculation could guard).
+//! shared dispatch, and every target a speculation could guard).
 //!
 //! The pass knows a block's entry as its height (when every way in agrees) and the top items
 //! of its stack: how many items every way in leaves at least, and for each of them a few

@@ -5,6 +5,7 @@ mod common;
 
 use common::{check, every_gas_limit, jit, operands, word};
 use ember_evm::{Revision, StatusCode, FLAG_STATIC, U256};
+use ember_jit::{JitVm, OptLevel};
 use ember_testkit::{assemble, Case};
 
 /// Inlined binary operations and the pure arithmetic builtins.
@@ -386,6 +387,49 @@ fn proven_heights_at_the_stack_limit() {
             ..Case::new(&code)
         };
         assert_eq!(check(&jit, &case).result.status, want, "condition {word}");
+    }
+}
+
+#[test]
+fn the_dispatch_finds_each_of_many_jumpdests_and_nothing_between_them() {
+    // A dynamic jump to calldata[0..32] among 37 blocks (an odd count, so the search tree's
+    // halves differ), each storing its own number; between them PUSH data that looks like a
+    // JUMPDEST, and the blocks at uneven distances.
+    let mut src = String::from("PUSH1 0 CALLDATALOAD JUMP");
+    for i in 0..37 {
+        src.push_str(&format!(" JUMPDEST PUSH1 {i} PUSH1 0 SSTORE"));
+        if i % 3 == 0 {
+            src.push_str(" PUSH1 0x5b POP");
+        }
+        src.push_str(" STOP");
+    }
+    let code = assemble(&src).unwrap();
+    assert_eq!(code.iter().filter(|&&b| b == 0x5b).count(), 37 + 13);
+    let mut targets: Vec<U256> = (0..=code.len() as u64 + 1).map(U256::from).collect();
+    targets.extend([
+        U256::from(u32::MAX),
+        (U256::from(1) << 32) + U256::from(4),
+        U256::MAX,
+    ]);
+    for level in [OptLevel::O0, OptLevel::O1] {
+        let jit = JitVm::at_level(level);
+        for &t in &targets {
+            let input = word(t);
+            let out = check(
+                &jit,
+                &Case {
+                    input: &input,
+                    ..Case::new(&code)
+                },
+            );
+            let lands = t < U256::from(code.len()) && code[t.to::<usize>()] == 0x5b;
+            let is_jumpdest = lands && code[t.to::<usize>() - 1] != 0x60;
+            assert_eq!(
+                out.result.status == StatusCode::Success,
+                is_jumpdest,
+                "{level:?} target {t}"
+            );
+        }
     }
 }
 
