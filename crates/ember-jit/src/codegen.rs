@@ -705,8 +705,8 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         Ok(v.as_basic_value().into_int_value())
     }
 
-    /// DIV, MOD, SDIV and SMOD by a constant power of two, MULMOD modulo 2^256 − 1 and
-    /// SIGNEXTEND at a constant byte, without the builtin (operands top first, as the builtins
+    /// DIV, MOD, SDIV and SMOD by a constant power of two, ADDMOD and MULMOD modulo a constant
+    /// power of two, MULMOD modulo 2^256 − 1 and SIGNEXTEND at a constant byte, without the builtin (operands top first, as the builtins
     /// take them).
     fn specialise(&self, opc: u8, vals: &[Val<'ctx>]) -> R<Option<IntValue<'ctx>>> {
         let b = &self.b;
@@ -775,6 +775,22 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
                         .into_int_value(),
                 )
             }
+            // Modulo 2^k (k < 256; 2^0 gives zero): 2^k divides 2^256, so the 256-bit
+            // wrapping sum or product has the low k bits of the exact one.
+            op::ADDMOD | op::MULMOD => match vals[2].c.and_then(power_of_two) {
+                Some(k) => {
+                    let (x, y) = (vals[0].v, vals[1].v);
+                    let full = if opc == op::ADDMOD {
+                        b.build_int_add(x, y, "")?
+                    } else {
+                        b.build_int_mul(x, y, "")?
+                    };
+                    let mask = (U256::from(1) << k as usize) - U256::from(1);
+                    let mask = self.i256.const_int_arbitrary_precision(mask.as_limbs());
+                    Some(b.build_and(full, mask, "modpow2")?)
+                }
+                None => None,
+            },
             op::SIGNEXTEND => match vals[0].c {
                 Some(byte) if byte < U256::from(31) => {
                     let s = c256(248 - 8 * byte.as_limbs()[0]);

@@ -349,6 +349,48 @@ fn divide_variable_operands(jit: &JitVm) {
 }
 
 #[test]
+fn addmod_and_mulmod_modulo_a_constant_power_of_two_against_ruint() {
+    // The modulus sits in the code, the operands come from call data; every power of two from
+    // 2^0 to 2^255, and moduli next to them that take the builtin.
+    let mut ops = operands();
+    ops.extend([U256::from(u64::MAX), U256::MAX - U256::from(1)]);
+    let mut moduli: Vec<U256> = (0..256).step_by(9).map(|k| U256::from(1) << k).collect();
+    moduli.extend([
+        U256::from(1) << 64,
+        U256::from(1) << 255,
+        U256::ZERO,
+        U256::from(3),
+    ]);
+    moduli.push((U256::from(1) << 64) + U256::from(1));
+    for level in [OptLevel::O0, OptLevel::O1] {
+        let jit = JitVm::at_level(level);
+        for name in ["ADDMOD", "MULMOD"] {
+            for n in &moduli {
+                let code = assemble(&format!(
+                    "PUSH32 {n:#x} PUSH1 32 CALLDATALOAD PUSH1 0 CALLDATALOAD {name} PUSH1 0 \
+                     MSTORE PUSH1 32 PUSH1 0 RETURN"
+                ))
+                .unwrap();
+                for a in &ops {
+                    for b in &ops {
+                        let out = output(&jit, &code, &[word(*a), word(*b)].concat());
+                        let want = match name {
+                            "ADDMOD" => a.add_mod(*b, *n),
+                            _ => a.mul_mod(*b, *n),
+                        };
+                        assert_eq!(
+                            out,
+                            word(want),
+                            "{a:#x} {name} {b:#x} mod {n:#x} at {level:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn mulmod_modulo_all_ones_against_ruint() {
     // MULMOD by the constant 2^256 − 1 is inlined at every level; the product's halves are
     // added with the carry wrapped around.
