@@ -34,8 +34,8 @@
 //!   instruction.
 //! * **Jumps.** A constant target that is a JUMPDEST becomes a direct branch; a constant
 //!   invalid target side-exits at the jump (the interpreter then reports it). Dynamic targets
-//!   go through one shared dispatch (a search tree) over all JUMPDESTs, which side-exits at
-//!   the jump for any other value.
+//!   go through one shared dispatch (a search tree; see [`Target::optimising`]) over all
+//!   JUMPDESTs, which side-exits at the jump for any other value.
 //!   Compiled against a [`Speculation`], a dynamic jump goes where its site's plan says (see
 //!   the `speculation` module): compare-and-branch to the profiled targets, the shared
 //!   dispatch, or a recompile side exit, which returns the pc with [`RECOMPILE`] set.
@@ -176,8 +176,8 @@ struct Codegen<'a, 'ctx> {
     spec: Option<&'a Speculation>,
     /// What was done with it so far.
     spec_stats: SpeculationStats,
-    /// See [`Target::inline_division`].
-    inline_division: bool,
+    /// See [`Target::optimising`].
+    optimising: bool,
 }
 
 /// The host CPU the machine code is generated for (LLVM's names), and the code generator it
@@ -185,11 +185,17 @@ struct Codegen<'a, 'ctx> {
 pub(crate) struct Target<'s> {
     pub cpu: &'s str,
     pub features: &'s str,
-    /// Whether DIV, MOD, SDIV and SMOD of variable operands get an inline 64-bit path (see
-    /// `Codegen::divide`). Only a code generator that keeps values in registers across the
-    /// path's extra blocks gains from it: LLVM's fast one at O0 spills every live value at
-    /// each, and the path cost swap_math 5% there while it gained sha1 18%.
-    pub inline_division: bool,
+    /// Whether the code generator optimises (LLVM above O0). Two choices follow from it:
+    /// - DIV, MOD, SDIV and SMOD of variable operands get an inline 64-bit path (see
+    ///   `Codegen::divide`) only when it does. Only a code generator that keeps values in
+    ///   registers across the path's extra blocks gains from it: LLVM's fast one at O0 spills
+    ///   every live value at each, and the path cost swap_math 5% there while it gained sha1
+    ///   18%.
+    /// - The shared jump dispatch is a `switch` when it does, which LLVM lowers to a search
+    ///   tree with jump tables where cases are dense, and otherwise a search tree built in
+    ///   the IR (`Codegen::search_tree`), since LLVM lowers a `switch` at O0 to one comparison
+    ///   per case. At O1 the built tree made swap_math 3-5% slower and its code 6% larger.
+    pub optimising: bool,
 }
 
 /// Builds the function for `analysis` at `rev` into `module`, speculating on `spec` if given;
@@ -320,7 +326,7 @@ fn build_inner<'ctx>(
         proven,
         spec,
         spec_stats: SpeculationStats::default(),
-        inline_division: target.inline_division,
+        optimising: target.optimising,
     };
 
     // Entry: the stack array pointer, height and gas from the frame.
@@ -1333,7 +1339,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             return Ok(());
         }
         let r = match opc {
-            op::DIV | op::MOD | op::SDIV | op::SMOD if self.inline_division => {
+            op::DIV | op::MOD | op::SDIV | op::SMOD if self.optimising => {
                 self.divide(opc, f, &vals)?
             }
             _ => self.pure_call(f, &vals)?,
@@ -1818,9 +1824,10 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
 
     /// Branches from the current block to the block of `cases` (sorted by target) whose target
     /// is `t`, or to `bad`: a balanced tree of comparisons, down to leaves of at most
-    /// [`SEARCH_LEAF`] equality tests. LLVM lowers a `switch` at O0 to one comparison per
-    /// case, in order, which for the hundreds of JUMPDESTs of a solc contract took 40% of
-    /// snailtracer's compiled time.
+    /// [`SEARCH_LEAF`] equality tests, for the fast code generator (see
+    /// [`Target::optimising`]). LLVM lowers a `switch` at O0 to one comparison per case, in
+    /// order, which for the hundreds of JUMPDESTs of a solc contract took 40% of snailtracer's
+    /// compiled time.
     fn search_tree(
         &self,
         t: IntValue<'ctx>,
@@ -1870,7 +1877,15 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             .filter(|(&pc, _)| self.analysis.is_jumpdest(pc))
             .map(|(&pc, &bb)| (pc as u64, bb))
             .collect();
-        self.search_tree(t, &cases, bad)?;
+        if self.optimising {
+            let cases: Vec<_> = cases
+                .iter()
+                .map(|&(pc, bb)| (self.i32.const_int(pc, false), bb))
+                .collect();
+            b.build_switch(t, bad, &cases)?;
+        } else {
+            self.search_tree(t, &cases, bad)?;
+        }
         b.position_at_end(bad);
         let len = b
             .build_load(self.i64, self.exit_len_var, "")?

@@ -608,7 +608,7 @@ fn compile_inner(
     let target = codegen::Target {
         cpu: &host.cpu,
         features: &host.features,
-        inline_division: config.opt_level > OptLevel::O0,
+        optimising: config.opt_level > OptLevel::O0,
     };
     let speculation =
         codegen::build(&ctx, &module, &analysis, rev, target, spec).map_err(CompileError::Llvm)?;
