@@ -34,8 +34,9 @@
 //!   instruction.
 //! * **Jumps.** A constant target that is a JUMPDEST becomes a direct branch; a constant
 //!   invalid target side-exits at the jump (the interpreter then reports it). Dynamic targets
-//!   go through one shared dispatch (a search tree; see [`Target::optimising`]) over all
-//!   JUMPDESTs, which side-exits at the jump for any other value.
+//!   go through one shared dispatch over all JUMPDESTs (a search tree built here at O0, a
+//!   `switch` above; see [`Target::optimising`]), which side-exits at the jump for any other
+//!   value.
 //!   Compiled against a [`Speculation`], a dynamic jump goes where its site's plan says (see
 //!   the `speculation` module): compare-and-branch to the profiled targets, the shared
 //!   dispatch, or a recompile side exit, which returns the pc with [`RECOMPILE`] set.
@@ -712,8 +713,8 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
     }
 
     /// DIV, MOD, SDIV and SMOD by a constant power of two, ADDMOD and MULMOD modulo a constant
-    /// power of two, MULMOD modulo 2^256 − 1 and SIGNEXTEND at a constant byte, without the builtin (operands top first, as the builtins
-    /// take them).
+    /// power of two, MULMOD modulo 2^256 − 1 and SIGNEXTEND at a constant byte, without the
+    /// builtin (operands top first, as the builtins take them).
     fn specialise(&self, opc: u8, vals: &[Val<'ctx>]) -> R<Option<IntValue<'ctx>>> {
         let b = &self.b;
         let c256 = |n: u64| self.i256.const_int(n, false);

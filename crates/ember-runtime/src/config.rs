@@ -360,9 +360,9 @@ impl RuntimeConfig {
 
     /// The level of the first compile of `code_len` bytes of code: the tier-up level in
     /// `auto` for code of at most [`tier_up_bytes`](Self::tier_up_bytes), else
-    /// [`opt_level`](Self::opt_level). Small code compiles at the optimising level in about
-    /// the time the quick level takes on the larger contracts (see the README of ember-jit),
-    /// and a hot contract would be compiled at it anyway.
+    /// [`opt_level`](Self::opt_level). Small code compiles at the optimising level in less
+    /// time than the quick level takes on large contracts (the repository README's Speed
+    /// section has the measurements), and a hot contract would be compiled at it anyway.
     pub fn first_level(&self, code_len: usize) -> OptLevel {
         match self.tier_up_level() {
             Some(level) if code_len <= self.tier_up_bytes => level,
