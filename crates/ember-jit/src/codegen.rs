@@ -712,6 +712,13 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         Ok(v.as_basic_value().into_int_value())
     }
 
+    /// `v` modulo 2^k: its low `k` bits (`k` < 256).
+    fn low_bits(&self, v: IntValue<'ctx>, k: u64) -> R<IntValue<'ctx>> {
+        let mask = (U256::from(1) << k as usize) - U256::from(1);
+        let mask = self.i256.const_int_arbitrary_precision(mask.as_limbs());
+        self.b.build_and(v, mask, "low_bits")
+    }
+
     /// DIV, MOD, SDIV and SMOD by a constant power of two, ADDMOD and MULMOD modulo a constant
     /// power of two, MULMOD modulo 2^256 − 1 and SIGNEXTEND at a constant byte, without the
     /// builtin (operands top first, as the builtins take them).
@@ -724,11 +731,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
                 None => None,
             },
             op::MOD => match vals[1].c.and_then(power_of_two) {
-                Some(k) => {
-                    let mask = (U256::from(1) << k as usize) - U256::from(1);
-                    let mask = self.i256.const_int_arbitrary_precision(mask.as_limbs());
-                    Some(b.build_and(vals[0].v, mask, "mod")?)
-                }
+                Some(k) => Some(self.low_bits(vals[0].v, k)?),
                 None => None,
             },
             // A positive power of two 2^k (k < 255; 2^255 is negative): the quotient rounds
@@ -792,9 +795,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
                     } else {
                         b.build_int_mul(x, y, "")?
                     };
-                    let mask = (U256::from(1) << k as usize) - U256::from(1);
-                    let mask = self.i256.const_int_arbitrary_precision(mask.as_limbs());
-                    Some(b.build_and(full, mask, "modpow2")?)
+                    Some(self.low_bits(full, k)?)
                 }
                 None => None,
             },
@@ -1872,20 +1873,18 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             .build_load(self.i32, self.target_var, "t")?
             .into_int_value();
         let bad = self.ctx.append_basic_block(self.func, "bad_jump");
-        let cases: Vec<(u64, BasicBlock<'ctx>)> = self
+        let targets = self
             .bbs
             .iter()
             .filter(|(&pc, _)| self.analysis.is_jumpdest(pc))
-            .map(|(&pc, &bb)| (pc as u64, bb))
-            .collect();
+            .map(|(&pc, &bb)| (pc as u64, bb));
         if self.optimising {
-            let cases: Vec<_> = cases
-                .iter()
-                .map(|&(pc, bb)| (self.i32.const_int(pc, false), bb))
+            let cases: Vec<_> = targets
+                .map(|(pc, bb)| (self.i32.const_int(pc, false), bb))
                 .collect();
             b.build_switch(t, bad, &cases)?;
         } else {
-            self.search_tree(t, &cases, bad)?;
+            self.search_tree(t, &targets.collect::<Vec<_>>(), bad)?;
         }
         b.position_at_end(bad);
         let len = b

@@ -28,8 +28,8 @@
 //! (every site, merged with what was seen before) and compiled again once hot.
 //!
 //! **Tier-up.** The first compile uses the quick level (`jit.opt-level`), except in `auto` for
-//! code of at most `jit.tier-up-bytes`: that compiles at the tier-up level at once, in about the
-//! time the quick level takes on large contracts, and never tiers up. In `auto`, once a
+//! code of at most `jit.tier-up-bytes`: that compiles at the tier-up level at once, in less time
+//! than the quick level takes on large contracts, and never tiers up. In `auto`, once a
 //! version has run for `jit.tier-up-ratio` times its own compile time (its exclusive compiled
 //! time since it was published, from the profiler) and the contract is still hot within the
 //! window, the contract is compiled again at `jit.tier-up-level` on the pool, while the old
