@@ -7,7 +7,7 @@ use ember_evm::{
     Revision, StatusCode, StorageStatus, TxContext, B256, U256,
 };
 use ember_jit::{CompileError, CompiledContract, JitConfig, OptLevel};
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 /// The revision every benchmark runs at.
 pub const REVISION: Revision = Revision::London;

@@ -4,6 +4,7 @@
 use crate::outcome::{LogRecord, Outcome};
 use crate::suite::{Case, World};
 use ember_evm::StatusCode;
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use revm::context_interface::cfg::GasParams;
 use revm::context_interface::context::{SStoreResult, SelfDestructResult, StateLoad};
 use revm::context_interface::host::LoadError;
@@ -20,7 +21,6 @@ use revm::primitives::{Address, Bytes, Log, StorageKey, StorageValue, B256, U256
 use revm::state::{AccountInfo, Bytecode};
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 /// The revision every benchmark runs at.
@@ -89,7 +89,8 @@ impl BenchHost {
                 original.insert((a, word(k)), word(v));
             }
         }
-        let mut warm_accounts = HashSet::from([addr(&world.sender), addr(&world.to)]);
+        let mut warm_accounts: HashSet<Address> =
+            [addr(&world.sender), addr(&world.to)].into_iter().collect();
         warm_accounts.extend((1u8..=9).map(|i| {
             let mut a = [0u8; 20];
             a[19] = i;

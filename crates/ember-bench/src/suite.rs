@@ -8,7 +8,7 @@
 
 use ember_evm::{Address, B256, U256};
 use ember_state::statetest::{parse_fixture, FeeTemplate, StateTest, TxNumber};
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::fmt;
 use std::path::Path;
 

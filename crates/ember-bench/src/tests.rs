@@ -5,7 +5,7 @@ use super::*;
 use crate::measure::Clock;
 use crate::suite::{Account, Benchmark, BlockEnv, Input, World};
 use ember_evm::{keccak256, Address, StatusCode, EMPTY_CODE_HASH, U256};
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 const GAS: i64 = 1_000_000;
 
