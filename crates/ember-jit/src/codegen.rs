@@ -21,8 +21,10 @@
 //!   shifts.
 //! * **Memory, call data and the message in place.** MLOAD, MSTORE and MSTORE8 load and store
 //!   through the memory's published base pointer and length when the access is inside it; a
-//!   cold call grows memory and charges the expansion from the block's gas. Where the offset
-//!   is 2^32 or more, or the gas after the whole block does not cover the expansion, the
+//!   cold call grows memory and charges the expansion from the block's gas. An offset of
+//!   2^32 or more halts out of gas in place, as in the interpreter; so does an expansion the
+//!   gas after the whole block does not cover, where nothing the rest of the block could do
+//!   first would outlast the failure (see `Codegen::oog_certain_from`). Elsewhere such an
 //!   instruction side-exits with its operands still on the stack, and the interpreter fails
 //!   or grows exactly there. CALLDATALOAD reads the call data in place when the word lies
 //!   inside it (a pure builtin pads it otherwise); CALLDATASIZE, CALLVALUE, CALLER, ADDRESS,
@@ -179,6 +181,16 @@ struct Codegen<'a, 'ctx> {
     spec_stats: SpeculationStats,
     /// See [`Target::optimising`].
     optimising: bool,
+    /// See [`Codegen::out_of_gas`].
+    oog: Option<BasicBlock<'ctx>>,
+    /// In the block being compiled, the pc from which on a memory expansion that the gas
+    /// left after the whole block does not pay is certain to end the frame out of gas, with
+    /// nothing done first that the failure does not undo: every instruction after it but the
+    /// block's last is [`undone_by_failure`]. Such an expansion leaves gas for less than the
+    /// static gas of the rest of the block; no instruction in that rest can make gas, fail
+    /// otherwise or halt before the charges, and the last one is only reached if they are all
+    /// paid.
+    oog_certain_from: usize,
 }
 
 /// The host CPU the machine code is generated for (LLVM's names), and the code generator it
@@ -328,6 +340,8 @@ fn build_inner<'ctx>(
         spec,
         spec_stats: SpeculationStats::default(),
         optimising: target.optimising,
+        oog: None,
+        oog_certain_from: usize::MAX,
     };
 
     // Entry: the stack array pointer, height and gas from the frame.
@@ -500,11 +514,15 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
 
     /// The address of the `size` bytes of memory at the run-time offset `off`, for the
     /// instruction at `pc`; memory grows (and the block's gas pays for it) on a cold path.
-    /// Where the offset is 2^32 or more, or the gas left after the whole block does not
-    /// cover the expansion, the instruction is left to the interpreter: a side exit at `pc`
-    /// with the stack as it was `before` the operands were popped and the gas before the
-    /// instruction (`gas_before` is its suffix). The interpreter then fails exactly there,
-    /// or grows memory itself and runs on. `None` when that exit is certain.
+    ///
+    /// An offset above [`MAX_BUFFER_SIZE`] is an out-of-gas halt right here, as in the
+    /// interpreter. So is an expansion that the gas left after the whole block does not cover
+    /// when the block's instructions from `pc` on are [`Codegen::oog_certain_from`]: the
+    /// frame then fails out of gas before it could do anything else. Elsewhere such an
+    /// instruction is left to the interpreter: a side exit at `pc` with the stack as it was
+    /// `before` the operands were popped and the gas before the instruction (`gas_before` is
+    /// its suffix), after which the interpreter fails exactly where it must, or grows memory
+    /// itself and runs on. `None` when the failure or the exit is certain.
     ///
     /// A constant-offset access inside what the block already knows the memory holds needs
     /// no check, and the base pointer is loaded once per block and after each growth.
@@ -530,15 +548,10 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
                 self.byte_ptr(base, self.const64(end as usize - size as usize))?,
             ));
         }
-        let exit = self.ctx.append_basic_block(self.func, "mem_exit");
+        let oog = self.out_of_gas()?;
         match off.c {
             Some(c) if c > limit => {
-                let mut b4 = before.clone();
-                let g = self.gas_at(&b4, gas_before)?;
-                self.side_exit(&mut b4, pc, g)?;
-                // The exit block is not needed: remove it again.
-                // SAFETY: nothing branches to it yet.
-                unsafe { exit.delete() }.map_err(|_| BuilderError::UnsetPosition)?;
+                self.b.build_unconditional_branch(oog)?;
                 return Ok(None);
             }
             Some(_) => {}
@@ -550,7 +563,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
                     "fits",
                 )?;
                 let ok = self.ctx.append_basic_block(self.func, "mem_fits");
-                self.b.build_conditional_branch(fits, ok, exit)?;
+                self.b.build_conditional_branch(fits, ok, oog)?;
                 self.b.position_at_end(ok);
             }
         }
@@ -580,12 +593,16 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             self.b
                 .build_int_compare(IntPredicate::SGE, left, self.i64.const_zero(), "paid")?;
         let grown_base = self.load_memory_base()?;
-        self.b.build_conditional_branch(paid, fast, exit)?;
-
-        self.b.position_at_end(exit);
-        let mut b4 = before.clone();
-        let g = self.gas_at(&b4, gas_before)?;
-        self.side_exit(&mut b4, pc, g)?;
+        if pc >= self.oog_certain_from {
+            self.b.build_conditional_branch(paid, fast, oog)?;
+        } else {
+            let exit = self.ctx.append_basic_block(self.func, "mem_exit");
+            self.b.build_conditional_branch(paid, fast, exit)?;
+            self.b.position_at_end(exit);
+            let mut b4 = before.clone();
+            let g = self.gas_at(&b4, gas_before)?;
+            self.side_exit(&mut b4, pc, g)?;
+        }
 
         self.b.position_at_end(fast);
         let gas = self.b.build_phi(self.i64, "gas")?;
@@ -601,6 +618,23 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             st.mem_known = st.mem_known.max(end);
         }
         Ok(Some(self.byte_ptr(base, off64)?))
+    }
+
+    /// The function's one block that halts out of gas (a failed frame's stack, memory and gas
+    /// are not looked at), created on first use.
+    fn out_of_gas(&mut self) -> R<BasicBlock<'ctx>> {
+        if let Some(bb) = self.oog {
+            return Ok(bb);
+        }
+        let here = self.b.get_insert_block();
+        let bb = self.ctx.append_basic_block(self.func, "out_of_gas");
+        self.b.position_at_end(bb);
+        self.ret_const(halt_code(StatusCode::OutOfGas))?;
+        if let Some(here) = here {
+            self.b.position_at_end(here);
+        }
+        self.oog = Some(bb);
+        Ok(bb)
     }
 
     /// The memory's base pointer: the one this block loaded, or loaded now.
@@ -1030,6 +1064,12 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         for i in (0..instrs.len()).rev() {
             suffix[i] = suffix[i + 1] + (self.table[code[instrs[i]] as usize].gas.max(0) as i64);
         }
+        let last = instrs.len().saturating_sub(1);
+        self.oog_certain_from = instrs[..last]
+            .iter()
+            .rev()
+            .find(|&&pc| !undone_by_failure(code[pc]))
+            .map_or(0, |&pc| pc + 1);
 
         for (i, &pc) in instrs.iter().enumerate() {
             let opc = code[pc];
@@ -1912,6 +1952,41 @@ const SEARCH_LEAF: usize = 4;
 const MAX_PROVEN_COMPARES: usize = 8;
 
 /// `k` when `c` is 2^k.
+/// Whether all the instruction does is undone when its frame fails, and, with its stack and
+/// static gas assured, it can fail only out of gas: arithmetic, stack, memory, call data,
+/// code and the message's own fields, and the reads of storage and transient storage (which
+/// only mark a slot warm, a change the frame's failure reverts, EIP-2929).
+fn undone_by_failure(opc: u8) -> bool {
+    matches!(
+        opc,
+        op::ADD..=op::SIGNEXTEND
+            | op::LT..=op::SAR
+            | op::CLZ
+            | op::KECCAK256
+            | op::ADDRESS
+            | op::CALLER
+            | op::CALLVALUE
+            | op::CALLDATALOAD
+            | op::CALLDATASIZE
+            | op::CALLDATACOPY
+            | op::CODESIZE
+            | op::CODECOPY
+            | op::RETURNDATASIZE
+            | op::POP
+            | op::MLOAD
+            | op::MSTORE
+            | op::MSTORE8
+            | op::SLOAD
+            | op::TLOAD
+            | op::PC
+            | op::MSIZE
+            | op::GAS
+            | op::JUMPDEST
+            | op::MCOPY
+            | op::PUSH0..=op::SWAP16
+    )
+}
+
 fn power_of_two(c: U256) -> Option<u64> {
     c.is_power_of_two().then(|| c.trailing_zeros() as u64)
 }

@@ -150,18 +150,66 @@ fn side_exit_after_a_builtin_whose_dynamic_gas_leaves_too_little() {
 }
 
 #[test]
-fn inline_memory_access_short_of_gas_for_its_expansion_hands_over_before_it() {
-    // MSTORE at 0x2000 needs 900 for memory after the block's static gas of 18: with
-    // less, the interpreter takes over at the MSTORE with memory untouched and the gas
-    // before it. With exactly enough the block runs natively to its end.
+fn inline_memory_access_short_of_gas_for_its_expansion_halts_out_of_gas_in_place() {
+    // MSTORE at 0x2000 needs 900 for memory after the block's static gas of 18. With 899
+    // the interpreter still pays for it out of the gas of the instructions after it and runs
+    // out of gas two instructions later, at the ADD; compiled code knows the frame is lost
+    // and halts out of gas at the MSTORE, nothing but the (discarded) memory differing.
+    // With exactly enough the block runs natively to its end.
     let src = "PUSH1 9 PUSH2 0x2000 MSTORE PUSH1 1 PUSH1 2 ADD STOP";
-    let s = assert_hands_over(src, 18 + 899, &[], 5);
-    assert_eq!(s.0, [U256::from(9), U256::from(0x2000)]);
-    assert_eq!((s.1, s.3.len()), (18 + 899 - 6, 0));
+    let (exit, _) = run_native(src, 18 + 899, &[]);
+    assert_eq!(exit, Outcome::Halt(StatusCode::OutOfGas));
+    let (status, interpreted) = interpreter_end(src, 18 + 899, &[]);
+    assert_eq!(status, StatusCode::OutOfGas);
+    assert_eq!(
+        interpreted.3.len(),
+        0x2020,
+        "the interpreter grew memory first"
+    );
     let (exit, native) = run_native(src, 18 + 900, &[]);
     assert_eq!(exit, Outcome::Halt(StatusCode::Success));
     assert_eq!((native.1, native.3.len()), (0, 0x2020));
     assert_eq!(native.3[0x201f], 9);
+    // An SLOAD after it changes nothing: all it does (a slot marked warm) the failure undoes.
+    let src = "PUSH1 9 PUSH2 0x2000 MSTORE PUSH1 1 SLOAD STOP";
+    let (exit, _) = run_native(src, 1000, &[]);
+    assert_eq!(exit, Outcome::Halt(StatusCode::OutOfGas));
+    assert_eq!(interpreter_end(src, 1000, &[]).0, StatusCode::OutOfGas);
+}
+
+#[test]
+fn inline_memory_access_short_of_gas_before_a_lasting_effect_hands_over_before_it() {
+    // An SSTORE (or a CALL, a LOG) after the MSTORE may run, and be seen by the host, before
+    // the frame runs out of gas: the interpreter takes over at the MSTORE with memory
+    // untouched and the gas before it. As the last instruction of the block the SSTORE is
+    // only reached if everything before it is paid for: compiled code halts in place.
+    // The block's static gas is 15 and the expansion costs 900.
+    let src = "PUSH1 9 PUSH2 0x2000 MSTORE PUSH1 1 PUSH1 2 SSTORE STOP";
+    let s = assert_hands_over(src, 15 + 899, &[], 5);
+    assert_eq!(s.0, [U256::from(9), U256::from(0x2000)]);
+    assert_eq!((s.1, s.3.len()), (15 + 899 - 6, 0));
+    let src = "PUSH1 9 PUSH2 0x2000 MSTORE PUSH1 1 PUSH1 2 SSTORE";
+    let (exit, _) = run_native(src, 15 + 899, &[]);
+    assert_eq!(exit, Outcome::Halt(StatusCode::OutOfGas));
+    assert_eq!(interpreter_end(src, 15 + 899, &[]).0, StatusCode::OutOfGas);
+}
+
+#[test]
+fn inline_memory_access_at_an_offset_past_the_limit_halts_out_of_gas_in_place() {
+    // 2^32 and above, as a constant or not, whatever follows: the interpreter fails right
+    // there too.
+    for src in [
+        "PUSH1 1 PUSH5 0x0100000000 MSTORE PUSH1 1 PUSH1 1 SSTORE STOP",
+        "PUSH1 1 PUSH1 0 CALLDATALOAD MLOAD PUSH1 1 PUSH1 1 SSTORE STOP",
+    ] {
+        let input = words(&[1 << 40]);
+        let (exit, _) = run_native(src, 100_000, &input);
+        assert_eq!(exit, Outcome::Halt(StatusCode::OutOfGas), "{src}");
+        assert_eq!(
+            interpreter_end(src, 100_000, &input).0,
+            StatusCode::OutOfGas
+        );
+    }
 }
 
 /// The interpreter's frame when it halts, and how it halted.
@@ -233,10 +281,19 @@ fn a_block_longer_than_one_llvm_block_runs_and_hands_over_as_the_interpreter_doe
     assert_eq!(status, StatusCode::Success);
     assert_eq!((native.1, &native.3), (interpreted.1, &interpreted.3));
     assert_eq!(native.3[0x401f], 7);
-    // Without the gas for the last expansion, the interpreter takes over at that MSTORE
-    // (pc 10 * 100 + 2 + 3) with the exact state.
+    // Without the gas for the last expansion the frame fails out of gas there, in compiled
+    // code as in the interpreter.
     let static_gas = 100 * (3 + 3 + 3 + 3 + 3 + 3 + 2) + 3 + 3 + 3 + 3 * 8;
-    let s = assert_hands_over(&src, static_gas + 100, &[], 1005);
+    let (exit, _) = run_native(&src, static_gas + 100, &[]);
+    assert_eq!(exit, Outcome::Halt(StatusCode::OutOfGas));
+    assert_eq!(
+        interpreter_end(&src, static_gas + 100, &[]).0,
+        StatusCode::OutOfGas
+    );
+    // With an SSTORE after it, the interpreter takes over at that MSTORE (pc 10 * 100 + 2 +
+    // 3) with the exact state.
+    let src = src.replace("MSTORE STOP", "MSTORE PUSH1 1 PUSH1 1 SSTORE STOP");
+    let s = assert_hands_over(&src, static_gas + 6 + 100, &[], 1005);
     assert_eq!(s.3.len(), 256);
 }
 
