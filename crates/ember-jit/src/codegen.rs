@@ -517,8 +517,8 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
     ///
     /// An offset above [`MAX_BUFFER_SIZE`] is an out-of-gas halt right here, as in the
     /// interpreter. So is an expansion that the gas left after the whole block does not cover
-    /// when the block's instructions from `pc` on are [`Codegen::oog_certain_from`]: the
-    /// frame then fails out of gas before it could do anything else. Elsewhere such an
+    /// when `pc` is at or past [`Codegen::oog_certain_from`]: the frame then fails out of gas
+    /// before it could do anything its failure does not undo. Elsewhere such an
     /// instruction is left to the interpreter: a side exit at `pc` with the stack as it was
     /// `before` the operands were popped and the gas before the instruction (`gas_before` is
     /// its suffix), after which the interpreter fails exactly where it must, or grows memory
@@ -1951,11 +1951,10 @@ const SEARCH_LEAF: usize = 4;
 /// blake2b_shifts at 4.0-4.3x, where 16 took blake2b_shifts to 2.3x and 4 swap_math to 3.6x.
 const MAX_PROVEN_COMPARES: usize = 8;
 
-/// `k` when `c` is 2^k.
 /// Whether all the instruction does is undone when its frame fails, and, with its stack and
 /// static gas assured, it can fail only out of gas: arithmetic, stack, memory, call data,
-/// code and the message's own fields, and the reads of storage and transient storage (which
-/// only mark a slot warm, a change the frame's failure reverts, EIP-2929).
+/// code and the message's own fields, and the reads of storage (which only mark a slot warm,
+/// a change the frame's failure reverts, EIP-2929) and of transient storage.
 fn undone_by_failure(opc: u8) -> bool {
     matches!(
         opc,
@@ -1987,6 +1986,7 @@ fn undone_by_failure(opc: u8) -> bool {
     )
 }
 
+/// `k` when `c` is 2^k.
 fn power_of_two(c: U256) -> Option<u64> {
     c.is_power_of_two().then(|| c.trailing_zeros() as u64)
 }
