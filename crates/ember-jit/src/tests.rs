@@ -152,8 +152,8 @@ fn side_exit_after_a_builtin_whose_dynamic_gas_leaves_too_little() {
 #[test]
 fn inline_memory_access_short_of_gas_for_its_expansion_halts_out_of_gas_in_place() {
     // MSTORE at 0x2000 needs 900 for memory after the block's static gas of 18. With 899
-    // the interpreter still pays for it out of the gas of the instructions after it and runs
-    // out of gas two instructions later, at the ADD; compiled code knows the frame is lost
+    // the interpreter still pays for it out of the gas of the instructions after it, runs
+    // the two PUSHes and runs out of gas at the ADD; compiled code knows the frame is lost
     // and halts out of gas at the MSTORE, nothing but the (discarded) memory differing.
     // With exactly enough the block runs natively to its end.
     let src = "PUSH1 9 PUSH2 0x2000 MSTORE PUSH1 1 PUSH1 2 ADD STOP";
