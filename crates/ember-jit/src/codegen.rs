@@ -24,7 +24,7 @@
 //!   cold call grows memory and charges the expansion from the block's gas. An offset of
 //!   2^32 or more halts out of gas in place, as in the interpreter; so does an expansion the
 //!   gas after the whole block does not cover, where nothing the rest of the block could do
-//!   first would outlast the failure (see `Codegen::oog_certain_from`). Elsewhere such an
+//!   first would outlast the failure (see `BlockState::oog_certain_from`). Elsewhere such an
 //!   instruction side-exits with its operands still on the stack, and the interpreter fails
 //!   or grows exactly there. CALLDATALOAD reads the call data in place when the word lies
 //!   inside it (a pure builtin pads it otherwise); CALLDATASIZE, CALLVALUE, CALLER, ADDRESS,
@@ -122,6 +122,13 @@ struct BlockState<'ctx> {
     /// The array slots below this one (relative to `entry_len`) still hold what they held at
     /// block entry: nothing in the block has written them (a flush, or a builtin's results).
     untouched_below: i64,
+    /// The pc from which on a memory expansion that the gas left after the whole block does
+    /// not pay is certain to end the frame out of gas, with nothing done first that the
+    /// failure does not undo: every instruction after it but the block's last is
+    /// [`undone_by_failure`]. Such an expansion leaves gas for less than the static gas of the
+    /// rest of the block; no instruction in that rest can make gas, fail otherwise or halt
+    /// before the charges, and the last one is only reached if they are all paid.
+    oog_certain_from: usize,
 }
 
 struct Codegen<'a, 'ctx> {
@@ -183,14 +190,6 @@ struct Codegen<'a, 'ctx> {
     optimising: bool,
     /// See [`Codegen::out_of_gas`].
     oog: Option<BasicBlock<'ctx>>,
-    /// In the block being compiled, the pc from which on a memory expansion that the gas
-    /// left after the whole block does not pay is certain to end the frame out of gas, with
-    /// nothing done first that the failure does not undo: every instruction after it but the
-    /// block's last is [`undone_by_failure`]. Such an expansion leaves gas for less than the
-    /// static gas of the rest of the block; no instruction in that rest can make gas, fail
-    /// otherwise or halt before the charges, and the last one is only reached if they are all
-    /// paid.
-    oog_certain_from: usize,
 }
 
 /// The host CPU the machine code is generated for (LLVM's names), and the code generator it
@@ -341,7 +340,6 @@ fn build_inner<'ctx>(
         spec_stats: SpeculationStats::default(),
         optimising: target.optimising,
         oog: None,
-        oog_certain_from: usize::MAX,
     };
 
     // Entry: the stack array pointer, height and gas from the frame.
@@ -517,7 +515,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
     ///
     /// An offset above [`MAX_BUFFER_SIZE`] is an out-of-gas halt right here, as in the
     /// interpreter. So is an expansion that the gas left after the whole block does not cover
-    /// when `pc` is at or past [`Codegen::oog_certain_from`]: the frame then fails out of gas
+    /// when `pc` is at or past [`BlockState::oog_certain_from`]: the frame then fails out of gas
     /// before it could do anything its failure does not undo. Elsewhere such an
     /// instruction is left to the interpreter: a side exit at `pc` with the stack as it was
     /// `before` the operands were popped and the gas before the instruction (`gas_before` is
@@ -593,7 +591,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             self.b
                 .build_int_compare(IntPredicate::SGE, left, self.i64.const_zero(), "paid")?;
         let grown_base = self.load_memory_base()?;
-        if pc >= self.oog_certain_from {
+        if pc >= st.oog_certain_from {
             self.b.build_conditional_branch(paid, fast, oog)?;
         } else {
             let exit = self.ctx.append_basic_block(self.func, "mem_exit");
@@ -1040,18 +1038,6 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             self.hand_over(len, gas, blk.start as u64)?;
             self.b.position_at_end(body);
         }
-        let gas = self.add_const(gas, -blk.static_gas)?;
-        let mut st = BlockState {
-            entry_len: len,
-            phys: 0,
-            vs: Vec::new(),
-            gas,
-            mem_known: 0,
-            mem_base: None,
-            known,
-            untouched_below: 0,
-        };
-
         // The instructions and the static gas from each one to the block end.
         let code = self.analysis.padded_code();
         let mut instrs = Vec::with_capacity(blk.instructions as usize + 1);
@@ -1065,11 +1051,24 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             suffix[i] = suffix[i + 1] + (self.table[code[instrs[i]] as usize].gas.max(0) as i64);
         }
         let last = instrs.len().saturating_sub(1);
-        self.oog_certain_from = instrs[..last]
+        let oog_certain_from = instrs[..last]
             .iter()
             .rev()
             .find(|&&pc| !undone_by_failure(code[pc]))
             .map_or(0, |&pc| pc + 1);
+
+        let gas = self.add_const(gas, -blk.static_gas)?;
+        let mut st = BlockState {
+            entry_len: len,
+            phys: 0,
+            vs: Vec::new(),
+            gas,
+            mem_known: 0,
+            mem_base: None,
+            known,
+            untouched_below: 0,
+            oog_certain_from,
+        };
 
         for (i, &pc) in instrs.iter().enumerate() {
             let opc = code[pc];
@@ -1952,38 +1951,13 @@ const SEARCH_LEAF: usize = 4;
 const MAX_PROVEN_COMPARES: usize = 8;
 
 /// Whether all the instruction does is undone when its frame fails, and, with its stack and
-/// static gas assured, it can fail only out of gas: arithmetic, stack, memory, call data,
-/// code and the message's own fields, and the reads of storage (which only mark a slot warm,
-/// a change the frame's failure reverts, EIP-2929) and of transient storage.
+/// static gas assured, it can fail only out of gas. That is the interpreter's own rule for
+/// what may share a gas segment ([`op::ends_segment`]): every instruction with a lasting effect
+/// (a write, a log, a call) can also fail in a static frame, so it ends a segment; what is left
+/// reads at most, and a read only marks an account or slot warm, which the frame's failure
+/// reverts (EIP-2929). GAS ends a segment only because it reads the gas left.
 fn undone_by_failure(opc: u8) -> bool {
-    matches!(
-        opc,
-        op::ADD..=op::SIGNEXTEND
-            | op::LT..=op::SAR
-            | op::CLZ
-            | op::KECCAK256
-            | op::ADDRESS
-            | op::CALLER
-            | op::CALLVALUE
-            | op::CALLDATALOAD
-            | op::CALLDATASIZE
-            | op::CALLDATACOPY
-            | op::CODESIZE
-            | op::CODECOPY
-            | op::RETURNDATASIZE
-            | op::POP
-            | op::MLOAD
-            | op::MSTORE
-            | op::MSTORE8
-            | op::SLOAD
-            | op::TLOAD
-            | op::PC
-            | op::MSIZE
-            | op::GAS
-            | op::JUMPDEST
-            | op::MCOPY
-            | op::PUSH0..=op::SWAP16
-    )
+    !op::ends_segment(opc) || opc == op::GAS
 }
 
 /// `k` when `c` is 2^k.

@@ -178,6 +178,18 @@ fn inline_memory_access_short_of_gas_for_its_expansion_halts_out_of_gas_in_place
 }
 
 #[test]
+fn inline_memory_access_short_of_gas_before_an_account_read_halts_out_of_gas_in_place() {
+    // BALANCE and EXTCODESIZE only read (and mark the account warm, which the failure
+    // reverts), as SLOAD does: the frame is lost at the MSTORE in compiled code too.
+    for read in ["BALANCE", "EXTCODESIZE"] {
+        let src = format!("PUSH1 9 PUSH2 0x2000 MSTORE PUSH1 1 {read} STOP");
+        let (exit, _) = run_native(&src, 1000, &[]);
+        assert_eq!(exit, Outcome::Halt(StatusCode::OutOfGas), "{src}");
+        assert_eq!(interpreter_end(&src, 1000, &[]).0, StatusCode::OutOfGas);
+    }
+}
+
+#[test]
 fn inline_memory_access_short_of_gas_before_a_lasting_effect_hands_over_before_it() {
     // An SSTORE (or a CALL, a LOG) after the MSTORE may run, and be seen by the host, before
     // the frame runs out of gas: the interpreter takes over at the MSTORE with memory
