@@ -629,6 +629,12 @@ fn submul_limbs(x: &mut [u64], y: &[u64], q: u64) -> u64 {
     borrow
 }
 
+/// `base` to the power `exponent`, modulo 2^256 (EXP's value; its gas is `exp_cost`).
+#[inline]
+pub fn exp(base: U256, exponent: U256) -> U256 {
+    base.wrapping_pow(exponent)
+}
+
 /// Extends the sign of the low `b + 1` bytes of `x`.
 #[inline]
 pub fn signextend(b: U256, x: U256) -> U256 {

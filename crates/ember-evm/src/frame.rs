@@ -6,6 +6,7 @@ use crate::host::{ExecResult, Host, Message, StatusCode, TxContext};
 use crate::memory::Memory;
 use crate::revision::Revision;
 use crate::stack::Stack;
+use std::ops::Deref;
 
 /// The state of one executing call frame.
 pub struct Frame<'a> {
@@ -24,7 +25,7 @@ pub struct Frame<'a> {
     /// The frame's memory.
     pub memory: Memory,
     /// Output of the last sub-call (RETURNDATA*).
-    pub return_data: Vec<u8>,
+    pub return_data: ReturnData,
     /// What RETURN or REVERT returned.
     pub output: Vec<u8>,
     /// MULMOD's cache of Barrett's constant, for this frame's instructions in either tier.
@@ -43,7 +44,7 @@ impl<'a> Frame<'a> {
             gas_refund: 0,
             stack: Stack::new(),
             memory: Memory::new(),
-            return_data: Vec::new(),
+            return_data: ReturnData::default(),
             output: Vec::new(),
             mulmod_cache: MulModCache::default(),
             tx_context: None,
@@ -64,6 +65,12 @@ impl<'a> Frame<'a> {
     /// Byte offset of the message reference (a `&Message`) in a frame (see
     /// `Message::VALUE_OFFSET` and the others).
     pub const MSG_OFFSET: usize = std::mem::offset_of!(Frame<'static>, msg);
+
+    /// Byte offset of the frame's [`ReturnData`] (see `ReturnData::LEN_OFFSET`).
+    pub const RETURN_DATA_OFFSET: usize = std::mem::offset_of!(Frame<'static>, return_data);
+    /// Byte offset of the transaction context the frame fetched, an `Option<Box<TxContext>>`:
+    /// a pointer to the context, null until the first read (see [`Frame::tx_context`]).
+    pub const TX_CONTEXT_OFFSET: usize = std::mem::offset_of!(Frame<'static>, tx_context);
 
     /// The transaction context, fetched from the host on first use.
     pub fn tx_context(&mut self, host: &mut dyn Host) -> &TxContext {
@@ -95,5 +102,40 @@ impl<'a> Frame<'a> {
             t.frame_end(self.msg.depth, self.msg.gas, &result);
         }
         result
+    }
+}
+
+/// The output of a frame's last sub-call (RETURNDATASIZE, RETURNDATACOPY), read as a byte
+/// slice. Its length is kept in a field of its own as well, at [`ReturnData::LEN_OFFSET`],
+/// for compiled code to read (a `Vec`'s layout is not specified).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReturnData {
+    /// Always `bytes.len()`.
+    len: usize,
+    bytes: Vec<u8>,
+}
+
+impl ReturnData {
+    /// Byte offset of the length (a `usize`).
+    pub const LEN_OFFSET: usize = std::mem::offset_of!(ReturnData, len);
+
+    /// Replaces the data with a sub-call's output.
+    pub fn set(&mut self, bytes: Vec<u8>) {
+        self.len = bytes.len();
+        self.bytes = bytes;
+    }
+
+    /// Empties the data (a call or create starts).
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.len = 0;
+    }
+}
+
+impl Deref for ReturnData {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes
     }
 }

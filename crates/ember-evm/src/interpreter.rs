@@ -682,7 +682,7 @@ fn interpret<const MODE: u8, const TRACE: bool, O: JumpObserver>(
                 if r.gas < 0 {
                     return Flow::Halt(StatusCode::OutOfGas);
                 }
-                *r.top() = returned(&base.wrapping_pow(e));
+                *r.top() = returned(&ins::exp(base, e));
                 mark!();
             }
             SIGNEXTEND => binary!(|b, x| ins::signextend(b, x)),

@@ -10,7 +10,9 @@ pub use ruint::aliases::U256;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Address(pub [u8; 20]);
 
-/// A 32-byte value: storage keys and values, hashes, big-endian words.
+/// A 32-byte value: storage keys and values, hashes, big-endian words (transparent: compiled
+/// code reads its bytes in place).
+#[repr(transparent)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct B256(pub [u8; 32]);
 

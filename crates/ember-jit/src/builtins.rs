@@ -132,8 +132,8 @@ unsafe fn guarded(
 pub(crate) type FrameFn = unsafe extern "C" fn(*mut Frame<'static>, *mut &mut dyn Host) -> u64;
 
 macro_rules! frame_builtin {
-    ($(#[$doc:meta] $name:ident => |$f:ident, $h:ident| $body:expr;)*) => {$(
-        #[$doc]
+    ($($(#[$doc:meta])* $name:ident => |$f:ident, $h:ident| $body:expr;)*) => {$(
+        $(#[$doc])*
         ///
         /// # Safety
         /// `frame` and `host` must be the valid, exclusively used pointers compiled code
@@ -152,7 +152,16 @@ frame_builtin! {
     jit_sload => |f, h| ins::sload(f, h);
     /// SSTORE.
     jit_sstore => |f, h| ins::sstore(f, h);
+    /// Fetches the transaction context into the frame, where compiled code then reads its
+    /// fields in place (no operands).
+    jit_tx_context => |f, h| {
+        f.tx_context(h);
+        Ok(())
+    };
 }
+
+/// The builtin that fetches the transaction context into the frame (see `Codegen::tx_field`).
+pub(crate) const FETCH_TX_CONTEXT: FrameFn = jit_tx_context;
 
 /// The frame builtin for `opc`, if it has one.
 pub(crate) fn frame_builtin(opc: u8) -> Option<FrameFn> {
@@ -234,6 +243,7 @@ pure_builtin! {
     jit_addmod(3) => |a| ins::addmod(a[0], a[1], a[2]);
     jit_signextend(2) => |a| ins::signextend(a[0], a[1]);
     jit_clz(1) => |a| ins::clz(a[0]);
+    jit_exp(2) => |a| ins::exp(a[0], a[1]);
 }
 
 /// MULMOD's builtin: a pure builtin that also takes the frame's [`MulModCache`]
@@ -289,6 +299,10 @@ pub(crate) fn pure_builtin(opc: u8) -> Option<(Pure, usize)> {
         _ => return None,
     })
 }
+
+/// EXP's value: a pure builtin, though EXP is not one (`pure_builtin` leaves it out), since
+/// compiled code charges its dynamic gas itself (`Codegen::exp`).
+pub(crate) const EXP_VALUE: Pure = Pure::Plain(jit_exp);
 
 /// The result of a pure builtin's operation on constants, folded at compile time with the
 /// same helpers.

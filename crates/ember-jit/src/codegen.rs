@@ -28,10 +28,16 @@
 //!   instruction side-exits with its operands still on the stack, and the interpreter fails
 //!   or grows exactly there. CALLDATALOAD reads the call data in place when the word lies
 //!   inside it (a pure builtin pads it otherwise); CALLDATASIZE, CALLVALUE, CALLER, ADDRESS,
-//!   MSIZE are loads, CODESIZE a constant.
-//! * **Builtins.** DIV, SDIV, MOD, SMOD, ADDMOD, MULMOD, SIGNEXTEND and CLZ call pure
+//!   MSIZE, RETURNDATASIZE and the transaction and block fields (ORIGIN, GASPRICE, COINBASE,
+//!   TIMESTAMP, NUMBER, PREVRANDAO, GASLIMIT, CHAINID, BASEFEE, BLOBBASEFEE; see
+//!   `Codegen::tx_field`) are loads, CODESIZE a constant.
+//! * **EXP.** Its dynamic gas is charged in place, and a shortfall halts or hands over as a
+//!   memory expansion's does; its value is folded, a shift for a constant base that is a power
+//!   of two, a product for the exponents 0 to 2, or a pure builtin (see `Codegen::exp`).
+//! * **Builtins.** DIV, SDIV, MOD, SMOD, ADDMOD, MULMOD, SIGNEXTEND, CLZ and EXP call pure
 //!   functions on values (the virtual stack stays as it is; MULMOD's also gets the frame's
-//!   Barrett cache); KECCAK256, SLOAD and SSTORE call the instruction body on the frame; every
+//!   Barrett cache); KECCAK256, SLOAD and SSTORE call the instruction body on the frame, and one
+//!   more frame builtin fetches the transaction context; every
 //!   other instruction runs through `jit_step`, i.e. the interpreter's `step` for exactly that
 //!   instruction.
 //! * **Jumps.** A constant target that is a JUMPDEST becomes a direct branch; a constant
@@ -46,14 +52,17 @@
 
 use crate::builtins::{
     fold_pure, frame_builtin, halt_code, jit_calldataload, jit_expand, pure_builtin, step_address,
-    CallDataFn, ExpandFn, FrameFn, Pure, RECOMPILE,
+    CallDataFn, ExpandFn, FrameFn, Pure, EXP_VALUE, FETCH_TX_CONTEXT, RECOMPILE,
 };
 use crate::entry_stack::{self, Proven};
 use crate::speculation::{plan, SitePlan, Speculation, SpeculationStats};
+use ember_evm::frame::ReturnData;
 use ember_evm::instructions as ins;
 use ember_evm::memory::{Memory, MAX_BUFFER_SIZE};
 use ember_evm::opcodes::{self as op, immediate_size, op_table, stack_io, OpTable, STACK_LIMIT};
-use ember_evm::{BasicBlock as EvmBlock, CodeAnalysis, Frame, Message, Revision, StatusCode, U256};
+use ember_evm::{
+    BasicBlock as EvmBlock, CodeAnalysis, Frame, Message, Revision, StatusCode, TxContext, U256,
+};
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::basic_block::BasicBlock;
 use inkwell::builder::{Builder, BuilderError};
@@ -171,6 +180,8 @@ struct Codegen<'a, 'ctx> {
     out_var: PointerValue<'ctx>,
     analysis: &'a CodeAnalysis,
     table: &'static OpTable,
+    /// The revision the code is compiled for.
+    rev: Revision,
     /// The EVM blocks, by start pc.
     blocks: &'a [EvmBlock],
     /// The LLVM block of every EVM block some branch goes to, by start pc: created on first
@@ -330,6 +341,7 @@ fn build_inner<'ctx>(
         out_var,
         analysis,
         table: op_table(rev),
+        rev,
         blocks: &blocks,
         bbs: BTreeMap::new(),
         pending: BTreeSet::new(),
@@ -500,14 +512,81 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
 
     /// The 20-byte big-endian address at `offset` in the message, as a word.
     fn message_address(&self, offset: usize) -> R<IntValue<'ctx>> {
+        self.address_at(self.msg, offset)
+    }
+
+    /// The 20-byte big-endian address at `offset` from `base`, as a word.
+    fn address_at(&self, base: PointerValue<'ctx>, offset: usize) -> R<IntValue<'ctx>> {
         let i160 = self
             .ctx
             .custom_width_int_type(std::num::NonZeroU32::new(160).expect("non-zero"))
             .map_err(|_| BuilderError::BitwidthError)?;
-        let p = self.byte_ptr(self.msg, self.const64(offset))?;
+        let p = self.byte_ptr(base, self.const64(offset))?;
         let v = self.load_aligned(i160, p, 1)?;
         let v = self.byte_swap(v)?;
         self.b.build_int_z_extend(v, self.i256, "address")
+    }
+
+    /// The transaction or block field `opc` reads, loaded from the context the frame holds.
+    /// The frame fetches the context from the host on its first read, in either tier; until
+    /// then its pointer is null and a cold call fetches it (whatever it returns other than 0,
+    /// a caught panic, leaves the function).
+    fn tx_field(&mut self, opc: u8) -> R<IntValue<'ctx>> {
+        let ptr = self.ctx.ptr_type(Default::default());
+        let field = self.field_ptr(Frame::TX_CONTEXT_OFFSET)?;
+        let held = self.b.build_load(ptr, field, "tx")?.into_pointer_value();
+        let missing = self.b.build_is_null(held, "")?;
+        let from = self.b.get_insert_block().expect("positioned");
+        let fetch = self.ctx.append_basic_block(self.func, "tx_fetch");
+        let failed = self.ctx.append_basic_block(self.func, "tx_failed");
+        let have = self.ctx.append_basic_block(self.func, "tx");
+        self.b.build_conditional_branch(missing, fetch, have)?;
+        self.b.position_at_end(fetch);
+        let r = self
+            .call_address(
+                self.frame_fn_ty,
+                FETCH_TX_CONTEXT as usize,
+                &[self.frame.into(), self.host.into()],
+            )?
+            .expect("frame builtins return u64");
+        let fetched = self.b.build_load(ptr, field, "")?.into_pointer_value();
+        let ok = self
+            .b
+            .build_int_compare(IntPredicate::EQ, r, self.i64.const_zero(), "")?;
+        self.b.build_conditional_branch(ok, have, failed)?;
+        self.b.position_at_end(failed);
+        self.b.build_return(Some(&r))?;
+        self.b.position_at_end(have);
+        let phi = self.b.build_phi(ptr, "tx")?;
+        phi.add_incoming(&[(&held, from), (&fetched, fetch)]);
+        let tx = phi.as_basic_value().into_pointer_value();
+        let u256 = |offset: usize| -> R<IntValue<'ctx>> {
+            let p = self.byte_ptr(tx, self.const64(offset))?;
+            self.load_aligned(self.i256, p, 8)
+        };
+        let i64_field = |offset: usize| -> R<IntValue<'ctx>> {
+            let p = self.byte_ptr(tx, self.const64(offset))?;
+            let v = self.b.build_load(self.i64, p, "")?.into_int_value();
+            self.b.build_int_z_extend(v, self.i256, "")
+        };
+        use std::mem::offset_of;
+        match opc {
+            op::ORIGIN => self.address_at(tx, offset_of!(TxContext, origin)),
+            op::COINBASE => self.address_at(tx, offset_of!(TxContext, coinbase)),
+            op::GASPRICE => u256(offset_of!(TxContext, gas_price)),
+            op::CHAINID => u256(offset_of!(TxContext, chain_id)),
+            op::BASEFEE => u256(offset_of!(TxContext, base_fee)),
+            op::BLOBBASEFEE => u256(offset_of!(TxContext, blob_base_fee)),
+            op::TIMESTAMP => i64_field(offset_of!(TxContext, timestamp)),
+            op::NUMBER => i64_field(offset_of!(TxContext, block_number)),
+            op::GASLIMIT => i64_field(offset_of!(TxContext, gas_limit)),
+            _ => {
+                // PREVRANDAO: 32 big-endian bytes.
+                let p = self.byte_ptr(tx, self.const64(offset_of!(TxContext, prev_randao)))?;
+                let v = self.load_aligned(self.i256, p, 1)?;
+                self.byte_swap(v)
+            }
+        }
     }
 
     /// The address of the `size` bytes of memory at the run-time offset `off`, for the
@@ -695,6 +774,106 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             }
         }
         Ok(false)
+    }
+
+    /// EXP: its dynamic gas (per byte of the exponent) charged in place, as a memory
+    /// expansion's is (the same halt or hand-over when the block's gas does not cover it), and
+    /// its value folded for constants, a shift for a constant base that is a power of two, a
+    /// product for the exponents 0 to 2, and the interpreter's helper in a pure builtin
+    /// otherwise.
+    fn exp(&mut self, st: &mut BlockState<'ctx>, pc: usize, suffix: &[i64]) -> R<bool> {
+        let before = st.clone();
+        let base = self.pop(st)?;
+        let e = self.pop(st)?;
+        // The interpreter's charge, for a constant exponent; otherwise its bytes,
+        // (256 - leading zeros + 7) / 8, times the gas of a one-byte exponent.
+        let cost = match e.c {
+            Some(c) => Some(
+                self.i64
+                    .const_int(ins::exp_cost(self.rev, &c) as u64, false),
+            )
+            .filter(|_| !c.is_zero()),
+            None => {
+                let per_byte = ins::exp_cost(self.rev, &U256::from(1)) as u64;
+                let ctlz = self.ctlz256(e.v)?;
+                let b = &self.b;
+                let lz = b.build_int_truncate(ctlz, self.i64, "")?;
+                let bits = b.build_int_sub(self.i64.const_int(256 + 7, false), lz, "")?;
+                let bytes = b.build_right_shift(bits, self.i64.const_int(3, false), false, "")?;
+                Some(b.build_int_mul(bytes, self.i64.const_int(per_byte, false), "exp_cost")?)
+            }
+        };
+        if let Some(cost) = cost {
+            let b = &self.b;
+            let left = b.build_int_sub(st.gas, cost, "exp_gas")?;
+            let paid =
+                b.build_int_compare(IntPredicate::SGE, left, self.i64.const_zero(), "paid")?;
+            let ok = self.ctx.append_basic_block(self.func, "exp_paid");
+            if pc >= st.oog_certain_from {
+                let oog = self.out_of_gas()?;
+                self.b.build_conditional_branch(paid, ok, oog)?;
+            } else {
+                let exit = self.ctx.append_basic_block(self.func, "exp_exit");
+                self.b.build_conditional_branch(paid, ok, exit)?;
+                self.b.position_at_end(exit);
+                let mut b4 = before.clone();
+                let g = self.gas_at(&b4, suffix[0])?;
+                self.side_exit(&mut b4, pc, g)?;
+            }
+            self.b.position_at_end(ok);
+            st.gas = left;
+        }
+        let c256 = |n: u64| self.i256.const_int(n, false);
+        match (base.c, e.c) {
+            (Some(x), Some(y)) => self.push_const(st, ins::exp(x, y)),
+            (_, Some(y)) if y.is_zero() => self.push_const(st, U256::from(1)),
+            (_, Some(y)) if y == U256::from(1) => self.push_value(st, base.v),
+            (_, Some(y)) if y == U256::from(2) => {
+                let v = self.b.build_int_mul(base.v, base.v, "square")?;
+                self.push_value(st, v);
+            }
+            (Some(x), _) if x.is_zero() => {
+                let z = self
+                    .b
+                    .build_int_compare(IntPredicate::EQ, e.v, c256(0), "")?;
+                let v = self.b.build_int_z_extend(z, self.i256, "")?;
+                self.push_value(st, v);
+            }
+            (Some(x), _) if x == U256::from(1) => self.push_const(st, x),
+            (Some(x), _) if power_of_two(x).is_some() => {
+                // (2^k)^e = 2^(k e), zero once k e reaches 256, i.e. for e >= ceil(256 / k).
+                let k = power_of_two(x).expect("checked");
+                let b = &self.b;
+                let in_range =
+                    b.build_int_compare(IntPredicate::ULT, e.v, c256(256u64.div_ceil(k)), "")?;
+                let shift = b.build_int_mul(e.v, c256(k), "")?;
+                let shifted = b.build_left_shift(c256(1), shift, "pow2")?;
+                let v = b
+                    .build_select(in_range, shifted, self.i256.const_zero(), "")?
+                    .into_int_value();
+                self.push_value(st, v);
+            }
+            _ => {
+                let v = self.pure_call(EXP_VALUE, &[base, e])?;
+                self.push_value(st, v);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The leading zero bits of a 256-bit value (256 for zero), with LLVM's intrinsic.
+    fn ctlz256(&self, v: IntValue<'ctx>) -> R<IntValue<'ctx>> {
+        let f = Intrinsic::find("llvm.ctlz")
+            .and_then(|i| i.get_declaration(self.module, &[self.i256.into()]))
+            .expect("llvm.ctlz exists for every integer type");
+        let zero_is_poison = self.ctx.bool_type().const_zero();
+        Ok(self
+            .b
+            .build_call(f, &[v.into(), zero_is_poison.into()], "ctlz")?
+            .try_as_basic_value()
+            .basic()
+            .expect("ctlz returns its argument's type")
+            .into_int_value())
     }
 
     /// CALLDATALOAD: a load in place when the word lies wholly inside the call data, the
@@ -1174,6 +1353,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             op::JUMPDEST => {}
             op::PC => self.push_const(st, U256::from(pc)),
             op::MLOAD | op::MSTORE | op::MSTORE8 => return self.memory_op(st, pc, opc, suffix),
+            op::EXP => return self.exp(st, pc, suffix),
             op::CALLDATALOAD => {
                 let off = self.pop(st)?;
                 let v = self.calldataload(off)?;
@@ -1202,6 +1382,27 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             }
             op::ADDRESS => {
                 let v = self.message_address(Message::RECIPIENT_OFFSET)?;
+                self.push_value(st, v);
+            }
+            op::RETURNDATASIZE => {
+                let off = Frame::RETURN_DATA_OFFSET + ReturnData::LEN_OFFSET;
+                let len = self.b.build_load(self.i64, self.field_ptr(off)?, "")?;
+                let v =
+                    self.b
+                        .build_int_z_extend(len.into_int_value(), self.i256, "returndatasize")?;
+                self.push_value(st, v);
+            }
+            op::ORIGIN
+            | op::GASPRICE
+            | op::COINBASE
+            | op::TIMESTAMP
+            | op::NUMBER
+            | op::PREVRANDAO
+            | op::GASLIMIT
+            | op::CHAINID
+            | op::BASEFEE
+            | op::BLOBBASEFEE => {
+                let v = self.tx_field(opc)?;
                 self.push_value(st, v);
             }
             op::GAS => {

@@ -1,13 +1,13 @@
 //! Differential tests of the instructions compiled code runs in place rather than through the
-//! interpreter's bodies: memory access and its growth, call data, message fields, and the
-//! arithmetic specialised for constant operands.
+//! interpreter's bodies: memory access and its growth, call data, message fields, EXP and its
+//! gas, and the arithmetic specialised for constant operands.
 
 mod common;
 
 use common::{check, every_gas_limit, jit, operands, output, word};
-use ember_evm::{Revision, StatusCode, U256};
+use ember_evm::{Interpreter, Revision, StatusCode, Vm, FLAG_STATIC, U256};
 use ember_jit::{JitVm, OptLevel};
-use ember_testkit::{address, assemble, Case, CONTRACT};
+use ember_testkit::{address, assemble, run, Case, CONTRACT};
 
 /// Offsets around word boundaries, the 2^32 limit of memory offsets and far beyond it.
 fn offsets() -> Vec<U256> {
@@ -202,6 +202,95 @@ fn message_fields_code_and_memory_sizes() {
     ]
     .concat();
     assert_eq!(out.result.output, want);
+}
+
+#[test]
+fn transaction_and_block_fields_are_read_in_place() {
+    // Every field the frame's transaction context holds, stored in order; read twice in a
+    // loop, so that the second turn finds the context the first fetched. The values are the
+    // test kit's context.
+    let fields = "ORIGIN GASPRICE COINBASE TIMESTAMP NUMBER PREVRANDAO GASLIMIT CHAINID BASEFEE \
+                  BLOBBASEFEE";
+    let mut stores = String::new();
+    for i in (0..10).rev() {
+        stores += &format!("PUSH2 {} MSTORE ", 32 * i);
+    }
+    let code = assemble(&format!(
+        "PUSH1 2 :top {fields} {stores} PUSH1 1 SWAP1 SUB DUP1 &top JUMPI \
+         PUSH2 320 PUSH1 0 RETURN"
+    ))
+    .unwrap();
+    let addr_word = |n: u8| word(address(n).to_word());
+    let want = [
+        addr_word(0xa9),
+        word(U256::from(7)),
+        addr_word(0xc0),
+        word(U256::from(5678)),
+        word(U256::from(1234)),
+        [0x42; 32],
+        word(U256::from(30_000_000)),
+        word(U256::from(1)),
+        word(U256::from(3)),
+        word(U256::from(2)),
+    ]
+    .concat();
+    for level in [OptLevel::O0, OptLevel::O1] {
+        let jit = JitVm::at_level(level);
+        let out = check(&jit, &Case::new(&code));
+        assert_eq!(out.result.output, want, "{level:?}");
+    }
+}
+
+#[test]
+fn a_host_panicking_while_the_context_is_fetched_unwinds_as_in_the_interpreter() {
+    // The fetch is a builtin: it catches the panic, compiled code leaves, and the panic
+    // resumes in Rust with the host's own message.
+    let code = assemble("PUSH1 1 PUSH1 2 ADD TIMESTAMP ADD PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN")
+        .unwrap();
+    let case = Case::new(&code);
+    let msg = ember_testkit::message(&case);
+    let jit = JitVm::at_level(OptLevel::O0);
+    for vm in [&jit as &dyn Vm, &Interpreter] {
+        let mut host = ember_testkit::world(vm, &case);
+        host.panic_in("get_tx_context");
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            vm.execute(&mut host, case.rev, &msg, &code, None)
+        }));
+        let payload = caught.expect_err("the host's panic reaches the caller");
+        let text = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(text.contains("get_tx_context"), "{text}");
+    }
+    assert!(jit.lookup(&code, case.rev, None).is_ok(), "ran compiled");
+}
+
+#[test]
+fn return_data_size_before_and_after_calls() {
+    // 0 before any call, 32 after the callee returned, 0 after it reverted with nothing, 0
+    // after a call to an account without code, 0 after a CREATE that succeeded.
+    let code = assemble(
+        "RETURNDATASIZE PUSH2 256 MSTORE \
+         PUSH1 0 PUSH1 0 PUSH1 32 PUSH1 0 PUSH1 0 PUSH1 0x20 GAS CALL POP \
+         RETURNDATASIZE PUSH2 288 MSTORE \
+         PUSH1 0xff PUSH1 0 MSTORE8 \
+         PUSH1 0 PUSH1 0 PUSH1 32 PUSH1 0 PUSH1 0 PUSH1 0x20 GAS CALL POP \
+         RETURNDATASIZE PUSH2 320 MSTORE \
+         PUSH1 0 PUSH1 0 PUSH1 0 PUSH1 0 PUSH1 0 PUSH1 0x77 GAS CALL POP \
+         RETURNDATASIZE PUSH2 352 MSTORE \
+         PUSH10 0x602a60005260206000f3 PUSH1 0 MSTORE PUSH1 10 PUSH1 22 PUSH1 0 CREATE POP \
+         RETURNDATASIZE PUSH2 384 MSTORE \
+         PUSH1 160 PUSH2 256 RETURN",
+    )
+    .unwrap();
+    let want = [0u64, 32, 0, 0, 0].map(|n| word(U256::from(n))).concat();
+    for level in [OptLevel::O0, OptLevel::O1] {
+        let jit = JitVm::at_level(level);
+        let out = check(&jit, &Case::new(&code));
+        assert_eq!(out.result.status, StatusCode::Success);
+        assert_eq!(out.result.output, want, "{level:?}");
+    }
 }
 
 /// SDIV's and SMOD's results by the yellow paper: magnitudes divided, the quotient negative
@@ -418,6 +507,128 @@ fn mulmod_modulo_all_ones_against_ruint() {
                     word(a.mul_mod(*b, max)),
                     "{a:#x} * {b:#x} at {level:?}"
                 );
+            }
+        }
+    }
+}
+
+/// Bases and exponents for EXP: the special cases of compiled code (0, 1, powers of two,
+/// the exponents 0 to 2), the byte boundaries of its gas, and the edges of 256 bits.
+fn exp_operands() -> Vec<U256> {
+    let mut v: Vec<U256> = [
+        0u64, 1, 2, 3, 4, 7, 8, 31, 32, 33, 255, 256, 257, 65535, 65536,
+    ]
+    .iter()
+    .map(|&x| U256::from(x))
+    .collect();
+    v.extend([64, 128, 255].map(|k| U256::from(1) << k));
+    v.extend([
+        U256::MAX,
+        (U256::from(1) << 64) + U256::from(3),
+        U256::from(1).wrapping_neg() << 8,
+    ]);
+    v
+}
+
+#[test]
+fn exp_of_constant_and_variable_operands_against_ruint() {
+    // Each operand in the code (a constant to compiled code) or in the call data; both in the
+    // code (folded at compile time) for a few. At Frontier an exponent byte costs 10 gas, from
+    // Spurious Dragon on 50: `check` compares the gas left with the interpreter's.
+    let ops = exp_operands();
+    let operand = |v: &U256, in_code: bool, at: u8| {
+        if in_code {
+            format!("PUSH32 {v:#x}")
+        } else {
+            format!("PUSH1 {at} CALLDATALOAD")
+        }
+    };
+    for level in [OptLevel::O0, OptLevel::O1] {
+        let jit = JitVm::at_level(level);
+        for rev in [Revision::Frontier, Revision::Cancun] {
+            for (base_in_code, e_in_code) in
+                [(true, false), (false, true), (false, false), (true, true)]
+            {
+                let few = if base_in_code && e_in_code {
+                    6
+                } else {
+                    ops.len()
+                };
+                for base in &ops[..few] {
+                    for e in &ops[..few] {
+                        let code = assemble(&format!(
+                            "{} {} EXP PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN",
+                            operand(e, e_in_code, 32),
+                            operand(base, base_in_code, 0)
+                        ))
+                        .unwrap();
+                        let input = [word(*base), word(*e)].concat();
+                        let out = check(
+                            &jit,
+                            &Case {
+                                input: &input,
+                                rev,
+                                ..Case::new(&code)
+                            },
+                        );
+                        assert_eq!(
+                            out.result.output,
+                            word(base.wrapping_pow(*e)),
+                            "{base} ** {e} at {level:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn exp_out_of_gas_exactly_at_its_charge() {
+    // The exponent comes from call data (its byte count only known at run time) or is a
+    // 32-byte constant. Followed by reads only, an EXP the block's gas cannot pay halts out of
+    // gas in place. Followed by an SSTORE it hands over at the EXP: the interpreter may still
+    // pay for it from the static gas of the instructions after the SSTORE, reach the SSTORE,
+    // and in a static frame fail there for the write, not for gas.
+    let exponents = [
+        "PUSH1 0 CALLDATALOAD",
+        "PUSH32 0xff00000000000000000000000000000000000000000000000000000000000001",
+    ];
+    let e = word(U256::MAX >> 8);
+    for level in [OptLevel::O0, OptLevel::O1] {
+        let jit = JitVm::at_level(level);
+        for exponent in exponents {
+            for (tail, flags) in [
+                ("PUSH1 1 SLOAD ADD", 0),
+                ("PUSH1 1 SLOAD ADD", FLAG_STATIC),
+                ("DUP1 PUSH1 1 SSTORE", 0),
+                ("DUP1 PUSH1 1 SSTORE", FLAG_STATIC),
+            ] {
+                let code = assemble(&format!(
+                    "{exponent} PUSH1 3 EXP {tail} PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN"
+                ))
+                .unwrap();
+                let case = |gas| Case {
+                    input: &e,
+                    gas,
+                    flags,
+                    ..Case::new(&code)
+                };
+                let used = 1_000_000 - run(&Interpreter, &case(1_000_000)).result.gas_left;
+                let mut statuses = std::collections::HashSet::new();
+                // Every limit up to well past EXP's charge (32 bytes: 1600 gas), and around the
+                // end.
+                for gas in (0..=3000).chain(used - 50..=used + 2) {
+                    statuses.insert(check(&jit, &case(gas)).result.status);
+                }
+                let what = format!("{exponent} {tail} flags {flags}");
+                assert!(statuses.contains(&StatusCode::OutOfGas), "{what}");
+                let other = if tail.contains("SSTORE") && flags == FLAG_STATIC {
+                    StatusCode::StaticModeViolation
+                } else {
+                    StatusCode::Success
+                };
+                assert!(statuses.contains(&other), "{what}");
             }
         }
     }

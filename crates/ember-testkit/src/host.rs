@@ -131,7 +131,7 @@ impl<'v> RecordingHost<'v> {
             panic_in: None,
             tx: TxContext {
                 gas_price: U256::from(7u64),
-                origin: address(0xa0),
+                origin: address(0xa9),
                 coinbase: address(0xc0),
                 block_number: 1234,
                 timestamp: 5678,
@@ -139,7 +139,7 @@ impl<'v> RecordingHost<'v> {
                 prev_randao: B256([0x42; 32]),
                 chain_id: U256::from(1u64),
                 base_fee: U256::from(3u64),
-                blob_base_fee: U256::from(1u64),
+                blob_base_fee: U256::from(2u64),
                 blob_hashes: vec![B256([0x01; 32])],
             },
             effects: Vec::new(),

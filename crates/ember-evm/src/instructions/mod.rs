@@ -40,7 +40,8 @@ mod system;
 mod tests;
 
 pub use crate::arith::{
-    addmod, byte, clz, div, mulmod, rem, sar, sdiv, shl, shr, signextend, slt, smod, MulModCache,
+    addmod, byte, clz, div, exp, mulmod, rem, sar, sdiv, shl, shr, signextend, slt, smod,
+    MulModCache,
 };
 pub use environment::*;
 pub use memory::*;

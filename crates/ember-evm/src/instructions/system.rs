@@ -97,7 +97,7 @@ pub fn call(f: &mut Frame<'_>, host: &mut dyn Host, op: u8) -> Result<(), Status
     };
     let n = out_s.min(result.output.len());
     f.memory.as_mut_slice()[out_o..out_o + n].copy_from_slice(&result.output[..n]);
-    f.return_data = result.output;
+    f.return_data.set(result.output);
     f.stack
         .push(U256::from((result.status == StatusCode::Success) as u8));
     f.gas_left -= call_gas - result.gas_left;
@@ -164,7 +164,7 @@ pub fn create(f: &mut Frame<'_>, host: &mut dyn Host, op: u8) -> Result<(), Stat
         (StatusCode::Success, Some(a)) => a.to_word(),
         _ => U256::ZERO,
     };
-    f.return_data = result.output;
+    f.return_data.set(result.output);
     f.stack.push(addr);
     Ok(())
 }
