@@ -70,7 +70,9 @@ use inkwell::context::Context;
 use inkwell::intrinsics::Intrinsic;
 use inkwell::module::Module;
 use inkwell::types::{FunctionType, IntType};
-use inkwell::values::{BasicMetadataValueEnum, BasicValue, FunctionValue, IntValue, PointerValue};
+use inkwell::values::{
+    BasicMetadataValueEnum, BasicValue, CallSiteValue, FunctionValue, IntValue, PointerValue,
+};
 use inkwell::IntPredicate;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -107,6 +109,25 @@ struct Val<'ctx> {
 /// as quick to compile, with code a few percent slower). The O1 pipeline's simplifycfg merges
 /// the pieces again.
 const SPLIT_EVERY: usize = 128;
+
+/// What a builtin call may do besides returning, as its call-site attributes tell LLVM. Every
+/// builtin call is `nounwind`.
+#[derive(Clone, Copy)]
+enum Effects {
+    /// It reads and writes only memory its pointer arguments point to, and returns: the pure
+    /// builtins (operand and result slots, MULMOD's Barrett cache) and CALLDATALOAD's padding
+    /// (the call data, operand and result slots). `willreturn` and `memory(argmem: readwrite)`.
+    ArgMem,
+    /// It returns, but may touch other memory: memory growth, which reallocates the buffer the
+    /// `Memory` argument points to. `willreturn`.
+    Returns,
+    /// Anything: the host is called (frame builtins, `jit_step`).
+    Any,
+}
+
+/// LLVM's `memory(argmem: readwrite)`: the encoding of `MemoryEffects` with mod-ref (3) for
+/// argument memory, location 0, and no access (0) for every other location.
+const MEMORY_ARGMEM_READWRITE: u64 = 3;
 
 /// The virtual stack inside one block.
 #[derive(Clone)]
@@ -467,12 +488,14 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
     }
 
     /// Calls the `extern "C"` function at `addr` (baked into the code) with `args`; returns
-    /// its integer result, if it has one.
+    /// its integer result, if it has one. The call carries the attributes that hold for the
+    /// builtin (`effects`), so that LLVM need not assume it reads and writes everything.
     fn call_address(
         &self,
         ty: FunctionType<'ctx>,
         addr: usize,
         args: &[BasicMetadataValueEnum<'ctx>],
+        effects: Effects,
     ) -> R<Option<IntValue<'ctx>>> {
         let f = self.b.build_int_to_ptr(
             self.const64(addr),
@@ -480,10 +503,35 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             "builtin",
         )?;
         let call = self.b.build_indirect_call(ty, f, args, "")?;
+        self.set_effects(call, effects);
         Ok(call
             .try_as_basic_value()
             .basic()
             .map(|v| v.into_int_value()))
+    }
+
+    /// Marks a builtin call with what it may do (see [`Effects`]).
+    fn set_effects(&self, call: CallSiteValue<'ctx>, effects: Effects) {
+        let attr = |name: &str, value: u64| {
+            self.ctx
+                .create_enum_attribute(Attribute::get_named_enum_kind_id(name), value)
+        };
+        // No builtin unwinds: the pure ones cannot panic (and an `extern "C"` function
+        // aborts rather than unwind), the others catch panics and return PANICKED.
+        call.add_attribute(AttributeLoc::Function, attr("nounwind", 0));
+        match effects {
+            Effects::ArgMem => {
+                call.add_attribute(AttributeLoc::Function, attr("willreturn", 0));
+                call.add_attribute(
+                    AttributeLoc::Function,
+                    attr("memory", MEMORY_ARGMEM_READWRITE),
+                );
+            }
+            Effects::Returns => {
+                call.add_attribute(AttributeLoc::Function, attr("willreturn", 0));
+            }
+            Effects::Any => {}
+        }
     }
 
     /// The memory's current size in bytes (its published length).
@@ -547,6 +595,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
                 self.frame_fn_ty,
                 FETCH_TX_CONTEXT as usize,
                 &[self.frame.into(), self.host.into()],
+                Effects::Any,
             )?
             .expect("frame builtins return u64");
         let fetched = self.b.build_load(ptr, field, "")?.into_pointer_value();
@@ -664,6 +713,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
                 self.expand_fn_ty,
                 jit_expand as ExpandFn as usize,
                 &[self.memory.into(), st.gas.into(), end.into()],
+                Effects::Returns,
             )?
             .expect("jit_expand returns i64");
         let paid =
@@ -842,14 +892,27 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             (Some(x), _) if x == U256::from(1) => self.push_const(st, x),
             (Some(x), _) if power_of_two(x).is_some() => {
                 // (2^k)^e = 2^(k e), zero once k e reaches 256, i.e. for e >= ceil(256 / k).
+                // The bit is set in 64 bits and placed in its limb through a vector: a 256-bit
+                // shift by a variable amount is several times the code.
                 let k = power_of_two(x).expect("checked");
                 let b = &self.b;
                 let in_range =
                     b.build_int_compare(IntPredicate::ULT, e.v, c256(256u64.div_ceil(k)), "")?;
-                let shift = b.build_int_mul(e.v, c256(k), "")?;
-                let shifted = b.build_left_shift(c256(1), shift, "pow2")?;
+                let e64 = b.build_int_truncate(e.v, self.i64, "")?;
+                let shift = b.build_int_mul(e64, self.i64.const_int(k, false), "")?;
+                let shift = b
+                    .build_select(in_range, shift, self.i64.const_zero(), "")?
+                    .into_int_value();
+                let bit = b.build_and(shift, self.i64.const_int(63, false), "")?;
+                let word = b.build_left_shift(self.i64.const_int(1, false), bit, "")?;
+                let limb = b.build_right_shift(shift, self.i64.const_int(6, false), false, "")?;
+                let limbs = self.i64.vec_type(4);
+                let placed = b.build_insert_element(limbs.const_zero(), word, limb, "")?;
+                let pow = b
+                    .build_bit_cast(placed, self.i256, "pow2")?
+                    .into_int_value();
                 let v = b
-                    .build_select(in_range, shifted, self.i256.const_zero(), "")?
+                    .build_select(in_range, pow, self.i256.const_zero(), "")?
                     .into_int_value();
                 self.push_value(st, v);
             }
@@ -913,6 +976,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
                 self.args_var.into(),
                 self.out_var.into(),
             ],
+            Effects::ArgMem,
         )?;
         let slow_v = self.load_out()?;
         self.b.build_unconditional_branch(join)?;
@@ -1681,10 +1745,13 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         }
         let (args, out) = (self.args_var.into(), self.out_var.into());
         match f {
-            Pure::Plain(f) => self.call_address(self.pure_fn_ty, f as usize, &[args, out])?,
+            Pure::Plain(f) => {
+                self.call_address(self.pure_fn_ty, f as usize, &[args, out], Effects::ArgMem)?
+            }
             Pure::MulMod(f) => {
                 let cache = self.field_ptr(Frame::MULMOD_CACHE_OFFSET)?.into();
-                self.call_address(self.mulmod_fn_ty, f as usize, &[args, out, cache])?
+                let args = [args, out, cache];
+                self.call_address(self.mulmod_fn_ty, f as usize, &args, Effects::ArgMem)?
             }
         };
         self.load_out()
@@ -1744,9 +1811,11 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
                     self.analysis_ptr.into(),
                     self.i64.const_int(pc as u64, false).into(),
                 ];
-                let r = self
-                    .b
-                    .build_indirect_call(self.step_ty, self.step_ptr, &args, "step")?
+                let call =
+                    self.b
+                        .build_indirect_call(self.step_ty, self.step_ptr, &args, "step")?;
+                self.set_effects(call, Effects::Any);
+                let r = call
                     .try_as_basic_value()
                     .basic()
                     .expect("jit_step returns u64")
@@ -1762,6 +1831,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
                         self.frame_fn_ty,
                         f as usize,
                         &[self.frame.into(), self.host.into()],
+                        Effects::Any,
                     )?
                     .expect("frame builtins return u64");
                 (r, 0)

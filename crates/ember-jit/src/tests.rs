@@ -742,3 +742,55 @@ fn a_thread_keeps_one_target_machine_per_kind() {
     );
     assert!(c.is_ok());
 }
+
+#[test]
+fn builtin_calls_carry_what_llvm_may_assume_of_them() {
+    // DIV of variable operands calls its pure builtin, which touches only its argument slots;
+    // an MSTORE beyond memory may grow it (any memory, but it returns); SLOAD calls the host.
+    let code = assemble(
+        "PUSH1 0 CALLDATALOAD PUSH1 32 CALLDATALOAD DIV PUSH2 0x1000 MSTORE \
+         PUSH1 1 SLOAD POP STOP",
+    )
+    .unwrap();
+    let analysis = CodeAnalysis::new(&code);
+    let ctx = Context::create();
+    let module = ctx.create_module("attributes");
+    let target = codegen::Target {
+        cpu: "",
+        features: "",
+        optimising: false,
+    };
+    codegen::build(&ctx, &module, &analysis, Revision::Cancun, target, None).unwrap();
+    module.verify().unwrap();
+    let ir = module.print_to_string().to_string();
+    // Attribute groups (`#n`) are printed after the functions, one per line.
+    let group_of = |call_marker: &str| -> String {
+        let line = ir
+            .lines()
+            .find(|l| l.contains("call") && l.contains(call_marker))
+            .unwrap_or_else(|| panic!("no call with {call_marker} in\n{ir}"));
+        let id = line.rsplit('#').next().unwrap().trim().to_string();
+        ir.lines()
+            .find(|l| l.starts_with(&format!("attributes #{id} ")))
+            .unwrap_or_else(|| panic!("no attribute group #{id}"))
+            .to_string()
+    };
+    let pure = group_of("(ptr %args, ptr %out)");
+    assert!(
+        pure.contains("nounwind")
+            && pure.contains("willreturn")
+            && pure.contains("memory(argmem: readwrite)"),
+        "{pure}"
+    );
+    let grow = group_of("i64 4128)");
+    assert!(
+        grow.contains("nounwind") && grow.contains("willreturn"),
+        "{grow}"
+    );
+    assert!(!grow.contains("memory("), "{grow}");
+    let host = group_of("(ptr %0, ptr %1)");
+    assert!(
+        host.contains("nounwind") && !host.contains("willreturn"),
+        "{host}"
+    );
+}
