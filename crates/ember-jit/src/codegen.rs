@@ -579,7 +579,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
     /// The frame fetches the context from the host on its first read, in either tier; until
     /// then its pointer is null and a cold call fetches it (whatever it returns other than 0,
     /// a caught panic, leaves the function).
-    fn tx_field(&mut self, opc: u8) -> R<IntValue<'ctx>> {
+    fn tx_field(&self, opc: u8) -> R<IntValue<'ctx>> {
         let ptr = self.ctx.ptr_type(Default::default());
         let field = self.field_ptr(Frame::TX_CONTEXT_OFFSET)?;
         let held = self.b.build_load(ptr, field, "tx")?.into_pointer_value();
