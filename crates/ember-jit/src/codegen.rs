@@ -586,7 +586,6 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         let missing = self.b.build_is_null(held, "")?;
         let from = self.b.get_insert_block().expect("positioned");
         let fetch = self.ctx.append_basic_block(self.func, "tx_fetch");
-        let failed = self.ctx.append_basic_block(self.func, "tx_failed");
         let have = self.ctx.append_basic_block(self.func, "tx");
         self.b.build_conditional_branch(missing, fetch, have)?;
         self.b.position_at_end(fetch);
@@ -599,15 +598,11 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             )?
             .expect("frame builtins return u64");
         let fetched = self.b.build_load(ptr, field, "")?.into_pointer_value();
-        let ok = self
-            .b
-            .build_int_compare(IntPredicate::EQ, r, self.i64.const_zero(), "")?;
-        self.b.build_conditional_branch(ok, have, failed)?;
-        self.b.position_at_end(failed);
-        self.b.build_return(Some(&r))?;
+        let fetched_in = self.b.get_insert_block().expect("positioned");
+        self.return_unless(r, 0, have)?;
         self.b.position_at_end(have);
         let phi = self.b.build_phi(ptr, "tx")?;
-        phi.add_incoming(&[(&held, from), (&fetched, fetch)]);
+        phi.add_incoming(&[(&held, from), (&fetched, fetched_in)]);
         let tx = phi.as_basic_value().into_pointer_value();
         let u256 = |offset: usize| -> R<IntValue<'ctx>> {
             let p = self.byte_ptr(tx, self.const64(offset))?;
@@ -720,16 +715,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             self.b
                 .build_int_compare(IntPredicate::SGE, left, self.i64.const_zero(), "paid")?;
         let grown_base = self.load_memory_base()?;
-        if pc >= st.oog_certain_from {
-            self.b.build_conditional_branch(paid, fast, oog)?;
-        } else {
-            let exit = self.ctx.append_basic_block(self.func, "mem_exit");
-            self.b.build_conditional_branch(paid, fast, exit)?;
-            self.b.position_at_end(exit);
-            let mut b4 = before.clone();
-            let g = self.gas_at(&b4, gas_before)?;
-            self.side_exit(&mut b4, pc, g)?;
-        }
+        self.unless_paid(before, pc, gas_before, paid, fast)?;
 
         self.b.position_at_end(fast);
         let gas = self.b.build_phi(self.i64, "gas")?;
@@ -745,6 +731,45 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             st.mem_known = st.mem_known.max(end);
         }
         Ok(Some(self.byte_ptr(base, off64)?))
+    }
+
+    /// Carries on in `ok` if the dynamic charge of the instruction at `pc` was `paid`.
+    /// Otherwise the frame halts out of gas right here where that is certain (`pc` at or past
+    /// [`BlockState::oog_certain_from`]), and elsewhere side-exits at `pc` with the stack as it
+    /// was `before` the operands were popped and the gas before the instruction (`gas_before`
+    /// is its suffix), for the interpreter to fail or pay exactly there.
+    fn unless_paid(
+        &mut self,
+        before: &BlockState<'ctx>,
+        pc: usize,
+        gas_before: i64,
+        paid: IntValue<'ctx>,
+        ok: BasicBlock<'ctx>,
+    ) -> R<()> {
+        if pc >= before.oog_certain_from {
+            let oog = self.out_of_gas()?;
+            self.b.build_conditional_branch(paid, ok, oog)?;
+        } else {
+            let exit = self.ctx.append_basic_block(self.func, "unpaid");
+            self.b.build_conditional_branch(paid, ok, exit)?;
+            self.b.position_at_end(exit);
+            let mut b4 = before.clone();
+            let g = self.gas_at(&b4, gas_before)?;
+            self.side_exit(&mut b4, pc, g)?;
+        }
+        Ok(())
+    }
+
+    /// Returns `r` from the function unless it is `ok_value` (a builtin's halt or caught
+    /// panic), and carries on in `next` when it is.
+    fn return_unless(&self, r: IntValue<'ctx>, ok_value: u64, next: BasicBlock<'ctx>) -> R<()> {
+        let leave = self.ctx.append_basic_block(self.func, "leave");
+        let ok = self.i64.const_int(ok_value, false);
+        let is_ok = self.b.build_int_compare(IntPredicate::EQ, r, ok, "")?;
+        self.b.build_conditional_branch(is_ok, next, leave)?;
+        self.b.position_at_end(leave);
+        self.b.build_return(Some(&r))?;
+        Ok(())
     }
 
     /// The function's one block that halts out of gas (a failed frame's stack, memory and gas
@@ -836,7 +861,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         let base = self.pop(st)?;
         let e = self.pop(st)?;
         // The interpreter's charge, for a constant exponent; otherwise its bytes,
-        // (256 - leading zeros + 7) / 8, times the gas of a one-byte exponent.
+        // (256 - leading zeros + 7) / 8, times the interpreter's gas per byte.
         let cost = match e.c {
             Some(c) => Some(
                 self.i64
@@ -844,7 +869,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             )
             .filter(|_| !c.is_zero()),
             None => {
-                let per_byte = ins::exp_cost(self.rev, &U256::from(1)) as u64;
+                let per_byte = ins::exp_byte_gas(self.rev) as u64;
                 let ctlz = self.ctlz256(e.v)?;
                 let b = &self.b;
                 let lz = b.build_int_truncate(ctlz, self.i64, "")?;
@@ -859,17 +884,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
             let paid =
                 b.build_int_compare(IntPredicate::SGE, left, self.i64.const_zero(), "paid")?;
             let ok = self.ctx.append_basic_block(self.func, "exp_paid");
-            if pc >= st.oog_certain_from {
-                let oog = self.out_of_gas()?;
-                self.b.build_conditional_branch(paid, ok, oog)?;
-            } else {
-                let exit = self.ctx.append_basic_block(self.func, "exp_exit");
-                self.b.build_conditional_branch(paid, ok, exit)?;
-                self.b.position_at_end(exit);
-                let mut b4 = before.clone();
-                let g = self.gas_at(&b4, suffix[0])?;
-                self.side_exit(&mut b4, pc, g)?;
-            }
+            self.unless_paid(&before, pc, suffix[0], paid, ok)?;
             self.b.position_at_end(ok);
             st.gas = left;
         }
@@ -1844,16 +1859,7 @@ impl<'a, 'ctx> Codegen<'a, 'ctx> {
         }
         // Anything else than carrying on (a halt, or a caught panic) leaves the function.
         let cont = self.ctx.append_basic_block(self.func, "cont");
-        let leave = self.ctx.append_basic_block(self.func, "leave");
-        let is_ok = self.b.build_int_compare(
-            IntPredicate::EQ,
-            r,
-            self.i64.const_int(ok_value, false),
-            "",
-        )?;
-        self.b.build_conditional_branch(is_ok, cont, leave)?;
-        self.b.position_at_end(leave);
-        self.b.build_return(Some(&r))?;
+        self.return_unless(r, ok_value, cont)?;
         self.b.position_at_end(cont);
 
         let (pops, pushes) = stack_io(opc);

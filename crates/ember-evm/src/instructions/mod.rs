@@ -59,14 +59,18 @@ pub fn charge(f: &mut Frame<'_>, cost: i64) -> Result<(), StatusCode> {
     }
 }
 
-/// EXP's dynamic gas: per byte of the exponent, 10 before Spurious Dragon (EIP-160) and 50 after.
+/// EXP's dynamic gas: [`exp_byte_gas`] per byte of the exponent.
 #[inline]
 pub fn exp_cost(rev: Revision, exponent: &U256) -> i64 {
-    let bytes = exponent.bit_len().div_ceil(8) as i64;
-    let per_byte = if rev >= Revision::SpuriousDragon {
+    exponent.bit_len().div_ceil(8) as i64 * exp_byte_gas(rev)
+}
+
+/// EXP's gas per byte of the exponent: 10 before Spurious Dragon (EIP-160) and 50 after.
+#[inline]
+pub fn exp_byte_gas(rev: Revision) -> i64 {
+    if rev >= Revision::SpuriousDragon {
         50
     } else {
         10
-    };
-    bytes * per_byte
+    }
 }
