@@ -40,13 +40,16 @@
 //! settings of that moment. EVMC allows `set_option` on a VM that other threads are using:
 //! a setting changed after the first `execute` replaces the runtime, so the next call starts
 //! a fresh one (profiles and compiled code start over; calls already running finish on the
-//! old one, which shuts down when the last of them returns).
+//! old one). The old runtime is shut down at once: its compile threads stop and its compiled
+//! code is freed as soon as no call runs it. What is left of it (its profiles) is freed with
+//! the instance: so a call reaches the runtime with one load and no shared write, whatever
+//! the settings do meanwhile.
 
-use arc_swap::ArcSwapOption;
 use ember_evm::{ExecResult, Host, Message, Revision, Vm};
 use ember_runtime::{Runtime, RuntimeConfig};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 pub use ember_runtime::ConfigError as OptionError;
 
@@ -56,8 +59,14 @@ pub struct Options {
     /// The settings; held while a runtime is built from them or they change, so that no
     /// runtime is ever published with settings older than the latest `set`.
     config: Mutex<RuntimeConfig>,
-    /// The runtime, once the first call has created it. Read without a lock on every call.
-    runtime: ArcSwapOption<Runtime>,
+    /// The runtime calls use, null until the first call creates it: the last of `made`.
+    /// Read with one load on every call.
+    current: AtomicPtr<Runtime>,
+    /// Every runtime made, in order, kept until the instance is dropped (see the module
+    /// documentation); only appended to, under the `config` lock. Boxed so that each stays
+    /// at its address while the vector grows: `current` points into one.
+    #[allow(clippy::vec_box)]
+    made: Mutex<Vec<Box<Runtime>>>,
     /// Where to write the profiler's report when the instance is dropped.
     profile: Mutex<Option<PathBuf>>,
 }
@@ -93,16 +102,30 @@ impl Options {
                     reason: "expected all".into(),
                 });
             }
-            if let Some(rt) = self.runtime.load().as_ref() {
+            if let Some(rt) = self.current() {
                 rt.discard_compiled();
             }
             return Ok(());
         }
         let mut config = self.config();
         config.set(name, value)?;
-        // The next call builds a runtime with the new settings.
-        self.runtime.store(None);
+        // The next call builds a runtime with the new settings; the old one stops compiling
+        // and lets its code go.
+        let old = self.current.swap(std::ptr::null_mut(), Ordering::AcqRel);
+        // SAFETY: a non-null `current` points into a box of `made`, which lives as long as
+        // `self`.
+        if let Some(old) = unsafe { old.as_ref() } {
+            old.retire();
+        }
         Ok(())
+    }
+
+    /// The runtime calls use now, if the first call has created it.
+    fn current(&self) -> Option<&Runtime> {
+        // SAFETY: a non-null `current` points into a box of `made`, which is never removed
+        // from it before `self` is dropped; the acquire load pairs with the release store
+        // in `start`, so the runtime it points to is fully built.
+        unsafe { self.current.load(Ordering::Acquire).as_ref() }
     }
 
     /// Whether `name` is an option (whatever its value), so that a bad name is reported as
@@ -128,29 +151,31 @@ impl Options {
         msg: &Message<'_>,
         code: &[u8],
     ) -> ExecResult {
-        let current = self.runtime.load();
-        if let Some(rt) = current.as_ref() {
-            return rt.execute(host, rev, msg, code, None);
+        match self.current() {
+            Some(rt) => rt.execute(host, rev, msg, code, None),
+            None => self.start().execute(host, rev, msg, code, None),
         }
-        drop(current);
-        self.start().execute(host, rev, msg, code, None)
     }
 
     /// The runtime, created from the current settings if there is none.
-    fn start(&self) -> Arc<Runtime> {
+    #[cold]
+    fn start(&self) -> &Runtime {
         let config = self.config();
         // Another thread may have created it while this one waited for the lock.
-        if let Some(rt) = self.runtime.load_full() {
+        if let Some(rt) = self.current() {
             return rt;
         }
-        let rt = Arc::new(Runtime::new(config.clone()));
-        self.runtime.store(Some(Arc::clone(&rt)));
-        rt
+        let mut made = self.made.lock().unwrap_or_else(|e| e.into_inner());
+        made.push(Box::new(Runtime::new(config.clone())));
+        let rt: *const Runtime = made.last().map(|b| &**b).expect("just pushed");
+        self.current.store(rt.cast_mut(), Ordering::Release);
+        // SAFETY: as in `current`: the box is in `made` until `self` is dropped.
+        unsafe { &*rt }
     }
 
     /// The runtime's statistics, if a call has created it.
     pub fn stats(&self) -> Option<ember_runtime::Stats> {
-        self.runtime.load().as_ref().map(|rt| rt.stats())
+        self.current().map(|rt| rt.stats())
     }
 
     /// Writes the profiler's report to the `profile` path, if one was set and a runtime ran.
@@ -160,7 +185,7 @@ impl Options {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        let (Some(path), Some(rt)) = (path, self.runtime.load_full()) else {
+        let (Some(path), Some(rt)) = (path, self.current()) else {
             return Ok(());
         };
         let report = rt.profile_report();

@@ -87,7 +87,13 @@ pub struct Runtime<B: Backend = JitBackend> {
     other: Box<UnitCounters>,
     /// The next entry's unit number ([`OTHER_UNIT`] is 0).
     next_unit: AtomicU64,
+    /// This runtime's number in the process, which names it in threads' memories of the
+    /// entries they found (`recent.rs`).
+    instance: u64,
 }
+
+/// The last runtime number handed out.
+static INSTANCES: AtomicU64 = AtomicU64::new(0);
 
 /// The profiler's unit of the frames that run without an entry.
 pub const OTHER_UNIT: UnitId = UnitId(0);
@@ -123,6 +129,7 @@ impl<B: Backend> Runtime<B> {
             collisions: AtomicU64::new(0),
             other: Box::new(UnitCounters::new()),
             next_unit: AtomicU64::new(1),
+            instance: INSTANCES.fetch_add(1, Ordering::Relaxed) + 1,
         }
     }
 
@@ -139,30 +146,9 @@ impl<B: Backend> Runtime<B> {
     fn key(&self, code: &[u8], code_hash: Option<&B256>, rev: Revision) -> Key {
         let id = match code_hash {
             Some(h) => CodeId::Keccak(*h),
-            None => {
-                let hash = xxhash_rust::xxh3::xxh3_128_with_seed(code, self.seed);
-                recent::remember(self.seed, code, hash);
-                CodeId::Fast(hash)
-            }
+            None => CodeId::Fast(xxhash_rust::xxh3::xxh3_128_with_seed(code, self.seed)),
         };
         Key { id, rev }
-    }
-
-    /// The entry of `code` named by this thread's hint of its fast hash (see `recent.rs`), if
-    /// there is a hint and the entry's code is `code`, byte for byte.
-    fn hinted<'g>(
-        &self,
-        code: &[u8],
-        rev: Revision,
-        guard: &'g papaya::LocalGuard<'_>,
-    ) -> Option<&'g Arc<Entry<B::Code>>> {
-        let hash = recent::hint(self.seed, code)?;
-        let key = Key {
-            id: CodeId::Fast(hash),
-            rev,
-        };
-        let entry = self.core.store.get(&key, guard)?;
-        (entry.analysis.code() == code).then_some(entry)
     }
 
     /// The entry for `key` (whose code is `code`), created if new; `None` when the store is
@@ -321,6 +307,15 @@ impl<B: Backend> Runtime<B> {
         self.core.discard_all()
     }
 
+    /// Stops this runtime for good while calls may still be running in it: its compile
+    /// threads stop (as [`Runtime::shutdown`]), it compiles nothing more (not even in the
+    /// `jit` tier), and every compiled version is discarded, freed when the last frame in it
+    /// returns. Calls keep working, in the interpreter, and the profiles stay readable.
+    pub fn retire(&self) {
+        self.shutdown();
+        self.core.retire();
+    }
+
     /// Evicts the compiled versions not run for `jit.idle-evict-ms` now (calls do this on
     /// their own every quarter of that time); returns how many.
     pub fn evict_idle(&self) -> usize {
@@ -369,20 +364,29 @@ impl<B: Backend> Vm for Runtime<B> {
         if tier == Tier::Auto && msg.kind.is_create() {
             return elsewhere(host);
         }
-        let guard = core.store.guard();
-        let mut made = None;
-        let hinted = match code_hash {
-            None => self.hinted(code, rev, &guard),
+        // Code given without its hash is first looked for among the entries this thread
+        // found last (see `recent.rs`); the store's lookup needs a guard of its reclaimer.
+        let remembered = match code_hash {
+            None => recent::find::<B::Code>(self.instance, code, rev),
             Some(_) => None,
         };
-        let entry = match hinted {
-            Some(entry) => entry,
+        let (guard, in_use);
+        let mut made = None;
+        let entry = match remembered {
+            Some(found) => {
+                in_use = found;
+                &*in_use
+            }
             None => {
+                guard = core.store.guard();
                 let key = self.key(code, code_hash, rev);
-                match self.entry(&key, code, &guard, &mut made) {
-                    Some(entry) => entry,
-                    None => return elsewhere(host),
+                let Some(entry) = self.entry(&key, code, &guard, &mut made) else {
+                    return elsewhere(host);
+                };
+                if code_hash.is_none() {
+                    recent::remember(self.instance, code, rev, entry);
                 }
+                entry
             }
         };
         if entry.address.get().is_none() {
@@ -451,7 +455,9 @@ impl<B: Backend> Vm for Runtime<B> {
 
 impl<B: Backend> Drop for Runtime<B> {
     fn drop(&mut self) {
-        self.shutdown();
+        // Threads may remember entries of this runtime for a while (see `recent.rs`): they
+        // keep no compiled code.
+        self.retire();
     }
 }
 
@@ -465,16 +471,23 @@ mod tests {
         Message::call(address(0xa0), address(0x10), &[], gas)
     }
 
+    /// A runtime with one setting changed.
+    fn runtime_with(name: &str, value: &str) -> Runtime {
+        let mut config = RuntimeConfig::default();
+        config.set(name, value).unwrap();
+        Runtime::new(config)
+    }
+
+    /// PUSH1 `word` PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN.
+    fn returning(word: u8) -> [u8; 10] {
+        [0x60, word, 0x60, 0, 0x52, 0x60, 32, 0x60, 0, 0xf3]
+    }
+
     #[test]
     fn code_that_only_shares_the_fast_hash_of_an_entry_never_uses_it() {
-        let mut config = RuntimeConfig::default();
-        config.set("jit.hot-calls", "1000").unwrap();
-        let rt = Runtime::new(config);
+        let rt = runtime_with("jit.hot-calls", "1000");
         let rev = Revision::Cancun;
-        // PUSH1 7 PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN, and the same returning 8.
-        let real = [0x60, 7, 0x60, 0, 0x52, 0x60, 32, 0x60, 0, 0xf3];
-        let mut other = real;
-        other[1] = 8;
+        let (real, other) = (returning(7), returning(8));
         // Forge a collision: an entry holding `other` under the key of `real`.
         let key = rt.key(&real, None, rev);
         rt.core
@@ -498,26 +511,61 @@ mod tests {
     }
 
     #[test]
-    fn code_found_through_a_hint_is_its_own_even_when_the_buffer_changed() {
-        let mut config = RuntimeConfig::default();
-        config.set("jit.hot-calls", "1000").unwrap();
-        let rt = Runtime::new(config);
+    fn code_remembered_by_its_place_is_its_own_even_when_the_buffer_changed() {
+        let rt = runtime_with("jit.hot-calls", "1000");
         let rev = Revision::Cancun;
         let mut host = RecordingHost::new(&Interpreter, rev);
-        // PUSH1 7 PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN, in one buffer the calls reuse.
-        let mut code = vec![0x60, 7, 0x60, 0, 0x52, 0x60, 32, 0x60, 0, 0xf3];
+        // One buffer the calls reuse.
+        let mut code = returning(7).to_vec();
         let mut run = |code: &[u8]| rt.execute(&mut host, rev, &message(1000), code, None);
         assert_eq!(run(&code).output[31], 7);
-        assert_eq!(run(&code).output[31], 7, "the hinted entry");
-        // Other code at the same address and length: the stale hint must not be used.
+        assert_eq!(run(&code).output[31], 7, "the remembered entry");
+        // Other code at the same address and length: the remembered entry must not be used.
         code[1] = 8;
         assert_eq!(run(&code).output[31], 8, "ran the new code");
         assert_eq!(run(&code).output[31], 8);
         let stats = rt.stats();
-        assert_eq!(stats.collisions, 0, "a stale hint is no collision");
+        assert_eq!(stats.collisions, 0, "a stale memory is no collision");
         let mut calls: Vec<u64> = stats.contracts.iter().map(|c| c.calls()).collect();
         calls.sort_unstable();
         assert_eq!(calls, [2, 2], "one entry per code, each with its own calls");
+    }
+
+    #[test]
+    fn a_retired_runtime_keeps_running_calls_in_the_interpreter_and_compiles_nothing() {
+        let rt = runtime_with("tier", "jit");
+        let rev = Revision::Cancun;
+        let mut host = RecordingHost::new(&Interpreter, rev);
+        let (code, other) = (returning(7), returning(8));
+        assert_eq!(
+            rt.execute(&mut host, rev, &message(1000), &code, None)
+                .output[31],
+            7
+        );
+        let before = rt.stats();
+        assert_eq!(
+            before.contracts[0].profile.jit.calls, 1,
+            "compiled in the jit tier"
+        );
+        assert!(before.cache.published_bytes > 0);
+        rt.retire();
+        for code in [&code, &other] {
+            let r = rt.execute(&mut host, rev, &message(1000), code, None);
+            assert_eq!(r.status, StatusCode::Success);
+            assert_eq!(r.output[31], code[1]);
+        }
+        let after = rt.stats();
+        assert_eq!(
+            (after.cache.published_bytes, after.cache.resident_bytes),
+            (0, 0)
+        );
+        let jit_calls: u64 = after.contracts.iter().map(|c| c.profile.jit.calls).sum();
+        let interp_calls: u64 = after.contracts.iter().map(|c| c.profile.interp.calls).sum();
+        assert_eq!(
+            (jit_calls, interp_calls),
+            (1, 2),
+            "the interpreter ran both"
+        );
     }
 
     #[test]
@@ -561,9 +609,7 @@ mod tests {
             }
             fn frame_end(&mut self, _: i32, _: i64, _: &ExecResult) {}
         }
-        let mut config = RuntimeConfig::default();
-        config.set("tier", "jit").unwrap();
-        let rt = Runtime::new(config);
+        let rt = runtime_with("tier", "jit");
         let code = [0x60, 1, 0x60, 2, 0x01, 0x00];
         let mut state = ember_state::WorldState::new();
         state.insert(

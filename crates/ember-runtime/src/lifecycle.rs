@@ -52,7 +52,7 @@ use ember_jit::{panic_message, OptLevel, Speculation};
 use ember_profile::perfmap::{symbol_name, PerfMap};
 use ember_profile::{timing, EventKind, Timeline, TimelineConfig};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
@@ -101,6 +101,8 @@ pub struct Core<B: Backend> {
     /// Bumped by `discard_all`; a compile that started under an older generation does not
     /// stay published.
     generation: AtomicU64,
+    /// Set by `retire`: nothing is compiled any more.
+    retired: AtomicBool,
     /// Serialises publishing (and the evictions that make room for it), so that two
     /// publishers do not both evict for the same free bytes.
     publishing: Mutex<()>,
@@ -128,6 +130,7 @@ impl<B: Backend> Core<B> {
             store,
             counters: CacheCounters::default(),
             generation: AtomicU64::new(0),
+            retired: AtomicBool::new(false),
             publishing: Mutex::new(()),
             last_sweep_ms: AtomicU64::new(now),
             timeline: config
@@ -173,8 +176,16 @@ impl<B: Backend> Core<B> {
     /// `queued` (a pool job of compile worker `worker`) or held under its compile lock (the
     /// `jit` tier, whose compiles count as worker 0's in the timeline).
     pub fn compile(&self, entry: &Arc<Entry<B::Code>>, worker: u32) {
-        entry.state.store(ContractState::Compiling);
         let generation = self.generation.load(Ordering::SeqCst);
+        // `retire` sets the flag before it bumps the generation: a compile that misses the
+        // flag started under the old generation, and what it publishes is unpublished.
+        if self.retired.load(Ordering::SeqCst) {
+            let _ = entry
+                .state
+                .transition(ContractState::Queued, ContractState::Cold);
+            return;
+        }
+        entry.state.store(ContractState::Compiling);
         // Speculate unless this is the last version allowed, and only on a profile.
         let spec = self
             .may_speculate(entry)
@@ -430,6 +441,12 @@ impl<B: Backend> Core<B> {
             .iter()
             .filter(|e| self.unpublish(e, None, Unpublish::Discarded))
             .count()
+    }
+
+    /// Compiles nothing from now on and unpublishes every version (see `discard_all`).
+    pub fn retire(&self) {
+        self.retired.store(true, Ordering::SeqCst);
+        self.discard_all();
     }
 
     /// Evicts the versions not run for `jit.idle-evict-ms`; returns how many.

@@ -136,6 +136,21 @@ fn a_setting_after_the_first_call_replaces_the_runtime() {
     std::fs::remove_dir_all(&dir).unwrap();
     o.set("tier", "interp").unwrap();
     assert!(o.stats().is_none());
+    {
+        // The replaced runtime is kept, shut down, with its compiled code freed.
+        let made = o.made.lock().unwrap();
+        assert_eq!(made.len(), 1);
+        let old = made[0].stats();
+        assert_eq!(old.tier, Tier::Jit);
+        assert_eq!(
+            (old.cache.published_bytes, old.cache.resident_bytes),
+            (0, 0)
+        );
+        assert_eq!(
+            old.contracts[0].profile.jit.calls, 2,
+            "its profiles are kept"
+        );
+    }
     run_message(&mut state, &block, Revision::Cancun, &Shim(&o), &msg, None);
     let stats = o.stats().unwrap();
     assert_eq!((stats.tier, stats.contracts.len()), (Tier::Interp, 1));
@@ -149,4 +164,40 @@ fn a_setting_after_the_first_call_replaces_the_runtime() {
         (1, 0, 0),
         "a fresh runtime"
     );
+}
+
+#[test]
+fn calls_on_many_threads_survive_settings_changing_under_them() {
+    use ember_testkit::{address, RecordingHost};
+    let o = Options::default();
+    // PUSH1 1 PUSH1 2 ADD PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN
+    let code = [
+        0x60, 1, 0x60, 2, 0x01, 0x60, 0, 0x52, 0x60, 32, 0x60, 0, 0xf3,
+    ];
+    let msg = Message::call(address(0xa0), address(0x10), &[], 100_000);
+    let rev = Revision::Cancun;
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                let mut host = RecordingHost::new(&ember_evm::Interpreter, rev);
+                for _ in 0..2000 {
+                    let r = o.run(&mut host, rev, &msg, &code);
+                    assert_eq!(r.output[31], 3);
+                    assert_eq!(r.gas_left, 100_000 - 24);
+                }
+            });
+        }
+        for i in 0..40 {
+            let calls = if i % 2 == 0 { "2" } else { "3" };
+            o.set("jit.hot-calls", calls).unwrap();
+            o.set("tier", if i % 3 == 0 { "jit" } else { "auto" })
+                .unwrap();
+            std::thread::yield_now();
+        }
+    });
+    let made = o.made.lock().unwrap();
+    assert!(!made.is_empty(), "the calls created runtimes");
+    for rt in &made[..made.len() - 1] {
+        assert_eq!(rt.stats().cache.resident_bytes, 0, "replaced: no code kept");
+    }
 }
