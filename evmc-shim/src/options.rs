@@ -107,11 +107,14 @@ impl Options {
             }
             return Ok(());
         }
-        let mut config = self.config();
-        config.set(name, value)?;
-        // The next call builds a runtime with the new settings; the old one stops compiling
-        // and lets its code go.
-        let old = self.current.swap(std::ptr::null_mut(), Ordering::AcqRel);
+        let old = {
+            let mut config = self.config();
+            config.set(name, value)?;
+            // The next call builds a runtime with the new settings.
+            self.current.swap(std::ptr::null_mut(), Ordering::AcqRel)
+        };
+        // The old one stops compiling and lets its code go; outside the lock, since it may
+        // wait for a running compile (`jit.shutdown-ms`) and calls must not wait for it.
         // SAFETY: a non-null `current` points into a box of `made`, which lives as long as
         // `self`.
         if let Some(old) = unsafe { old.as_ref() } {
