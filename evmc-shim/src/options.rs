@@ -40,10 +40,10 @@
 //! settings of that moment. EVMC allows `set_option` on a VM that other threads are using:
 //! a setting changed after the first `execute` replaces the runtime, so the next call starts
 //! a fresh one (profiles and compiled code start over; calls already running finish on the
-//! old one). The old runtime is shut down at once: its compile threads stop and its compiled
-//! code is freed as soon as no call runs it. What is left of it (its profiles) is freed with
-//! the instance: so a call reaches the runtime with one load and no shared write, whatever
-//! the settings do meanwhile.
+//! old one). The old runtime is retired at once (`Runtime::retire`): its compile threads stop,
+//! and its compiled code and profiles are freed as soon as no call uses them. What is left of
+//! it, a few structures without contracts, is freed with the instance: so a call reaches the
+//! runtime with one load and no shared write, whatever the settings do meanwhile.
 
 use ember_evm::{ExecResult, Host, Message, Revision, Vm};
 use ember_runtime::{Runtime, RuntimeConfig};

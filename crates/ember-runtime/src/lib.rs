@@ -309,8 +309,9 @@ impl<B: Backend> Runtime<B> {
 
     /// Stops this runtime for good while calls may still be running in it: its compile
     /// threads stop (as [`Runtime::shutdown`]), it compiles nothing more (not even in the
-    /// `jit` tier), and every compiled version is discarded, freed when the last frame in it
-    /// returns. Calls keep working, in the interpreter, and the profiles stay readable.
+    /// `jit` tier), every compiled version is discarded, freed when the last frame in it
+    /// returns, and every entry is evicted with its profile, freed when no frame and no
+    /// thread's memory of it (`recent.rs`) holds it. Calls keep working, in the interpreter.
     pub fn retire(&self) {
         self.shutdown();
         self.core.retire();
@@ -559,11 +560,13 @@ mod tests {
             (after.cache.published_bytes, after.cache.resident_bytes),
             (0, 0)
         );
+        assert_eq!(after.evicted, 1, "the entry of the moment it retired");
+        // The calls after it made entries of their own, run in the interpreter.
         let jit_calls: u64 = after.contracts.iter().map(|c| c.profile.jit.calls).sum();
         let interp_calls: u64 = after.contracts.iter().map(|c| c.profile.interp.calls).sum();
         assert_eq!(
-            (jit_calls, interp_calls),
-            (1, 2),
+            (after.contracts.len(), jit_calls, interp_calls),
+            (2, 0, 2),
             "the interpreter ran both"
         );
     }

@@ -443,10 +443,12 @@ impl<B: Backend> Core<B> {
             .count()
     }
 
-    /// Compiles nothing from now on and unpublishes every version (see `discard_all`).
+    /// Compiles nothing from now on, unpublishes every version (see `discard_all`) and
+    /// evicts every entry.
     pub fn retire(&self) {
         self.retired.store(true, Ordering::SeqCst);
         self.discard_all();
+        self.store.evict_all();
     }
 
     /// Evicts the versions not run for `jit.idle-evict-ms`; returns how many.

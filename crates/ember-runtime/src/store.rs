@@ -528,25 +528,54 @@ impl<C> Store<C> {
         if n < candidates.len() {
             candidates.select_nth_unstable_by_key(n - 1, |c| (c.0, c.1));
         }
-        let mut evicted = 0;
-        for &(_, _, state, entry) in &candidates[..n] {
-            // Losing this race means the entry moved on (queued for a compile, say): keep it.
-            if entry
-                .state
-                .transition(state, ContractState::Evicted)
-                .is_ok()
-                && matches!(
-                    map.remove_if(&entry.key, |_, v| Arc::ptr_eq(v, entry)),
-                    Ok(Some(_))
-                )
-            {
-                self.unpublish(entry, None);
-                evicted += 1;
-            }
-        }
-        self.len.fetch_sub(evicted, Ordering::Relaxed);
-        self.evicted.fetch_add(evicted as u64, Ordering::Relaxed);
+        let evicted = candidates[..n]
+            .iter()
+            .filter(|&&(_, _, state, entry)| self.take_out(&map, entry, state))
+            .count();
+        self.count_evicted(evicted);
         evicted > 0
+    }
+
+    /// Evicts every entry no compile job holds, as a retired runtime does with its profiles.
+    pub fn evict_all(&self) {
+        let _guard = self.evicting.lock().unwrap_or_else(|e| e.into_inner());
+        let map = self.map.pin();
+        let all: Vec<Arc<Entry<C>>> = map.values().cloned().collect();
+        let evicted = all
+            .iter()
+            .filter(|entry| {
+                let state = entry.state();
+                evictable(state) && self.take_out(&map, entry, state)
+            })
+            .count();
+        self.count_evicted(evicted);
+    }
+
+    /// Takes `entry`, last seen in `state`, out of `map` and unpublishes its code; false if it
+    /// moved on meanwhile (queued for a compile, say), and then it stays. The caller counts.
+    fn take_out(
+        &self,
+        map: &papaya::HashMapRef<'_, Key, Arc<Entry<C>>, BuildKeyHasher, papaya::LocalGuard<'_>>,
+        entry: &Arc<Entry<C>>,
+        state: ContractState,
+    ) -> bool {
+        let taken = entry
+            .state
+            .transition(state, ContractState::Evicted)
+            .is_ok()
+            && matches!(
+                map.remove_if(&entry.key, |_, v| Arc::ptr_eq(v, entry)),
+                Ok(Some(_))
+            );
+        if taken {
+            self.unpublish(entry, None);
+        }
+        taken
+    }
+
+    fn count_evicted(&self, n: usize) {
+        self.len.fetch_sub(n, Ordering::Relaxed);
+        self.evicted.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// Every entry in the store now.
