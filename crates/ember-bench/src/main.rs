@@ -91,6 +91,7 @@ fn run(opts: &Options) -> ExitCode {
         clock: opts.clock,
         min_time: opts.min_time,
         max_samples: opts.max_samples,
+        sample: SAMPLE_TARGET,
     };
     let warmup = opts.min_time / 5;
     let jit = opts.jit.is_some();
@@ -121,7 +122,7 @@ fn run(opts: &Options) -> ExitCode {
             warmup.as_millis(),
             opts.min_time.as_millis(),
             opts.max_samples,
-            SAMPLE_TARGET.as_micros(),
+            plan.sample.as_micros(),
             match opts.clock {
                 Clock::ThreadCpu => "thread CPU-time",
                 Clock::Wall => "wall",

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-/// How long one timed sample should take; runs faster than this are batched.
+/// How long one timed sample should take by default; runs faster than this are batched.
 pub const SAMPLE_TARGET: Duration = Duration::from_micros(200);
 
 /// The clock samples are timed with.
@@ -92,6 +92,9 @@ pub struct Plan {
     pub min_time: Duration,
     /// ...or once it has this many samples, whichever comes first.
     pub max_samples: usize,
+    /// How long one sample should take ([`SAMPLE_TARGET`] unless a tool says otherwise):
+    /// engines alternate at this granularity.
+    pub sample: Duration,
 }
 
 /// One engine's result on one case.
@@ -127,10 +130,10 @@ pub fn geometric_mean(xs: &[f64]) -> Option<f64> {
     Some((xs.iter().map(|x| x.ln()).sum::<f64>() / xs.len() as f64).exp())
 }
 
-/// How many runs make one sample of about [`SAMPLE_TARGET`], given one run's estimated time.
-pub fn batch_size(per_run: Duration) -> u64 {
+/// How many runs make one sample of about `target`, given one run's estimated time.
+pub fn batch_size(per_run: Duration, target: Duration) -> u64 {
     let per_run = per_run.as_nanos().max(1);
-    (SAMPLE_TARGET.as_nanos() / per_run).clamp(1, 1 << 20) as u64
+    (target.as_nanos() / per_run).clamp(1, 1 << 20) as u64
 }
 
 /// One engine's state while it is being measured.
@@ -182,7 +185,7 @@ pub fn measure<const N: usize>(
         }
     }
     let mut series = warm.map(|(t, n)| Series {
-        batch: batch_size(t / n),
+        batch: batch_size(t / n, plan.sample),
         total: Duration::ZERO,
         per_run_ns: Vec::new(),
     });

@@ -2,7 +2,7 @@
 //! hand from the London schedule; this checks the two hosts as much as the engines.
 
 use super::*;
-use crate::measure::Clock;
+use crate::measure::{Clock, SAMPLE_TARGET};
 use crate::suite::{Account, Benchmark, BlockEnv, Input, World};
 use ember_evm::{keccak256, Address, StatusCode, EMPTY_CODE_HASH, U256};
 use foldhash::{HashMap, HashMapExt};
@@ -95,6 +95,7 @@ fn quick(samples: usize) -> Plan {
         clock: Clock::ThreadCpu,
         min_time: Duration::ZERO,
         max_samples: samples,
+        sample: SAMPLE_TARGET,
     }
 }
 

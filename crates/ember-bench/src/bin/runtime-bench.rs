@@ -17,7 +17,7 @@
 //! Run: `cargo run --release -p ember-bench --bin runtime-bench -- --help`.
 
 use ember_bench::ember_runner::{BenchHost, REVISION};
-use ember_bench::measure::{geometric_mean, measure, Clock, Plan};
+use ember_bench::measure::{geometric_mean, measure, Clock, Plan, SAMPLE_TARGET};
 use ember_bench::progress::Progress;
 use ember_bench::report::format_ns;
 use ember_bench::suite::{self, Benchmark, Case, World};
@@ -40,6 +40,10 @@ usage: runtime-bench [options]
   --evmc PATH        overhead: the libember.so to time (default: libember.so next to this
                      program, built by `cargo build --release -p ember-evmc`)
   --min-time-ms N    overhead: time spent sampling each engine per case (default 1000)
+  --sample-us N      overhead: length of one sample (default 200); the engines alternate
+                     sample by sample, so in short samples each finds the branch predictors
+                     and caches trained by the others (libember.so brings its own copy of
+                     ember's code, the other engines share the benchmark's)
   --alone ENGINE     overhead: time only ENGINE (interpreter, runtime, timeline, bytes or
                      library)
                      per case, as it runs alone in a process; run it once per engine, in
@@ -60,6 +64,7 @@ struct Options {
     filter: Option<String>,
     evmc: PathBuf,
     min_time: Duration,
+    sample: Duration,
     alone: Option<usize>,
     hot: usize,
     cold: usize,
@@ -80,6 +85,7 @@ fn parse(args: Vec<String>) -> Result<Option<Options>, String> {
             .and_then(|exe| Some(exe.parent()?.join("libember.so")))
             .unwrap_or_else(|| PathBuf::from("libember.so")),
         min_time: Duration::from_millis(1000),
+        sample: SAMPLE_TARGET,
         alone: None,
         hot: 640,
         cold: 2000,
@@ -120,6 +126,10 @@ fn parse(args: Vec<String>) -> Result<Option<Options>, String> {
             }
             "--profile-dir" => o.profile_dir = Some(PathBuf::from(v()?)),
             "--min-time-ms" => o.min_time = Duration::from_millis(number(v()?)?),
+            "--sample-us" => match number(v()?)? {
+                us @ 1..=10_000_000 => o.sample = Duration::from_micros(us),
+                us => return Err(format!("--sample-us: {us} is not within 1..=10000000")),
+            },
             "--hot" => o.hot = number(v()?)?.clamp(1, 100_000) as usize,
             "--cold" => o.cold = number(v()?)?.min(1_000_000) as usize,
             "--set" => {
@@ -251,6 +261,7 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
         clock: Clock::ThreadCpu,
         min_time: opts.min_time,
         max_samples: 10_000,
+        sample: opts.sample,
     };
     if !plan.clock.is_available() {
         eprintln!("runtime-bench: the thread CPU clock cannot be read here");
@@ -273,7 +284,9 @@ fn overhead(cases: &[Case<'_>], opts: &Options) -> Option<String> {
         println!("{:<34} {:>12}", "case", ENGINES[k]);
     } else {
         println!(
-            "(thread CPU time, median of interleaved samples, {} ms per engine and case)\n",
+            "(thread CPU time, median of interleaved samples of {} µs, {} ms per engine and \
+             case)\n",
+            opts.sample.as_micros(),
             opts.min_time.as_millis()
         );
         println!(
@@ -662,6 +675,17 @@ mod tests {
         let e = parse(args(&["--alone", "revm"])).err().unwrap();
         assert!(e.contains("unknown engine \"revm\""), "{e}");
         assert!(parse(args(&["--alone"])).is_err(), "a missing value");
+    }
+
+    #[test]
+    fn the_sample_length_is_checked() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let o = parse(args(&["--sample-us", "20000"])).unwrap().unwrap();
+        assert_eq!(o.sample, Duration::from_millis(20));
+        assert_eq!(parse(args(&[])).unwrap().unwrap().sample, SAMPLE_TARGET);
+        for bad in ["0", "10000001", "-5", "x"] {
+            assert!(parse(args(&["--sample-us", bad])).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -19,10 +19,13 @@ fn geometric_mean_of_ratios() {
 
 #[test]
 fn batches_aim_at_the_sample_target() {
-    assert_eq!(batch_size(Duration::from_millis(50)), 1);
-    assert_eq!(batch_size(SAMPLE_TARGET), 1);
-    assert_eq!(batch_size(Duration::from_micros(2)), 100);
-    assert_eq!(batch_size(Duration::ZERO), SAMPLE_TARGET.as_nanos() as u64);
+    assert_eq!(batch_size(Duration::from_millis(50), SAMPLE_TARGET), 1);
+    assert_eq!(batch_size(SAMPLE_TARGET, SAMPLE_TARGET), 1);
+    assert_eq!(batch_size(Duration::from_micros(2), SAMPLE_TARGET), 100);
+    assert_eq!(
+        batch_size(Duration::ZERO, SAMPLE_TARGET),
+        SAMPLE_TARGET.as_nanos() as u64
+    );
 }
 
 /// The engines' runs in order, with consecutive runs of one engine (a batch, or samples
@@ -40,6 +43,7 @@ fn sample_count_cap_is_respected_and_every_engine_runs() {
         clock: Clock::Wall,
         min_time: Duration::from_secs(3600),
         max_samples: 3,
+        sample: SAMPLE_TARGET,
     };
     let [ta, tb, tc] = measure(
         &plan,
@@ -69,6 +73,7 @@ fn samples_of_the_engines_alternate() {
         clock: Clock::Wall,
         min_time: Duration::from_secs(3600),
         max_samples: 3,
+        sample: SAMPLE_TARGET,
     };
     let [ta, tb, tc] = measure(
         &plan,
@@ -92,6 +97,7 @@ fn an_engine_that_is_done_stops_while_the_others_go_on() {
         clock: Clock::ThreadCpu,
         min_time: Duration::from_millis(1),
         max_samples: 4,
+        sample: SAMPLE_TARGET,
     };
     // The first engine spends 2 ms of CPU per run, so its first sample meets `min_time`;
     // the second does nothing and stops at `max_samples`, far below 1 ms of samples.
@@ -122,6 +128,7 @@ fn zero_time_budget_still_takes_one_sample_each() {
             clock,
             min_time: Duration::ZERO,
             max_samples: 1000,
+            sample: SAMPLE_TARGET,
         };
         let [ta, tb] = measure(&plan, Duration::ZERO, [&mut || {}, &mut || {}]);
         assert_eq!((ta.samples, tb.samples), (1, 1));
