@@ -13,9 +13,9 @@
 //!
 //! Lifetime: a slot holds an `Arc` of its entry, and a frame using a remembered entry marks
 //! the slot in use, so that a nested frame on the same thread never replaces that `Arc` while
-//! the outer one borrows the entry. A slot keeps its entry (without compiled code once its
-//! runtime has dropped it, see `Runtime`'s `Drop`) until the thread replaces it or exits: at
-//! most [`SLOTS`] entries per thread.
+//! the outer one borrows the entry. A slot keeps its entry until the thread replaces it or
+//! exits: at most [`SLOTS`] entries per thread, evicted and without compiled code once their
+//! runtime has retired (`Runtime::retire`, which dropping a runtime does).
 
 use crate::state::ContractState;
 use crate::store::Entry;
