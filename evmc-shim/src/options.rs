@@ -56,26 +56,33 @@ pub use ember_runtime::ConfigError as OptionError;
 /// The settings of one VM instance and its runtime.
 #[derive(Default)]
 pub struct Options {
-    /// The settings; held while a runtime is built from them or they change, so that no
-    /// runtime is ever published with settings older than the latest `set`.
-    config: Mutex<RuntimeConfig>,
-    /// The runtime calls use, null until the first call creates it: the last of `made`.
-    /// Read with one load on every call.
+    /// The settings and the runtimes made from them; held while a runtime is built or the
+    /// settings change, so that no runtime is ever published with settings older than the
+    /// latest `set`.
+    settings: Mutex<Settings>,
+    /// The runtime calls use, null until the first call creates it: the last of
+    /// `Settings::made`. Read with one load on every call.
     current: AtomicPtr<Runtime>,
-    /// Every runtime made, in order, kept until the instance is dropped (see the module
-    /// documentation); only appended to, under the `config` lock. Boxed so that each stays
-    /// at its address while the vector grows: `current` points into one.
-    #[allow(clippy::vec_box)]
-    made: Mutex<Vec<Box<Runtime>>>,
     /// Where to write the profiler's report when the instance is dropped.
     profile: Mutex<Option<PathBuf>>,
 }
 
+/// What the `settings` lock guards.
+#[derive(Default)]
+struct Settings {
+    config: RuntimeConfig,
+    /// Every runtime made, in order, kept until the instance is dropped (see the module
+    /// documentation). Boxed so that each stays at its address while the vector grows:
+    /// `current` points into one.
+    #[allow(clippy::vec_box)]
+    made: Vec<Box<Runtime>>,
+}
+
 impl Options {
-    fn config(&self) -> MutexGuard<'_, RuntimeConfig> {
-        // A `RuntimeConfig` is valid whatever a panicking thread did (every change is one
-        // checked assignment), so a poisoned lock is still usable.
-        self.config.lock().unwrap_or_else(|e| e.into_inner())
+    fn settings(&self) -> MutexGuard<'_, Settings> {
+        // The settings are valid whatever a panicking thread did (every change is one
+        // checked assignment or one push), so a poisoned lock is still usable.
+        self.settings.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Applies one `name=value` option.
@@ -108,15 +115,14 @@ impl Options {
             return Ok(());
         }
         let old = {
-            let mut config = self.config();
-            config.set(name, value)?;
+            self.settings().config.set(name, value)?;
             // The next call builds a runtime with the new settings.
             self.current.swap(std::ptr::null_mut(), Ordering::AcqRel)
         };
         // The old one stops compiling and lets its code go; outside the lock, since it may
         // wait for a running compile (`jit.shutdown-ms`) and calls must not wait for it.
-        // SAFETY: a non-null `current` points into a box of `made`, which lives as long as
-        // `self`.
+        // SAFETY: a non-null `current` points into a box of `Settings::made`, which lives as
+        // long as `self`.
         if let Some(old) = unsafe { old.as_ref() } {
             old.retire();
         }
@@ -125,8 +131,8 @@ impl Options {
 
     /// The runtime calls use now, if the first call has created it.
     fn current(&self) -> Option<&Runtime> {
-        // SAFETY: a non-null `current` points into a box of `made`, which is never removed
-        // from it before `self` is dropped; the acquire load pairs with the release store
+        // SAFETY: a non-null `current` points into a box of `Settings::made`, which is never
+        // removed from it before `self` is dropped; the acquire load pairs with the release store
         // in `start`, so the runtime it points to is fully built.
         unsafe { self.current.load(Ordering::Acquire).as_ref() }
     }
@@ -142,7 +148,7 @@ impl Options {
 
     /// The current settings.
     pub fn runtime_config(&self) -> RuntimeConfig {
-        self.config().clone()
+        self.settings().config.clone()
     }
 
     /// Runs one frame through the runtime (created on first use). EVMC gives no code hash,
@@ -163,16 +169,16 @@ impl Options {
     /// The runtime, created from the current settings if there is none.
     #[cold]
     fn start(&self) -> &Runtime {
-        let config = self.config();
+        let mut settings = self.settings();
         // Another thread may have created it while this one waited for the lock.
         if let Some(rt) = self.current() {
             return rt;
         }
-        let mut made = self.made.lock().unwrap_or_else(|e| e.into_inner());
-        made.push(Box::new(Runtime::new(config.clone())));
-        let rt: *const Runtime = made.last().map(|b| &**b).expect("just pushed");
+        let rt = Box::new(Runtime::new(settings.config.clone()));
+        settings.made.push(rt);
+        let rt: *const Runtime = settings.made.last().map(|b| &**b).expect("just pushed");
         self.current.store(rt.cast_mut(), Ordering::Release);
-        // SAFETY: as in `current`: the box is in `made` until `self` is dropped.
+        // SAFETY: as in `current`: the box is in `Settings::made` until `self` is dropped.
         unsafe { &*rt }
     }
 

@@ -539,8 +539,8 @@ impl<C> Store<C> {
     /// Evicts every entry no compile job holds, as a retired runtime does with its profiles.
     pub fn evict_all(&self) {
         let _guard = self.evicting.lock().unwrap_or_else(|e| e.into_inner());
+        let all = self.entries();
         let map = self.map.pin();
-        let all: Vec<Arc<Entry<C>>> = map.values().cloned().collect();
         let evicted = all
             .iter()
             .filter(|entry| {

@@ -138,7 +138,8 @@ fn a_setting_after_the_first_call_replaces_the_runtime() {
     assert!(o.stats().is_none());
     {
         // The replaced runtime is kept, retired: its code and its profiles are freed.
-        let made = o.made.lock().unwrap();
+        let settings = o.settings();
+        let made = &settings.made;
         assert_eq!(made.len(), 1);
         let old = made[0].stats();
         assert_eq!(old.tier, Tier::Jit);
@@ -192,7 +193,8 @@ fn calls_on_many_threads_survive_settings_changing_under_them() {
             std::thread::yield_now();
         }
     });
-    let made = o.made.lock().unwrap();
+    let settings = o.settings();
+    let made = &settings.made;
     assert!(!made.is_empty(), "the calls created runtimes");
     for rt in &made[..made.len() - 1] {
         assert_eq!(rt.stats().cache.resident_bytes, 0, "replaced: no code kept");
