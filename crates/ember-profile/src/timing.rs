@@ -134,13 +134,45 @@ pub fn frame<R>(
 ) -> R {
     // One TLS access for the whole frame: in a shared library (libember.so) each one is a
     // call to `__tls_get_addr`.
+    STATE.with(|state| run_frame(state, state.now(), unit, id, tier, timeline, run))
+}
+
+/// [`frame`], starting at `start_ns`: a reading of [`now_ns`] the caller took on this thread
+/// for its own use just before, which the frame shares instead of reading the clock again.
+/// The time between that reading and this call is charged to this frame rather than to the
+/// one running before it, so the caller must not do anything long in between. A reading
+/// older than the thread's last transition counts as that transition's time.
+#[inline]
+pub fn frame_from<R>(
+    start_ns: u64,
+    unit: &UnitCounters,
+    id: UnitId,
+    tier: Tier,
+    timeline: Option<&Timeline>,
+    run: impl FnOnce() -> (R, u64),
+) -> R {
     STATE.with(|state| {
-        let mut guard = FrameGuard::enter(state, unit, id, tier, timeline);
-        let (result, gas) = run();
-        guard.gas = gas;
-        drop(guard);
-        result
+        let start = start_ns.max(state.since.get());
+        run_frame(state, start, unit, id, tier, timeline, run)
     })
+}
+
+/// The body of [`frame`] and [`frame_from`]: the frame starts at `now`.
+#[inline]
+fn run_frame<R>(
+    state: &State,
+    now: u64,
+    unit: &UnitCounters,
+    id: UnitId,
+    tier: Tier,
+    timeline: Option<&Timeline>,
+    run: impl FnOnce() -> (R, u64),
+) -> R {
+    let mut guard = FrameGuard::enter(state, now, unit, id, tier, timeline);
+    let (result, gas) = run();
+    guard.gas = gas;
+    drop(guard);
+    result
 }
 
 /// The running frame leaves compiled code at `pc` and continues in the interpreter: the time
@@ -194,12 +226,12 @@ impl<'a> FrameGuard<'a> {
     #[inline]
     fn enter(
         state: &'a State,
+        now: u64,
         unit: &'a UnitCounters,
         id: UnitId,
         tier: Tier,
         timeline: Option<&'a Timeline>,
     ) -> Self {
-        let now = state.now();
         state.charge(now);
         let writer = unit.writer(state.thread());
         unit.tier(tier).add_call(writer);

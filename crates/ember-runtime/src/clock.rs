@@ -1,75 +1,49 @@
-//! Where the profiler's time comes from: the system's monotonic clock, or a clock that tests
-//! move by hand.
+//! Where the runtime's time comes from: the profiler's clock, or a clock that tests move by
+//! hand.
 
+use ember_profile::timing;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
 /// A monotonic clock in milliseconds.
 pub trait Clock: Send + Sync {
     /// Milliseconds since an arbitrary, fixed origin; never decreases.
     fn now_ms(&self) -> u64;
-}
 
-/// The system's monotonic clock, counted from the clock's creation.
-///
-/// On Linux it reads `CLOCK_MONOTONIC_COARSE`: the time at the last kernel tick (a resolution
-/// of 1 to 4 ms), read from the vDSO several times faster than the precise clock behind
-/// [`Instant`]. The profiler reads the clock on every interpreted call and counts in buckets
-/// of many milliseconds, so the coarse clock is the right trade. Elsewhere, or if the coarse
-/// clock cannot be read, [`Instant`].
-#[derive(Debug)]
-pub struct SystemClock {
-    origin: Instant,
-    /// The coarse clock's reading at creation, if it can be read.
-    coarse_origin: Option<u64>,
-}
-
-/// `CLOCK_MONOTONIC_COARSE` in milliseconds.
-#[cfg(target_os = "linux")]
-fn coarse_ms() -> Option<u64> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a live, writable `timespec`, and `clock_gettime` writes only into it;
-    // a clock id the kernel does not know makes it return -1 without touching memory.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
-    if rc != 0 {
-        return None;
+    /// The time in milliseconds when this thread's profiling clock
+    /// ([`ember_profile::timing::now_ns`]) read `profiler_ns`, a reading the caller has just
+    /// taken: the system clock converts it and reads nothing, a clock of its own reads itself.
+    #[inline]
+    fn ms_at(&self, profiler_ns: u64) -> u64 {
+        let _ = profiler_ns;
+        self.now_ms()
     }
-    let secs = u64::try_from(ts.tv_sec).ok()?;
-    let nanos = u64::try_from(ts.tv_nsec).ok()?;
-    Some(secs.saturating_mul(1000).saturating_add(nanos / 1_000_000))
 }
 
-#[cfg(not(target_os = "linux"))]
-fn coarse_ms() -> Option<u64> {
-    None
-}
+/// The profiler's clock ([`ember_profile::timing::now_ns`]: the system's monotonic clock,
+/// read from the time-stamp counter where the kernel keeps time with it) in whole
+/// milliseconds.
+///
+/// A call reads the clock once: the reading starts the profiler's frame and, converted
+/// here, dates the call for the runtime's window, idle eviction and tier-up.
+#[derive(Debug, Default)]
+pub struct SystemClock;
 
 impl SystemClock {
-    /// A clock whose origin is now.
+    /// The system clock.
     pub fn new() -> Self {
-        SystemClock {
-            origin: Instant::now(),
-            coarse_origin: coarse_ms(),
-        }
-    }
-}
-
-impl Default for SystemClock {
-    fn default() -> Self {
-        SystemClock::new()
+        SystemClock
     }
 }
 
 impl Clock for SystemClock {
     #[inline]
     fn now_ms(&self) -> u64 {
-        match self.coarse_origin.zip(coarse_ms()) {
-            Some((origin, now)) => now.saturating_sub(origin),
-            None => u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX),
-        }
+        self.ms_at(timing::now_ns())
+    }
+
+    #[inline]
+    fn ms_at(&self, profiler_ns: u64) -> u64 {
+        profiler_ns / 1_000_000
     }
 }
 
@@ -112,11 +86,9 @@ mod tests {
     }
 
     #[test]
-    fn system_clock_is_monotonic_and_counts_milliseconds() {
+    fn system_clock_is_the_profilers_in_milliseconds() {
         let c = SystemClock::new();
-        #[cfg(target_os = "linux")]
-        assert!(c.coarse_origin.is_some(), "the coarse clock is readable");
-        let start = Instant::now();
+        let start = std::time::Instant::now();
         let a = c.now_ms();
         let mut last = a;
         for _ in 0..1000 {
@@ -127,10 +99,22 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(50));
         let b = c.now_ms();
         let elapsed = start.elapsed().as_millis() as u64;
-        // Within a coarse tick (at most 4 ms at HZ=250; 10 ms at HZ=100) of the precise clock.
         assert!(
-            b >= a + 50 - 10 && b <= a + elapsed + 10,
+            b >= a + 49 && b <= a + elapsed + 1,
             "{a} -> {b} in {elapsed} ms"
         );
+        assert_eq!(c.ms_at(7_999_999), 7);
+        // A reading converts without reading anything: a manual profiling clock on this
+        // thread moves it.
+        let manual = ember_profile::ManualClock::install(3_000_000_000);
+        assert_eq!(c.now_ms(), 3_000);
+        manual.advance(2_500_000);
+        assert_eq!(c.now_ms(), 3_002);
+    }
+
+    #[test]
+    fn a_clock_of_its_own_ignores_the_profilers_reading() {
+        let c = ManualClock::new(40);
+        assert_eq!(c.ms_at(123_000_000), 40);
     }
 }

@@ -393,10 +393,16 @@ impl<B: Backend> Vm for Runtime<B> {
         if entry.address.get().is_none() {
             let _ = entry.address.set(msg.code_address);
         }
-        let now = core.clock.now_ms();
-        core.maybe_sweep(now);
+        // One reading of the profiler's clock dates the call and starts its frame, unless a
+        // sweep or a compile ran in between (their time is nobody's frame's).
+        let mut start_ns = timing::now_ns();
+        let now = core.clock.ms_at(start_ns);
+        let mut slow = core.maybe_sweep(now);
         if tier == Tier::Jit {
-            core.compile_now(entry);
+            slow |= core.compile_now(entry);
+        }
+        if slow {
+            start_ns = timing::now_ns();
         }
         // Written once per millisecond at most, not on every call of a busy contract.
         let first_this_ms = entry.last_used.ms.load(Ordering::Relaxed) != now;
@@ -410,19 +416,26 @@ impl<B: Backend> Vm for Runtime<B> {
         let published = (entry.state() == ContractState::Compiled).then(|| entry.code.load());
         if let Some(version) = published.as_ref().and_then(|g| g.as_ref()) {
             let mut recompile = false;
-            let r = timing::frame(&entry.unit, entry.id, ProfTier::Jit, timeline, || {
-                let mut on_exit = |exit: SideExit| {
-                    timing::side_exit(exit.pc);
-                    entry.exits.record(exit.pc);
-                    if exit.kind == ExitKind::Recompile {
-                        recompile = true;
-                        core.unpublish(entry, Some(version), Unpublish::Invalidated);
-                    }
-                };
-                let r = core.backend.execute(&version.code, host, msg, &mut on_exit);
-                let gas = gas_used(msg, &r);
-                (r, gas)
-            });
+            let r = timing::frame_from(
+                start_ns,
+                &entry.unit,
+                entry.id,
+                ProfTier::Jit,
+                timeline,
+                || {
+                    let mut on_exit = |exit: SideExit| {
+                        timing::side_exit(exit.pc);
+                        entry.exits.record(exit.pc);
+                        if exit.kind == ExitKind::Recompile {
+                            recompile = true;
+                            core.unpublish(entry, Some(version), Unpublish::Invalidated);
+                        }
+                    };
+                    let r = core.backend.execute(&version.code, host, msg, &mut on_exit);
+                    let gas = gas_used(msg, &r);
+                    (r, gas)
+                },
+            );
             // A frame that invalidated its version belongs to no profiling window: the new
             // window starts with the next call.
             if recompile {
@@ -435,18 +448,25 @@ impl<B: Backend> Vm for Runtime<B> {
         drop(published);
         let cold_auto = tier == Tier::Auto && entry.state() == ContractState::Cold;
         let record_jumps = cold_auto && self.records_jumps(entry);
-        let r = timing::frame(&entry.unit, entry.id, ProfTier::Interp, timeline, || {
-            let r = if record_jumps {
-                let jumps = entry
-                    .jumps
-                    .get_or_init(|| JumpProfile::new(&entry.analysis));
-                execute_observed(host, rev, msg, &entry.analysis, jumps)
-            } else {
-                execute_analyzed(host, rev, msg, &entry.analysis)
-            };
-            let gas = gas_used(msg, &r);
-            (r, gas)
-        });
+        let r = timing::frame_from(
+            start_ns,
+            &entry.unit,
+            entry.id,
+            ProfTier::Interp,
+            timeline,
+            || {
+                let r = if record_jumps {
+                    let jumps = entry
+                        .jumps
+                        .get_or_init(|| JumpProfile::new(&entry.analysis));
+                    execute_observed(host, rev, msg, &entry.analysis, jumps)
+                } else {
+                    execute_analyzed(host, rev, msg, &entry.analysis)
+                };
+                let gas = gas_used(msg, &r);
+                (r, gas)
+            },
+        );
         if cold_auto {
             self.profile(entry, now);
         }

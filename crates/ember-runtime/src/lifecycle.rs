@@ -159,17 +159,18 @@ impl<B: Backend> Core<B> {
 
     /// Compiles `entry` now on this thread, as the `jit` tier does before a contract's first
     /// run, unless it has published code or a rejection; concurrent callers for one entry
-    /// wait for the one compile.
-    pub fn compile_now(&self, entry: &Arc<Entry<B::Code>>) {
+    /// wait for the one compile. Returns whether it compiled or waited.
+    pub fn compile_now(&self, entry: &Arc<Entry<B::Code>>) -> bool {
         let done = |e: &Entry<B::Code>| e.code.load().is_some() || e.rejection.get().is_some();
         if done(entry) {
-            return;
+            return false;
         }
         // The lock guards no data; a panic while holding it leaves nothing half done.
         let _g = entry.compile_lock.lock().unwrap_or_else(|e| e.into_inner());
         if !done(entry) && entry.state() == ContractState::Cold {
             self.compile(entry, 0);
         }
+        true
     }
 
     /// Compiles `entry` and publishes the result, or records why not. The entry is
@@ -471,12 +472,12 @@ impl<B: Backend> Core<B> {
 
     /// Runs an idle sweep if a quarter of the idle time has passed since the last one; the one
     /// thread that claims the sweep does it (a scan of the store, a few microseconds per
-    /// thousand entries), the others go on at once.
+    /// thousand entries), the others go on at once. Returns whether this thread swept.
     #[inline]
-    pub fn maybe_sweep(&self, now_ms: u64) {
+    pub fn maybe_sweep(&self, now_ms: u64) -> bool {
         let idle = self.config.idle_evict_ms();
         if idle == 0 {
-            return;
+            return false;
         }
         let last = self.last_sweep_ms.load(Ordering::Relaxed);
         if now_ms.saturating_sub(last) >= (idle / 4).max(1)
@@ -486,6 +487,8 @@ impl<B: Backend> Core<B> {
                 .is_ok()
         {
             self.evict_idle(now_ms);
+            return true;
         }
+        false
     }
 }

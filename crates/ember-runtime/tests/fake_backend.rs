@@ -52,6 +52,8 @@ struct Fake {
     levels: Mutex<Vec<OptLevel>>,
     /// How long each compiled frame takes (at least), to make compiled time.
     frame_time: Option<Duration>,
+    /// How long each compile takes (at least).
+    compile_time: Option<Duration>,
     /// While true, compiles wait.
     closed: Mutex<bool>,
     opened: Condvar,
@@ -111,6 +113,9 @@ impl Backend for Fake {
             closed = self.opened.wait(closed).unwrap();
         }
         drop(closed);
+        if let Some(t) = self.compile_time {
+            std::thread::sleep(t);
+        }
         self.order.lock().unwrap().push(code.code().to_vec());
         self.speculated.lock().unwrap().push(spec.is_some());
         self.levels.lock().unwrap().push(level);
@@ -617,6 +622,21 @@ fn the_jit_tier_compiles_before_the_first_run() {
     assert_eq!(rt.backend().started(), 2, "a different key: no hash given");
     assert_eq!(rt.compile_now(&code, Some(&keccak256(&code)), REV), Ok(()));
     assert_eq!(rt.backend().started(), 2);
+}
+
+#[test]
+fn the_jit_tiers_compile_before_a_frame_is_not_that_frames_time() {
+    let fake = Fake {
+        compile_time: Some(Duration::from_millis(200)),
+        ..Fake::default()
+    };
+    let (rt, _clock) = runtime(&[("tier", "jit")], fake);
+    let code = contract(82);
+    call(&rt, &code);
+    let jit = stats_of(&rt.stats(), &code).profile.jit;
+    assert_eq!(jit.calls, 1);
+    // The frame is a few microseconds of the interpreter; the compile before it took 200 ms.
+    assert!(jit.inclusive_ns < 100_000_000, "{} ns", jit.inclusive_ns);
 }
 
 #[test]

@@ -23,6 +23,34 @@ fn a_single_frame_gets_its_time_call_and_gas() {
     assert_eq!(s.side_exits, 0);
 }
 
+#[test]
+fn a_frame_from_an_earlier_reading_starts_there_but_not_before_the_last_transition() {
+    let clock = ManualClock::install(1_000);
+    let (a, b) = (UnitCounters::new(), UnitCounters::new());
+    // The caller read the clock, then did 40 ns of its own work: the frame starts at the
+    // reading, so the work is the frame's.
+    let read = now_ns();
+    clock.advance(40);
+    frame_from(read, &a, UnitId(1), Tier::Jit, None, || {
+        clock.advance(100);
+        frame(&b, UnitId(2), Tier::Interp, None, || {
+            clock.advance(10);
+            // A reading from before B started counts as B's start, the thread's last
+            // transition: the 10 ns since go to the nested frame, and no time twice.
+            frame_from(read, &a, UnitId(1), Tier::Interp, None, || {
+                clock.advance(5);
+                ((), 1)
+            });
+            ((), 2)
+        });
+        ((), 3)
+    });
+    let (a, b) = (snap(&a), snap(&b));
+    assert_eq!((a.jit.inclusive_ns, a.jit.exclusive_ns), (155, 140));
+    assert_eq!((a.interp.inclusive_ns, a.interp.exclusive_ns), (15, 15));
+    assert_eq!((b.interp.inclusive_ns, b.interp.exclusive_ns), (15, 0));
+}
+
 /// A (jit) calls B (interp), which calls C (jit), which side-exits and then calls A
 /// (interp) recursively: four frames, three units, 3 deep below the top, with a side exit
 /// in the middle. Every interval is charged to exactly the unit and tier that ran.
