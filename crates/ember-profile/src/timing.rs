@@ -132,9 +132,7 @@ pub fn frame<R>(
     timeline: Option<&Timeline>,
     run: impl FnOnce() -> (R, u64),
 ) -> R {
-    // One TLS access for the whole frame: in a shared library (libember.so) each one is a
-    // call to `__tls_get_addr`.
-    STATE.with(|state| run_frame(state, state.now(), unit, id, tier, timeline, run))
+    frame_from(now_ns(), unit, id, tier, timeline, run)
 }
 
 /// [`frame`], starting at `start_ns`: a reading of [`now_ns`] the caller took on this thread
@@ -151,28 +149,16 @@ pub fn frame_from<R>(
     timeline: Option<&Timeline>,
     run: impl FnOnce() -> (R, u64),
 ) -> R {
+    // One TLS access for the whole frame: in a shared library (libember.so) each one is a
+    // call to `__tls_get_addr`.
     STATE.with(|state| {
         let start = start_ns.max(state.since.get());
-        run_frame(state, start, unit, id, tier, timeline, run)
+        let mut guard = FrameGuard::enter(state, start, unit, id, tier, timeline);
+        let (result, gas) = run();
+        guard.gas = gas;
+        drop(guard);
+        result
     })
-}
-
-/// The body of [`frame`] and [`frame_from`]: the frame starts at `now`.
-#[inline]
-fn run_frame<R>(
-    state: &State,
-    now: u64,
-    unit: &UnitCounters,
-    id: UnitId,
-    tier: Tier,
-    timeline: Option<&Timeline>,
-    run: impl FnOnce() -> (R, u64),
-) -> R {
-    let mut guard = FrameGuard::enter(state, now, unit, id, tier, timeline);
-    let (result, gas) = run();
-    guard.gas = gas;
-    drop(guard);
-    result
 }
 
 /// The running frame leaves compiled code at `pc` and continues in the interpreter: the time
